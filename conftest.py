@@ -1,0 +1,17 @@
+"""Repository conftest: load the normcheck plugin and register hypothesis profiles.
+
+Profiles: `dev` (default; few examples) and `ci` (derandomized, so CI never
+flakes), chosen with HYPOTHESIS_PROFILE or `--hypothesis-profile`; CI=true picks `ci`.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+pytest_plugins = ["normcheck.plugin"]
+
+_common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "print_blob": True}
+settings.register_profile("dev", max_examples=3, **_common)
+settings.register_profile("ci", max_examples=3, derandomize=True, **_common)
+settings.register_profile("thorough", max_examples=25, **_common)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))

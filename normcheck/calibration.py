@@ -1,0 +1,103 @@
+"""Measure the claims over many seeds: the data every threshold rests on.
+
+`python -m normcheck calibrate` trains every variant for each seed and keeps
+the runs as JSON lines in calibration/; `python -m normcheck calibrate --report`
+turns them into the table in calibration/<backend>.md (per-claim minimum,
+median, maximum over seeds, the threshold, and the margin between them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from .experiment import SEED_EXPERIMENT, Experiment
+from .run import Run
+from .variants import VARIANTS
+
+
+def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = SEED_EXPERIMENT,
+            variants: Iterable[str] = tuple(VARIANTS), log=print) -> list[Run]:
+    """Train every (variant, seed) and write the runs to `path` (JSON lines), resuming a partial file."""
+    from .training import train
+
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    done: dict[tuple[str, int], Run] = {}
+    if partial.exists():
+        for line in partial.read_text().splitlines():
+            run = Run.from_json(line)
+            done[(run.variant, run.seed)] = run
+    with partial.open("a") as fh:
+        for seed in seeds:
+            for variant in variants:
+                if (variant, seed) in done:
+                    continue
+                run = train(variant, experiment, seed)
+                done[(variant, seed)] = run
+                fh.write(run.to_json() + "\n")
+                fh.flush()
+                log(f"{variant} seed={seed}: accuracy {run.accuracy[0]:.4f} -> {run.accuracy[-1]:.4f}, "
+                    f"{sum(run.seconds):.1f} s")
+    os.replace(partial, path)
+    return list(done.values())
+
+
+def load(path: str | Path) -> list[Run]:
+    return [Run.from_json(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def table(runs: list[Run], backend: str) -> str:
+    """Per claim: the threshold and the spread of its measure over the stored seeds."""
+    import statistics
+
+    from .claims import CLAIMS
+
+    by_seed: dict[int, dict[str, Run]] = {}
+    for r in runs:
+        by_seed.setdefault(r.seed, {})[r.variant] = r
+    lines = [
+        f"# Calibration on {backend}",
+        "",
+        f"{len(by_seed)} seeds ({min(by_seed)}-{max(by_seed)}), each variant trained with the seed's experiment "
+        f"(10 epochs, owned batch order). Versions: {runs[0].versions}.",
+        "Margin = how far the worst seed is from the threshold, on the passing side.",
+        "Regenerate: `python -m normcheck calibrate --backend " + backend + " --seeds 24` "
+        "(or `--report` to rebuild this table from the stored runs).",
+        "",
+        "| claim | rule | min | median | max | margin | seeds passing |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for claim in CLAIMS:
+        seeds = [s for s, rs in by_seed.items() if all(v in rs for v in claim.variants)]
+        if not seeds:
+            continue
+        values = [float(claim.measure(by_seed[s])) for s in seeds]
+        t = claim.threshold_for(backend)
+        worst = min(values) if claim.op == ">=" else max(values)
+        margin = worst - t if claim.op == ">=" else t - worst
+        passing = sum(claim.holds(v, backend) for v in values)
+        lines.append(f"| `{claim.id}` | {claim.op} {t:g} | {min(values):.4g} | {statistics.median(values):.4g} | "
+                     f"{max(values):.4g} | {margin:+.4g} | {passing}/{len(values)} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(out: str | Path, seeds: Iterable[int], report_only: bool, jobs: int = 1, quiet: bool = False) -> int:
+    from . import framework, io
+
+    backend = framework.default_backend()
+    out = Path(out)
+    if not out.is_dir():
+        raise ValueError(f"calibration folder {str(out)!r} does not exist")
+    path = out / f"runs-{backend}-owned.jsonl"
+    if report_only:
+        if not path.exists():
+            raise ValueError(f"no stored runs at {str(path)!r}; run without --report first")
+        runs = load(path)
+    else:
+        runs = collect(seeds, path, log=(lambda m: None) if quiet else (lambda m: print(m, flush=True)))
+    text = table(runs, backend)
+    io.write_text(out / f"{backend}.md", text)
+    print(text)
+    return 0

@@ -1,0 +1,88 @@
+"""The seed's experiment as a frozen, validated value."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+ORDERS: tuple[str, ...] = ("owned", "fit")
+
+
+def _fail(field: str, value: Any, allowed: str) -> None:
+    raise ValueError(f"Experiment.{field}={value!r} is invalid; allowed: {allowed}")
+
+
+def _check_int(field: str, value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        _fail(field, value, f"an integer >= {low}")
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """Everything but the variant and the seed that decides a training run.
+
+    Defaults are the seed's script: X = 0..24999, y = 0 below 12500 and 1 from it,
+    Dense(20, tanh), Adam and binary cross-entropy with Keras's defaults, batch 20,
+    10 epochs. Inputs are X * scale + shift. `steps_per_execution=None` means one
+    whole epoch per call where the backend allows it (the history is identical).
+    `order="owned"` feeds each epoch in a NumPy permutation drawn from
+    (seed, epoch); `order="fit"` leaves shuffling to `fit(shuffle=True)`.
+    """
+
+    n_samples: int = 25000
+    hidden_units: int = 20
+    batch_size: int = 20
+    epochs: int = 10
+    scale: float = 1.0
+    shift: float = 0.0
+    steps_per_execution: int | None = None
+    order: str = "owned"
+
+    activation = "tanh"
+    optimizer = "adam"
+    loss = "binary_crossentropy"
+
+    def __post_init__(self) -> None:
+        _check_int("n_samples", self.n_samples, 2)
+        _check_int("hidden_units", self.hidden_units, 1)
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("epochs", self.epochs, 1)
+        if self.batch_size > self.n_samples:
+            _fail("batch_size", self.batch_size, f"at most n_samples={self.n_samples}")
+        for name in ("scale", "shift"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                _fail(name, value, "a finite number")
+        if self.scale == 0:
+            _fail("scale", self.scale, "a finite non-zero number")
+        if max(abs(self.shift), abs(self.shift + self.scale * (self.n_samples - 1))) > 1e30:
+            _fail("scale", self.scale, "values that keep every input below 1e30 in magnitude")
+        if self.steps_per_execution is not None:
+            _check_int("steps_per_execution", self.steps_per_execution, 1)
+        if self.order not in ORDERS:
+            _fail("order", self.order, " or ".join(repr(o) for o in ORDERS))
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return -(-self.n_samples // self.batch_size)
+
+    def replace(self, **changes: Any) -> Experiment:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Experiment:
+        if not isinstance(data, dict):
+            raise ValueError(f"an experiment must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown Experiment field(s) {unknown}; allowed: {sorted(known)}")
+        return cls(**data)
+
+
+SEED_EXPERIMENT = Experiment()

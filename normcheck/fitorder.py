@@ -1,0 +1,66 @@
+"""What order does `keras.Model.fit` feed samples in? Read back from its own logs.
+
+A model that always predicts 0 (SGD with learning rate 0) is fit on y = index + 1
+with batch size 1: batch k's loss is (index + 1)^2, and Keras's running-mean
+loss at each batch gives it back. Run as `python -m normcheck.fitorder` in a fresh
+process so "unseeded" really means no seed was ever set.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+
+N = 16
+
+
+def orders(shuffle: bool, seed: int | None, epochs: int = 2, n: int = N) -> list[list[int]]:
+    """The sample order of each epoch of one `fit(shuffle=...)` call."""
+    from . import framework
+
+    keras = framework.keras()
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(1,))
+    outputs = keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer="zeros")(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
+    means: list[list[float]] = []
+
+    class Logs(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            means.append([])
+
+        def on_train_batch_end(self, batch, logs=None):
+            means[-1].append(float(logs["loss"]))
+
+    x = np.zeros((n, 1), dtype=np.float32)
+    y = np.arange(1, n + 1, dtype=np.float32).reshape(-1, 1)
+    model.fit(x, y, batch_size=1, epochs=epochs, shuffle=shuffle, verbose=0, callbacks=[Logs()])
+    out = []
+    for m in means:
+        k = np.arange(1, len(m) + 1)
+        totals = np.asarray(m, dtype=np.float64) * k
+        losses = np.diff(np.concatenate([[0.0], totals]))
+        out.append([int(round(float(np.sqrt(max(v, 0.0))))) - 1 for v in losses])
+    return out
+
+
+def probe() -> dict[str, list[list[int]]]:
+    """Every case the fit-shuffle checks need, in one fresh process."""
+    return {
+        "unseeded": orders(True, None),
+        "seed1": orders(True, 1),
+        "seed1_again": orders(True, 1),
+        "seed2": orders(True, 2),
+        "no_shuffle": orders(False, 1),
+    }
+
+
+if __name__ == "__main__":
+    from . import framework
+
+    framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else None)
+    print(json.dumps(probe()))

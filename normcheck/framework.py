@@ -1,0 +1,95 @@
+"""Pick the Keras backend before Keras is imported, and say which framework ran.
+
+Keras fixes its backend at first import, so every module that needs Keras asks
+`keras()` here instead of importing it at module level.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import platform
+import sys
+from types import ModuleType
+
+BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch")
+_EXTRA = {"tensorflow": "normcheck", "jax": "normcheck[jax]", "torch": "normcheck[torch]"}
+
+
+class BackendError(ValueError):
+    """The backend asked for is unknown, not installed, or differs from the loaded one."""
+
+
+def legacy_keras() -> bool:
+    """True when Keras 2 is wanted through tf-keras (TF_USE_LEGACY_KERAS=1)."""
+    return os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true", "yes")
+
+
+def default_backend() -> str:
+    return os.environ.get("KERAS_BACKEND") or "tensorflow"
+
+
+def select_backend(name: str | None = None) -> str:
+    """Make `name` the Keras backend (default: $KERAS_BACKEND, else tensorflow)."""
+    name = default_backend() if name is None else name
+    if name not in BACKENDS:
+        raise BackendError(f"backend {name!r} is unknown; allowed: {', '.join(BACKENDS)}")
+    if legacy_keras() and name != "tensorflow":
+        raise BackendError(f"backend {name!r} needs Keras 3; TF_USE_LEGACY_KERAS=1 runs Keras 2 on tensorflow only")
+    if importlib.util.find_spec(name) is None:
+        raise BackendError(f"backend {name!r} is not installed: pip install '{_EXTRA[name]}'")
+    loaded = _loaded_backend()
+    if loaded is not None and loaded != name:
+        raise BackendError(
+            f"backend {name!r} asked for, but Keras is already loaded with {loaded!r}; "
+            "choose the backend before the first Keras import"
+        )
+    os.environ["KERAS_BACKEND"] = name
+    return name
+
+
+def _loaded_backend() -> str | None:
+    mod = sys.modules.get("tf_keras" if legacy_keras() else "keras")
+    if mod is None or not hasattr(mod, "backend"):
+        return None
+    return mod.backend.backend()
+
+
+def keras() -> ModuleType:
+    """The Keras module in use: tf_keras under TF_USE_LEGACY_KERAS=1 when installed, else keras."""
+    if legacy_keras() and importlib.util.find_spec("tf_keras") is not None:
+        return importlib.import_module("tf_keras")
+    return importlib.import_module("keras")
+
+
+def backend() -> str:
+    return keras().backend.backend()
+
+
+def to_numpy(tensor) -> np.ndarray:  # noqa: F821
+    """A backend tensor as a NumPy array, on Keras 2 and 3 alike."""
+    import numpy as np
+
+    k = keras()
+    if hasattr(k, "ops"):
+        return np.asarray(k.ops.convert_to_numpy(tensor))
+    return np.asarray(tensor)
+
+
+def versions() -> dict[str, str]:
+    """The environment fingerprint a Run and a baseline carry."""
+    import numpy as np
+
+    k = keras()
+    out = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "keras": k.__version__,
+        "backend": k.backend.backend(),
+        "platform": f"{platform.system()}-{platform.machine()}",
+    }
+    for mod in ("tensorflow", "jax", "torch"):
+        if mod in sys.modules:
+            out[mod] = getattr(sys.modules[mod], "__version__", "?")
+    return out

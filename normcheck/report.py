@@ -1,0 +1,44 @@
+"""Text the CLI prints: the seed-style table and the verdict lines."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+
+from .claims import Verdict
+from .run import Run
+from .seed import reported
+from .variants import VARIANTS
+
+
+def _med(values: Iterable[float]) -> float:
+    return statistics.median(list(values))
+
+
+def seed_table(runs_by_variant: dict[str, Sequence[Run]]) -> str:
+    """Per variant and epoch: median over seeds of what Keras printed, beside the seed's numbers."""
+    seed = reported()
+    lines = []
+    for name, runs in runs_by_variant.items():
+        if not runs:
+            continue
+        v = VARIANTS[name]
+        n = len(runs)
+        label = v.seed_label or "BN before tanh (not in the seed)"
+        lines.append(f"----- {label} [{name}], {'median of ' + str(n) + ' seeds' if n > 1 else 'seed ' + str(runs[0].seed)} -----")
+        lines.append(f"{'epoch':>7} {'loss':>8} {'acc':>7} {'eval_acc':>8} {'seconds':>8} | {'seed: loss':>10} {'acc':>7} {'seconds':>7}")
+        epochs = runs[0].epochs
+        for e in range(epochs):
+            row = (f"{e + 1:>3}/{epochs:<3} {_med(r.loss[e] for r in runs):8.4f} {_med(r.accuracy[e] for r in runs):7.4f} "
+                   f"{_med(r.eval_accuracy[e] for r in runs):8.4f} {_med(r.seconds[e] for r in runs):8.2f} |")
+            reported_epochs = seed.get(name, [])
+            if e < len(reported_epochs):
+                s = reported_epochs[e]
+                row += f" {s.loss:10.4f} {s.accuracy:7.4f} {s.seconds:7.0f}"
+            lines.append(row)
+    return "\n".join(lines)
+
+
+def verdict_lines(verdicts: Sequence[Verdict]) -> str:
+    held = sum(v.holds for v in verdicts)
+    return "\n".join([v.line() for v in verdicts] + [f"{held}/{len(verdicts)} claims hold"])

@@ -1,0 +1,66 @@
+"""Train a (variant x seed) matrix, in this process or across worker processes."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+from .experiment import Experiment
+from .run import Run
+
+Matrix = dict[int, dict[str, Run]]
+
+
+def _worker_init(backend: str, legacy: str | None) -> None:
+    if legacy is not None:
+        os.environ["TF_USE_LEGACY_KERAS"] = legacy
+    from . import framework
+
+    framework.select_backend(backend)
+
+
+def _train_one(variant: str, experiment: Experiment, seed: int) -> str:
+    from .training import train
+
+    return train(variant, experiment, seed).to_json()
+
+
+def run_matrix(
+    variants: Sequence[str],
+    seeds: Sequence[int],
+    experiment: Experiment,
+    *,
+    jobs: int = 1,
+    on_run: Callable[[Run, int, int], None] | None = None,
+    progress=None,
+) -> Matrix:
+    """Every variant for every seed; with jobs > 1, runs are spread over processes."""
+    from . import framework
+
+    tasks = [(v, s) for s in seeds for v in variants]
+    out: Matrix = {s: {} for s in seeds}
+
+    def done(run: Run) -> None:
+        out[run.seed][run.variant] = run
+        if on_run is not None:
+            on_run(run, sum(len(r) for r in out.values()), len(tasks))
+
+    if jobs <= 1 or len(tasks) == 1:
+        from .training import train
+
+        for v, s in tasks:
+            done(train(v, experiment, s, progress=progress))
+        return out
+    import multiprocessing
+
+    backend = framework.default_backend()
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx, initializer=_worker_init,
+                             initargs=(backend, os.environ.get("TF_USE_LEGACY_KERAS"))) as pool:
+        futures = [pool.submit(_train_one, v, experiment, s) for v, s in tasks]
+        for fut in as_completed(futures):
+            done(Run.from_json(fut.result()))
+    sys.stderr.flush()
+    return out

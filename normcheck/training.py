@@ -1,0 +1,120 @@
+"""train(variant, experiment, seed) -> Run, through the real keras.Model.fit."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from . import framework
+from .data import dataset, epoch_order
+from .diagnostics import Probe
+from .experiment import SEED_EXPERIMENT, Experiment
+from .run import Run
+from .variants import Variant, build_model, get_variant
+
+Progress = Callable[[str, int, int, int, float], None]
+
+
+def check_seed(seed: object) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed={seed!r} is invalid; allowed: an integer from 0 to 2**32 - 1")
+    return seed
+
+
+def resolve_steps_per_execution(experiment: Experiment, backend: str) -> int:
+    """None means one whole epoch; torch in Keras 3 accepts only 1."""
+    wanted = experiment.steps_per_execution
+    if backend == "torch":
+        if wanted not in (None, 1):
+            raise ValueError(f"Experiment.steps_per_execution={wanted!r} is invalid on torch; allowed: 1 or None")
+        return 1
+    return min(wanted or experiment.steps_per_epoch, experiment.steps_per_epoch)
+
+
+def _recorder(probe: Probe | None, records: dict[str, list], progress: Callable[[int], None] | None):
+    keras = framework.keras()
+
+    class Recorder(keras.callbacks.Callback):
+        """Times each epoch, keeps Keras's train-mode logs, then measures outside the clock."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            records["seconds"].append(time.perf_counter() - self._start)
+            records["loss"].append(float(logs["loss"]))
+            records["accuracy"].append(float(logs["accuracy"]))
+            if probe is not None:
+                records["diagnostics"].append(probe.measure())
+            if progress is not None:
+                progress(epoch)
+
+    return Recorder()
+
+
+def build_compiled(variant: str | Variant, experiment: Experiment, seed: int):
+    """Seed Keras, build the seed's network and compile it as the seed did."""
+    keras = framework.keras()
+    keras.utils.set_random_seed(seed)
+    model = build_model(variant, experiment)
+    spe = resolve_steps_per_execution(experiment, keras.backend.backend())
+    model.compile(optimizer=experiment.optimizer, loss=experiment.loss, metrics=["accuracy"], steps_per_execution=spe)
+    return model, spe
+
+
+def fit_epochs(model, experiment: Experiment, seed: int, x, y, callbacks: list) -> None:
+    """All epochs through keras.Model.fit, in normcheck's order or in fit's own."""
+    if experiment.order == "fit":
+        model.fit(x, y, batch_size=experiment.batch_size, epochs=experiment.epochs, shuffle=True,
+                  verbose=0, callbacks=callbacks)
+        return
+    for epoch in range(experiment.epochs):
+        perm = epoch_order(seed, epoch, len(x))
+        model.fit(x[perm], y[perm], batch_size=experiment.batch_size, epochs=epoch + 1, initial_epoch=epoch,
+                  shuffle=False, verbose=0, callbacks=callbacks)
+
+
+def train(
+    variant: str | Variant,
+    experiment: Experiment = SEED_EXPERIMENT,
+    seed: int = 0,
+    *,
+    diagnostics: bool = True,
+    progress: Progress | None = None,
+) -> Run:
+    """Train one variant with Keras and record what the seed printed, and more.
+
+    With `diagnostics=False` only Keras's own logs and epoch times are kept
+    (inference-mode metrics are then NaN): the bare path benchmarks compare against.
+    """
+    v = get_variant(variant)
+    check_seed(seed)
+    if not isinstance(experiment, Experiment):
+        raise ValueError(f"experiment={experiment!r} is invalid; allowed: a normcheck.Experiment")
+    x, y = dataset(experiment, v.input_norm)
+    model, spe = build_compiled(v, experiment, seed)
+    probe = Probe(model, v, x, y, experiment.batch_size, seed) if diagnostics else None
+    records: dict[str, list] = {"seconds": [], "loss": [], "accuracy": [], "diagnostics": []}
+    if probe is not None:
+        records["diagnostics"].append(probe.measure())
+    tick = None
+    if progress is not None:
+        def tick(epoch: int) -> None:
+            progress(v.name, seed, epoch + 1, experiment.epochs, records["accuracy"][-1])
+    fit_epochs(model, experiment, seed, x, y, [_recorder(probe, records, tick)])
+    after = records["diagnostics"][1:]
+    nan = float("nan")
+    return Run(
+        variant=v.name,
+        seed=seed,
+        experiment=experiment,
+        loss=records["loss"],
+        accuracy=records["accuracy"],
+        eval_loss=[d["eval_loss"] for d in after] if after else [nan] * experiment.epochs,
+        eval_accuracy=[d["eval_accuracy"] for d in after] if after else [nan] * experiment.epochs,
+        seconds=records["seconds"],
+        diagnostics=records["diagnostics"],
+        order=experiment.order,
+        steps_per_execution=spe,
+        versions=framework.versions(),
+    )

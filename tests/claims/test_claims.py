@@ -1,0 +1,11 @@
+"""Every claim in the registry, on the seed's experiment, for every seed (--normcheck-seeds)."""
+
+from normcheck.claims import parametrize_with_claims
+
+
+@parametrize_with_claims()
+def test_claim_holds(claim, normcheck_seed, normcheck_runs):
+    """Must hold for every seed in the configured range: thresholds have calibrated margins."""
+    runs = normcheck_runs.for_seed(normcheck_seed, claim.variants)
+    verdict = claim.check({normcheck_seed: runs})
+    assert verdict.holds, verdict.line()

@@ -1,0 +1,49 @@
+"""The claim machinery on hand-written Runs: worst seed decides, thresholds apply."""
+
+import pytest
+
+from normcheck import CLAIMS, Experiment, Run, get_claim
+from normcheck.claims import check_all, required_variants
+
+
+def fake_run(variant, seed, accuracy, backend="tensorflow"):
+    n = len(accuracy)
+    return Run(variant, seed, Experiment(epochs=n), [0.5] * n, list(accuracy), [0.5] * n, list(accuracy),
+               [0.1] * n, [], versions={"backend": backend})
+
+
+def test_claim_ids_are_unique_and_each_cites_the_seed():
+    ids = [c.id for c in CLAIMS]
+    assert len(ids) == len(set(ids))
+    for c in CLAIMS:
+        assert c.source
+        assert c.statement
+        assert c.basis
+        assert c.op in (">=", "<=")
+
+
+def test_worst_seed_decides():
+    claim = get_claim("input_norm_learns_in_one_epoch")
+    t = claim.threshold_for("tensorflow")
+    good = {s: {"input_norm": fake_run("input_norm", s, [t + 0.01] * 10)} for s in (0, 1)}
+    assert claim.check(good).holds
+    bad = dict(good)
+    bad[7] = {"input_norm": fake_run("input_norm", 7, [t - 0.01] + [1.0] * 9)}
+    verdict = claim.check(bad)
+    assert not verdict.holds
+    assert verdict.worst_seed == 7
+    assert "FAIL input_norm_learns_in_one_epoch" in verdict.line()
+
+
+def test_missing_variant_is_an_error_and_check_all_skips_unrun_claims():
+    claim = get_claim("batch_norm_slows_epoch1_train_accuracy")
+    runs = {0: {"input_norm": fake_run("input_norm", 0, [0.99] * 10)}}
+    with pytest.raises(ValueError, match="needs variant"):
+        claim.check(runs)
+    assert {v.claim for v in check_all(runs)} <= {c.id for c in CLAIMS if c.variants == ("input_norm",)}
+    assert required_variants()[:4] == ["none", "batch_norm", "input_norm", "input_and_batch_norm"]
+
+
+def test_unknown_claim_id():
+    with pytest.raises(ValueError, match="claim 'nope' is unknown; allowed"):
+        get_claim("nope")
