@@ -61,9 +61,10 @@ def table(runs: list[Run], backend: str) -> str:
         f"# Calibration on {backend}",
         "",
         f"{len(by_seed)} seeds ({min(by_seed)}-{max(by_seed)}), each variant trained with the seed's experiment "
-        f"(10 epochs, owned batch order). Versions: {runs[0].versions}.",
+        f"({runs[0].epochs} epochs, batch order: {runs[0].order}). Versions: {runs[0].versions}.",
         "Margin = how far the worst seed is from the threshold, on the passing side.",
-        "Regenerate: `python -m normcheck calibrate --backend " + backend + " --seeds 24` "
+        f"Regenerate: `python -m normcheck calibrate --backend {backend} --seeds 24"
+        + ("" if runs[0].order == "owned" else f" --order {runs[0].order}") + "` "
         "(or `--report` to rebuild this table from the stored runs).",
         "",
         "| claim | rule | min | median | max | margin | seeds passing |",
@@ -75,29 +76,32 @@ def table(runs: list[Run], backend: str) -> str:
             continue
         values = [float(claim.measure(by_seed[s])) for s in seeds]
         t = claim.threshold_for(backend)
-        worst = min(values) if claim.op == ">=" else max(values)
-        margin = worst - t if claim.op == ">=" else t - worst
+        worst = min(values) if claim.op.startswith(">") else max(values)
+        margin = worst - t if claim.op.startswith(">") else t - worst
         passing = sum(claim.holds(v, backend) for v in values)
         lines.append(f"| `{claim.id}` | {claim.op} {t:g} | {min(values):.4g} | {statistics.median(values):.4g} | "
                      f"{max(values):.4g} | {margin:+.4g} | {passing}/{len(values)} |")
     return "\n".join(lines) + "\n"
 
 
-def main(out: str | Path, seeds: Iterable[int], report_only: bool, jobs: int = 1, quiet: bool = False) -> int:
+def main(out: str | Path, seeds: Iterable[int], report_only: bool, order: str = "owned", epochs: int = 10,
+         quiet: bool = False) -> int:
     from . import framework, io
 
     backend = framework.default_backend()
     out = Path(out)
     if not out.is_dir():
         raise ValueError(f"calibration folder {str(out)!r} does not exist")
-    path = out / f"runs-{backend}-owned.jsonl"
+    path = out / f"runs-{backend}-{order}.jsonl"
+    experiment = SEED_EXPERIMENT.replace(order=order, epochs=epochs)
+    variants = tuple(VARIANTS) if order == "owned" else tuple(n for n, v in VARIANTS.items() if v.in_seed)
     if report_only:
         if not path.exists():
             raise ValueError(f"no stored runs at {str(path)!r}; run without --report first")
         runs = load(path)
     else:
-        runs = collect(seeds, path, log=(lambda m: None) if quiet else (lambda m: print(m, flush=True)))
+        runs = collect(seeds, path, experiment, variants, log=(lambda m: None) if quiet else (lambda m: print(m, flush=True)))
     text = table(runs, backend)
-    io.write_text(out / f"{backend}.md", text)
+    io.write_text(out / (f"{backend}.md" if order == "owned" else f"{backend}-{order}-order.md"), text)
     print(text)
     return 0

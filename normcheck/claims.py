@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from .run import Run
 
 Runs = Mapping[str, Run]
-_OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, "<=": operator.le}
+_OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le}
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Claim:
             values[seed] = float(self.measure(runs))
         if not values:
             raise ValueError(f"claim {self.id!r} needs at least one seed")
-        pick = min if self.op == ">=" else max
+        pick = min if self.op.startswith(">") else max
         worst_seed = pick(values, key=values.__getitem__)
         threshold = self.threshold_for(backend)
         return Verdict(
@@ -129,69 +129,69 @@ CLAIMS: tuple[Claim, ...] = (
         "none_stays_at_chance", "outcome", SEED_NO_LEARNING,
         "no normalization: |train-mode accuracy - 0.5| at every epoch at most",
         ("none",), lambda r: _train_chance_gap(r["none"]), "<=", 0.03,
-        _CAL + "worst seed 0.011-0.014; a learning model is > 0.4 away",
+        _CAL + "worst seed 0.0099 (TF), 0.0102 (JAX); a model that learns is > 0.4 away",
     ),
     Claim(
         "none_ends_at_chance", "outcome", SEED_NO_LEARNING,
         "no normalization: |inference-mode accuracy after the last epoch - 0.5| at most",
         ("none",), lambda r: _final_eval_chance_gap(r["none"]), "<=", 0.2,
-        _CAL + "final epoch within 0.01 of 0.5; one TF seed blipped to 0.595 at epoch 9 and fell back, "
-        "hence the wide bound",
+        _CAL + "worst 0.006 (TF), 0.011 (JAX); inference-mode accuracy can blip (one TF seed read 0.595 "
+        "after epoch 9, 0.50 after 10), hence the wide bound",
     ),
     Claim(
         "batch_norm_does_not_rescue", "outcome", SEED_BN_ONLY,
         "BN only: |train-mode accuracy - 0.5| at every epoch at most",
         ("batch_norm",), lambda r: _train_chance_gap(r["batch_norm"]), "<=", 0.03,
-        _CAL + "worst seed 0.009-0.014",
+        _CAL + "worst seed 0.0122 (TF), 0.0127 (JAX)",
     ),
     Claim(
         "batch_norm_ends_at_chance", "outcome", SEED_BN_ONLY,
         "BN only: |inference-mode accuracy after the last epoch - 0.5| at most",
         ("batch_norm",), lambda r: _final_eval_chance_gap(r["batch_norm"]), "<=", 0.2,
-        _CAL + "final epoch within 0.01 of 0.5",
+        _CAL + "worst 0.0095 (TF), 0.0114 (JAX)",
     ),
     Claim(
         "input_norm_learns_in_one_epoch", "outcome", SEED_INPUT_NORM,
         "input normalization: train-mode accuracy after epoch 1 at least",
-        ("input_norm",), lambda r: r["input_norm"].accuracy[0], ">=", 0.9,
-        _CAL + "0.949-0.997 (not >= 0.99 for every seed: the seed's 0.9965 was one draw)",
+        ("input_norm",), lambda r: r["input_norm"].accuracy[0], ">=", 0.85,
+        _CAL + "0.921-0.998 (TF), 0.942-0.998 (JAX): not >= 0.99 for every seed, the seed's 0.9965 was one draw",
     ),
     Claim(
         "input_norm_ends_near_perfect", "outcome", SEED_INPUT_NORM,
         "input normalization: train-mode accuracy after the last epoch at least",
         ("input_norm",), lambda r: r["input_norm"].accuracy[-1], ">=", 0.995,
-        _CAL + "0.9994-0.9997",
+        _CAL + "0.9994-0.9998 on both backends",
     ),
     Claim(
         "input_and_batch_norm_ends_accurate", "outcome", SEED_BOTH,
         "input + BN: train-mode accuracy after the last epoch at least",
         ("input_and_batch_norm",), lambda r: r["input_and_batch_norm"].accuracy[-1], ">=", 0.98,
-        _CAL + "0.9936-0.9953",
+        _CAL + "0.9928-0.9954 (TF), 0.9935-0.9953 (JAX)",
     ),
     Claim(
         "batch_norm_slows_epoch1_train_accuracy", "outcome", SEED_BOTH,
         "train-mode accuracy after epoch 1, input_norm minus input_and_batch_norm (same seed), at least",
-        _IN_BN, lambda r: _epoch1_gap(r, "accuracy"), ">=", 0.005,
-        _CAL + "gap 0.024-0.049 for every seed",
+        _IN_BN, lambda r: _epoch1_gap(r, "accuracy"), ">", 0.0,
+        _CAL + "gap 0.0099-0.056 (TF), 0.021-0.049 (JAX): behind for every one of 48 seeds, median 3.8 points",
     ),
     Claim(
         "q1_tanh_saturated_throughout", "mechanism", SEED_Q1,
         "no normalization: fraction of |tanh| > 0.99 over the data, before training and after every epoch, at least",
         ("none",), lambda r: min(r["none"].diag("saturation")), ">=", 0.95,
-        _CAL + "0.985-0.998; input_norm's stays below 0.46",
+        _CAL + "0.985-0.998 (TF), 0.988-0.998 (JAX); input_norm's stays below 0.46",
     ),
     Claim(
         "q1_first_layer_gets_no_gradient", "mechanism", SEED_Q1,
         "per-sample gradient reaching the first layer (RMS), no normalization's largest over its "
         "training / input_norm's smallest, at most",
         ("none", "input_norm"), _grad_starvation, "<=", 0.35,
-        _CAL + "ratio 0.03-0.2: saturated units pass (almost) no gradient back",
+        _CAL + "ratio 0.039-0.175 (TF), 0.038-0.086 (JAX): saturated units pass (almost) no gradient back",
     ),
     Claim(
         "q2_bn_after_tanh_sees_constant_inputs", "mechanism", SEED_Q2,
         "BN only: median over batches of 20 and units of the batch std of BN's input, at every epoch, at most",
         ("batch_norm",), lambda r: max(r["batch_norm"].diag("batch_std")), "<=", 1e-3,
-        _CAL + "exactly 0 for every seed (saturated tanh is +-1 in float32); input_and_batch_norm's >= 0.10",
+        _CAL + "exactly 0 for every seed on both backends (saturated tanh is +-1 in float32); input_and_batch_norm's >= 0.10",
     ),
     Claim(
         "q2_bn_after_tanh_outputs_constant_features", "mechanism", SEED_Q2,
@@ -202,26 +202,27 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "q2_bn_before_tanh_learns", "mechanism", SEED_Q2,
         "Dense -> BN -> tanh on raw X: inference-mode accuracy after epoch 1 at least",
-        ("batch_norm_before_activation",), lambda r: r["batch_norm_before_activation"].eval_accuracy[0], ">=", 0.95,
-        _CAL + "0.986-0.997: BN placed before the saturation rescues the raw input",
+        ("batch_norm_before_activation",), lambda r: r["batch_norm_before_activation"].eval_accuracy[0], ">=", 0.93,
+        _CAL + "0.974-1.000 (TF), 0.986-0.999 (JAX): BN placed before the saturation rescues the raw input",
     ),
     Claim(
         "q3_slowdown_is_mostly_the_train_mode_metric", "mechanism", SEED_Q3,
         "after epoch 1, (train-mode gap) - (inference-mode gap) between input_norm and input_and_batch_norm, at least",
-        _IN_BN, lambda r: _epoch1_gap(r, "accuracy") - _eval_gap(r, 0), ">=", 0.005,
-        _CAL + "0.022-0.050: batch statistics of 20 samples cost the BN model accuracy in train mode",
+        _IN_BN, lambda r: _epoch1_gap(r, "accuracy") - _eval_gap(r, 0), ">", 0.0,
+        _CAL + "0.0053-0.052 (TF), 0.019-0.050 (JAX), median 3.8 points: batch statistics of 20 samples cost the "
+        "BN model accuracy in train mode",
     ),
     Claim(
         "q3_inference_gap_after_epoch1_small", "mechanism", SEED_Q3,
         "inference-mode accuracy after epoch 1, input_norm minus input_and_batch_norm, at most",
         _IN_BN, lambda r: _eval_gap(r, 0), "<=", 0.02,
-        _CAL + "-0.001 to 0.004",
+        _CAL + "-0.003 to 0.008 (TF), -0.004 to 0.008 (JAX)",
     ),
     Claim(
         "q3_bn_model_catches_up", "mechanism", SEED_Q3,
         "inference-mode accuracy after the last epoch, input_norm minus input_and_batch_norm, at most",
         _IN_BN, lambda r: _eval_gap(r, -1), "<=", 0.005,
-        _CAL + "-0.0006 to 0.0008",
+        _CAL + "-0.0006 to 0.0010 (TF), -0.0006 to 0.0012 (JAX)",
     ),
 )
 

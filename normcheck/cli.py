@@ -79,6 +79,38 @@ def build_parser() -> argparse.ArgumentParser:
     _common(cal, 24)
     cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables")
     cal.add_argument("--report", action="store_true", help="only rebuild the tables from the stored runs")
+    cal.add_argument("--order", choices=("owned", "fit"), default="owned", help="batch order to calibrate (default owned)")
+
+    sw = sub.add_parser("sweep", help="accuracy against input scale, per variant, with a PNG plot")
+    _common(sw, 3)
+    sw.set_defaults(epochs=1)
+    sw.add_argument("--variants", type=_variant_list, default=["none", "batch_norm", "input_norm", "batch_norm_before_activation"])
+    sw.add_argument("--low", type=float, default=1.0, help="smallest max|x| (default 1)")
+    sw.add_argument("--high", type=float, default=1e6, help="largest max|x| (default 1e6)")
+    sw.add_argument("--per-decade", type=_positive_int, default=2, help="grid points per decade (default 2)")
+    sw.add_argument("--csv", metavar="PATH", default="sweep.csv", help="write the points (default sweep.csv)")
+    sw.add_argument("--plot", metavar="PATH", default="sweep.png", help="write the plot (default sweep.png)")
+
+    bench = sub.add_parser("bench", help="epoch time per variant, and the speed targets as ratios")
+    _common(bench, 1)
+    bench.set_defaults(epochs=4, jobs=2)
+    bench.add_argument("--variants", type=_variant_list, default=["none", "batch_norm", "input_norm", "input_and_batch_norm"])
+    bench.add_argument("--targets", action="store_true", help="also measure recording overhead and matrix vs the seed's script")
+
+    base = sub.add_parser("baseline", help="record runs on one framework version, compare another against them")
+    bsub = base.add_subparsers(dest="action", parser_class=_Parser, required=True)
+    rec = bsub.add_parser("record", help="train every variant over the seeds and save runs + versions as JSON")
+    _common(rec, 5)
+    rec.add_argument("path", metavar="PATH")
+    rec.add_argument("--force", action="store_true", help="overwrite an existing file")
+    cmp_ = bsub.add_parser("compare", help="train today's runs for the baseline's seeds and compare")
+    from .framework import BACKENDS
+
+    cmp_.add_argument("path", metavar="PATH")
+    cmp_.add_argument("--backend", choices=BACKENDS)
+    cmp_.add_argument("--jobs", type=_positive_int, default=1)
+    cmp_.add_argument("--json", metavar="OUT", help="write the comparison as JSON")
+    cmp_.add_argument("--quiet", action="store_true")
     return parser
 
 
@@ -144,7 +176,59 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from . import calibration
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    return calibration.main(args.out, seeds, args.report, args.jobs, quiet=args.quiet)
+    return calibration.main(args.out, seeds, args.report, order=args.order, epochs=args.epochs, quiet=args.quiet)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from . import io, sweep
+
+    if not (0 < args.low < args.high) or args.high > 1e30:
+        raise ValueError(f"--low {args.low:g} / --high {args.high:g} are invalid; allowed: 0 < low < high <= 1e30")
+    io.check_writable(args.csv)
+    io.check_writable(args.plot)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    points = sweep.sweep(args.variants, sweep.grid(args.low, args.high, args.per_decade), seeds, args.epochs, log)
+    io.write_text(args.csv, sweep.to_csv(points))
+    from . import plots
+
+    plots.scale_sweep(points, args.plot)
+    print(f"wrote {args.csv} and {args.plot}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench, framework
+
+    return bench.main(framework.default_backend(), args.epochs, args.variants, args.targets, args.jobs)
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from . import baseline, framework, runner, variants
+
+    _, run_cb = _progress(args.quiet)
+    if args.action == "record":
+        from . import io
+
+        io.check_writable(args.path, force=args.force)
+        experiment = Experiment(epochs=args.epochs)
+        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+        matrix = runner.run_matrix(list(variants.VARIANTS), seeds, experiment, jobs=args.jobs, on_run=run_cb)
+        runs = [matrix[s][v] for s in seeds for v in variants.VARIANTS]
+        baseline.save(baseline.make(runs, experiment, seeds, framework.versions()), args.path, force=args.force)
+        print(f"recorded {len(runs)} runs ({len(seeds)} seeds) on {framework.versions()} to {args.path}")
+        return 0
+    base = baseline.load(args.path)
+    if args.json:
+        from . import io
+
+        io.check_writable(args.json)
+    today = runner.run_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
+    result = baseline.compare(base, today, framework.versions())
+    print(result.table())
+    if args.json:
+        io.write_json(args.json, result.to_dict())
+    return 0 if result.ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,7 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parse(sys.argv[1:] if argv is None else argv)
         if args.command in (None, "run", "calibrate", "sweep", "bench", "baseline"):
             framework.select_backend(getattr(args, "backend", None))
-        handler = {"run": cmd_run, "calibrate": cmd_calibrate}[args.command]
+        handler = {"run": cmd_run, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "baseline": cmd_baseline,
+                   "bench": cmd_bench}[args.command]
         return handler(args)
     except (UsageError, ValueError) as exc:
         print(f"normcheck: error: {exc}", file=sys.stderr)

@@ -44,7 +44,7 @@ def orders(shuffle: bool, seed: int | None, epochs: int = 2, n: int = N) -> list
         k = np.arange(1, len(m) + 1)
         totals = np.asarray(m, dtype=np.float64) * k
         losses = np.diff(np.concatenate([[0.0], totals]))
-        out.append([int(round(float(np.sqrt(max(v, 0.0))))) - 1 for v in losses])
+        out.append([round(float(np.sqrt(max(v, 0.0)))) - 1 for v in losses])
     return out
 
 

@@ -53,12 +53,23 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         config.normcheck_seeds = parse_seeds(config.getoption("--normcheck-seeds"))
         config.normcheck_backend = framework.select_backend(config.getoption("--normcheck-backend"))
+        mutation = os.environ.get("NORMCHECK_MUTATION")
+        if mutation:
+            from .mutations import apply
+
+            config.normcheck_mutation = apply(mutation).change
+        if config.getoption("--normcheck-baseline"):
+            from . import baseline
+
+            baseline.load(config.getoption("--normcheck-baseline"))
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"normcheck: backend {config.normcheck_backend}, seeds {config.normcheck_seeds}"
+    header = f"normcheck: backend {config.normcheck_backend}, seeds {config.normcheck_seeds}"
+    mutation = getattr(config, "normcheck_mutation", None)
+    return header + (f"\nnormcheck: MUTATED KERAS: {mutation}" if mutation else "")
 
 
 class RunCache:

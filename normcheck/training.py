@@ -45,6 +45,7 @@ def _recorder(probe: Probe | None, records: dict[str, list], progress: Callable[
             records["loss"].append(float(logs["loss"]))
             records["accuracy"].append(float(logs["accuracy"]))
             if probe is not None:
+                self.model  # noqa: B018 -- on JAX, reading .model syncs the weights into the model
                 records["diagnostics"].append(probe.measure())
             if progress is not None:
                 progress(epoch)

@@ -7,40 +7,19 @@ every step must follow the oracle within float32 tolerance for 500 steps.
 import numpy as np
 import pytest
 
-from normcheck import Experiment, VARIANTS, framework, reference
-from normcheck.data import dataset, epoch_order
-from normcheck.training import build_compiled
+from normcheck import VARIANTS, Experiment, agreement, reference
 
 STEPS = 500
 RTOL, ATOL = 2e-3, 2e-5
 
 
 def keras_trace(variant, seed, experiment):
-    """Per-step losses (from Keras's running mean) and weights after every step, via real fit."""
-    keras = framework.keras()
-    x, y = dataset(experiment, VARIANTS[variant].input_norm)
-    model, _ = build_compiled(variant, experiment.replace(steps_per_execution=1), seed)
-    initial = reference.weights_from_model(model)
-    order = epoch_order(seed, 0, len(x))[: STEPS * experiment.batch_size]
-    means, weights = [], []
-
-    class Trace(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            means.append(float(logs["loss"]))
-            weights.append(reference.weights_from_model(model))
-
-    model.fit(x[order], y[order], batch_size=experiment.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[Trace()])
-    k = np.arange(1, len(means) + 1)
-    losses = np.diff(np.concatenate([[0.0], np.asarray(means) * k]))
-    return initial, x, y, order, losses, weights, model
+    t = agreement.trace(variant, STEPS, seed, experiment=experiment)
+    return t.initial, t.x, t.y, t.order, t.losses, t.weights, None
 
 
 def first_divergence(oracle, weights):
-    for step, (o, w) in enumerate(zip(oracle.weights, weights)):
-        for name in o:
-            if not np.allclose(w[name], o[name], rtol=RTOL, atol=ATOL):
-                return step, name, float(np.max(np.abs(w[name] - o[name])))
-    return None
+    return agreement.first_divergence(oracle.weights, weights, RTOL, ATOL)
 
 
 STANDARDIZED = [n for n, v in VARIANTS.items() if v.input_norm]
@@ -50,15 +29,17 @@ RAW = [n for n, v in VARIANTS.items() if not v.input_norm]
 @pytest.mark.parametrize("variant", STANDARDIZED)
 def test_keras_follows_the_oracle_for_500_steps(variant, normcheck_backend):
     experiment = Experiment()
-    initial, x, y, order, losses, weights, model = keras_trace(variant, 0, experiment)
-    oracle = reference.train(variant, initial, x, y, order, experiment.batch_size,
+    t = agreement.trace(variant, STEPS, 0, experiment=experiment)
+    oracle = reference.train(variant, t.initial, t.x, t.y, t.order, experiment.batch_size,
                              loss_mode=reference.loss_mode_for(normcheck_backend))
-    assert len(weights) == STEPS
-    diverged = first_divergence(oracle, weights)
+    assert len(t.weights) == STEPS
+    diverged = first_divergence(oracle, t.weights)
     assert diverged is None, "first divergence at step {}, {}: max |keras - oracle| = {:.3g}".format(*diverged)
-    np.testing.assert_allclose(losses, oracle.losses, rtol=1e-3, atol=1e-4, err_msg="per-step loss")
-    slots = sorted(framework.to_numpy(v).size for v in model.optimizer.variables)
-    assert sum(slots) >= 2 * sum(w.size for k, w in initial.items() if k in reference.PARAMS)
+    np.testing.assert_allclose(t.losses, oracle.losses, rtol=1e-3, atol=1e-4, err_msg="per-step loss")
+    for name in oracle.m:
+        for kind, expected in (("momentum", oracle.m[name]), ("velocity", oracle.v[name])):
+            got = agreement.adam_slot(t.slots, variant, name, kind).reshape(expected.shape)
+            np.testing.assert_allclose(got, expected, rtol=1e-2, atol=1e-7, err_msg=f"Adam {kind} of {name}")
 
 
 @pytest.mark.parametrize("variant", RAW)

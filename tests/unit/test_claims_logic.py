@@ -19,7 +19,7 @@ def test_claim_ids_are_unique_and_each_cites_the_seed():
         assert c.source
         assert c.statement
         assert c.basis
-        assert c.op in (">=", "<=")
+        assert c.op in (">=", ">", "<=")
 
 
 def test_worst_seed_decides():

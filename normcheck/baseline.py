@@ -1,0 +1,193 @@
+"""Record runs on one framework version; compare another version's runs against them.
+
+Tolerance rule, per (variant, metric, epoch): today's mean over the baseline's
+seeds may differ from the baseline's mean by at most
+    K * sd * sqrt(2 / n) + floor
+where sd is the baseline's own standard deviation across its n seeds, K = 4 and
+floor = 1e-3 (metrics are accuracies and losses). Same framework, same seeds:
+the numbers are identical. A numerically different framework reshuffles every
+seed's trajectory, so today's seeds behave like n fresh draws: the difference of
+two n-seed means then has standard deviation sd * sqrt(2 / n), and 4 of those
+is what chance alone essentially never exceeds. A moved default that changes
+how the model learns moves the mean by more.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from .claims import Verdict, check_all
+from .experiment import SEED_EXPERIMENT, Experiment
+from .run import Run
+
+SCHEMA = "normcheck.baseline/1"
+METRICS = ("loss", "accuracy", "eval_loss", "eval_accuracy")
+K = 4.0
+FLOOR = 1e-3
+
+
+@dataclass(frozen=True)
+class Baseline:
+    fingerprint: dict[str, str]
+    experiment: Experiment
+    seeds: list[int]
+    runs: list[Run]
+    created: str
+
+    @property
+    def variants(self) -> list[str]:
+        return list(dict.fromkeys(r.variant for r in self.runs))
+
+    def matrix(self) -> dict[int, dict[str, Run]]:
+        out: dict[int, dict[str, Run]] = {}
+        for r in self.runs:
+            out.setdefault(r.seed, {})[r.variant] = r
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"schema": SCHEMA, "fingerprint": self.fingerprint, "experiment": self.experiment.to_dict(),
+                "seeds": self.seeds, "created": self.created, "runs": [r.to_dict() for r in self.runs]}
+
+
+def make(runs: Sequence[Run], experiment: Experiment, seeds: Sequence[int], fingerprint: dict[str, str]) -> Baseline:
+    return Baseline(dict(fingerprint), experiment, list(seeds), list(runs), _dt.datetime.now(_dt.timezone.utc).isoformat())
+
+
+def save(baseline: Baseline, path: str | Path, force: bool = False) -> None:
+    from . import io
+
+    io.check_writable(path, force=force)
+    io.write_json(path, baseline.to_dict())
+
+
+def load(path: str | Path) -> Baseline:
+    """Read and validate a baseline file; every problem is one clear ValueError."""
+    path = Path(path)
+    where = f"baseline {str(path)!r}"
+    if not path.exists():
+        raise ValueError(f"{where} does not exist; record one with `python -m normcheck baseline record {path}`")
+    if path.is_dir():
+        raise ValueError(f"{where} is a directory; allowed: a JSON file")
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{where} cannot be read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where} is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        got = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise ValueError(f"{where} has schema {got!r}; expected {SCHEMA!r}")
+    try:
+        experiment = Experiment.from_dict(data["experiment"])
+        seeds = [int(s) for s in data["seeds"]]
+        runs = [Run.from_dict(r) for r in data["runs"]]
+        fingerprint = dict(data["fingerprint"])
+        created = str(data.get("created", "?"))
+    except KeyError as exc:
+        raise ValueError(f"{where} lacks the field {exc.args[0]!r}") from None
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where} is malformed: {exc}") from None
+    if not runs or not seeds:
+        raise ValueError(f"{where} holds no runs")
+    for r in runs:
+        if r.experiment != experiment or r.seed not in seeds:
+            raise ValueError(f"{where} is inconsistent: run {r.variant} seed {r.seed} does not match its experiment/seeds")
+    return Baseline(fingerprint, experiment, seeds, runs, created)
+
+
+def check_same_experiment(baseline: Baseline, experiment: Experiment) -> None:
+    diffs = [f"{k}: baseline {v!r}, now {getattr(experiment, k)!r}"
+             for k, v in baseline.experiment.to_dict().items() if getattr(experiment, k) != v]
+    if diffs:
+        raise ValueError("baseline was recorded for a different experiment (" + "; ".join(diffs) + ")")
+
+
+@dataclass(frozen=True)
+class Move:
+    variant: str
+    metric: str
+    epoch: int
+    baseline: float
+    today: float
+    tolerance: float
+    identical: bool
+
+    @property
+    def diff(self) -> float:
+        return self.today - self.baseline
+
+    @property
+    def ok(self) -> bool:
+        return abs(self.diff) <= self.tolerance
+
+
+@dataclass(frozen=True)
+class Comparison:
+    fingerprint_then: dict[str, str]
+    fingerprint_now: dict[str, str]
+    moves: list[Move]
+    verdicts: list[Verdict]
+
+    @property
+    def ok(self) -> bool:
+        return all(m.ok for m in self.moves) and all(v.holds for v in self.verdicts)
+
+    @property
+    def identical(self) -> bool:
+        return all(m.identical for m in self.moves)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "identical": self.identical, "fingerprint_then": self.fingerprint_then,
+                "fingerprint_now": self.fingerprint_now, "moves": [asdict(m) for m in self.moves],
+                "verdicts": [v.to_dict() for v in self.verdicts]}
+
+    def table(self, top: int = 15) -> str:
+        changed = {k for k in set(self.fingerprint_then) | set(self.fingerprint_now)
+                   if self.fingerprint_then.get(k) != self.fingerprint_now.get(k)}
+        lines = ["versions: " + (", ".join(f"{k} {self.fingerprint_then.get(k)} -> {self.fingerprint_now.get(k)}"
+                                           for k in sorted(changed)) or "unchanged")]
+        bad = [m for m in self.moves if not m.ok]
+        lines.append(f"per-epoch metrics: {len(self.moves)} compared, {len(bad)} beyond tolerance, "
+                     f"{'all identical to the baseline' if self.identical else 'not identical'}")
+        ranked = sorted(self.moves, key=lambda m: -abs(m.diff) / m.tolerance)[:top]
+        if ranked and not self.identical:
+            lines.append(f"{'variant':<30} {'metric':<14} {'epoch':>5} {'baseline':>9} {'today':>9} {'diff':>9} {'tolerance':>9}")
+            for m in ranked:
+                lines.append(f"{m.variant:<30} {m.metric:<14} {m.epoch:>5} {m.baseline:9.4f} {m.today:9.4f} "
+                             f"{m.diff:+9.4f} {m.tolerance:9.4f}{'  MOVED' if not m.ok else ''}")
+        lines.append("claims: " + ", ".join(f"{v.claim} {'holds' if v.holds else 'FAILS'}" for v in self.verdicts if not v.holds)
+                     if any(not v.holds for v in self.verdicts) else f"claims: all {len(self.verdicts)} hold")
+        return "\n".join(lines)
+
+
+def tolerance(values: Sequence[float]) -> float:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return K * sd * math.sqrt(2 / len(values)) + FLOOR
+
+
+def compare(baseline: Baseline, today: dict[int, dict[str, Run]], fingerprint_now: dict[str, str]) -> Comparison:
+    """Today's runs (same experiment, same seeds) against the baseline's."""
+    then = baseline.matrix()
+    moves: list[Move] = []
+    for variant in baseline.variants:
+        seeds = [s for s in baseline.seeds if variant in then.get(s, {})]
+        missing = [s for s in seeds if variant not in today.get(s, {})]
+        if missing:
+            raise ValueError(f"today's runs lack {variant} for seed(s) {missing}")
+        for metric in METRICS:
+            for e in range(baseline.experiment.epochs):
+                old = [getattr(then[s][variant], metric)[e] for s in seeds]
+                new = [getattr(today[s][variant], metric)[e] for s in seeds]
+                moves.append(Move(variant, metric, e + 1, statistics.fmean(old), statistics.fmean(new),
+                                  tolerance(old), old == new))
+    verdicts = check_all({s: today[s] for s in baseline.seeds}) if baseline.experiment == SEED_EXPERIMENT else []
+    return Comparison(baseline.fingerprint, fingerprint_now, moves, verdicts)

@@ -1,0 +1,185 @@
+"""Mutation self-test: inject framework changes into Keras and show the suite catches each.
+
+A mutation is applied in the pytest process (NORMCHECK_MUTATION=name) before any
+model is built. `python -m normcheck.mutations` runs the selected tests once per
+mutation in a fresh process, plus an unmutated control that must pass, and
+writes the table "change -> caught by".
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    change: str
+    apply: Callable[[], None]
+
+
+def _default(cls, **defaults) -> None:
+    """Move defaults in the signature itself, as a release would (get_config sees them too)."""
+    init = cls.__init__
+    code = init.__code__
+    positional = code.co_varnames[: code.co_argcount]
+    values = list(init.__defaults__ or ())
+    offset = len(positional) - len(values)
+    kw = dict(init.__kwdefaults__ or {})
+    for name, value in defaults.items():
+        if name in positional[offset:]:
+            values[positional.index(name) - offset] = value
+        elif name in kw:
+            kw[name] = value
+        else:
+            raise ValueError(f"{cls.__name__}.__init__ has no default for {name!r}")
+    init.__defaults__ = tuple(values)
+    init.__kwdefaults__ = kw or None
+
+
+def _keras():
+    from . import framework
+
+    return framework.keras()
+
+
+def _bn(**kw):
+    _default(_keras().layers.BatchNormalization, **kw)
+
+
+def _adam(**kw):
+    _default(_keras().optimizers.Adam, **kw)
+
+
+def _dense_init():
+    _default(_keras().layers.Dense, kernel_initializer="glorot_normal")
+
+
+def _bn_unbiased_variance():
+    from keras.src.layers.normalization import batch_normalization as bn
+
+    moments = bn.BatchNormalization._moments
+
+    def patched(self, inputs, mask):
+        mean, var = moments(self, inputs, mask)
+        n = _keras().ops.cast(_keras().ops.shape(inputs)[0], var.dtype)
+        return mean, var * n / (n - 1)
+
+    bn.BatchNormalization._moments = patched
+
+
+def _tanh_changed():
+    from keras.src.activations import activations
+
+    original = activations.tanh
+
+    def tanh(x):
+        return original(x * 1.01)
+
+    activations.tanh = tanh
+    import keras.src.activations as acts
+
+    acts.ALL_OBJECTS_DICT["tanh"] = tanh
+
+
+def _fit_no_shuffle():
+    model = _keras().Model
+    fit = model.fit
+
+    @functools.wraps(fit)
+    def patched(self, *args, **kwargs):
+        kwargs["shuffle"] = False
+        return fit(self, *args, **kwargs)
+
+    model.fit = patched
+
+
+def _fuzz_factor():
+    _keras().backend.set_epsilon(1e-4)
+
+
+MUTATIONS: dict[str, Mutation] = {m.name: m for m in (
+    Mutation("bn_epsilon", "BatchNormalization epsilon default 1e-3 -> 1e-2", lambda: _bn(epsilon=1e-2)),
+    Mutation("bn_momentum", "BatchNormalization momentum default 0.99 -> 0.9", lambda: _bn(momentum=0.9)),
+    Mutation("bn_unbiased_variance", "BatchNormalization normalizes with the unbiased (n-1) batch variance", _bn_unbiased_variance),
+    Mutation("adam_learning_rate", "Adam learning_rate default 0.001 -> 0.002", lambda: _adam(learning_rate=0.002)),
+    Mutation("adam_beta_2", "Adam beta_2 default 0.999 -> 0.99", lambda: _adam(beta_2=0.99)),
+    Mutation("adam_epsilon", "Adam epsilon default 1e-7 -> 1e-4", lambda: _adam(epsilon=1e-4)),
+    Mutation("dense_initializer", "Dense kernel_initializer default glorot_uniform -> glorot_normal", _dense_init),
+    Mutation("tanh_changed", "tanh(x) computed as tanh(1.01 x)", _tanh_changed),
+    Mutation("fit_no_shuffle", "fit(shuffle=True) no longer shuffles", _fit_no_shuffle),
+    Mutation("fuzz_factor", "keras.backend.epsilon() (BCE clipping) 1e-7 -> 1e-4", _fuzz_factor),
+)}
+
+SELECTION = ["tests/regression/test_defaults.py", "tests/regression/test_oracle.py",
+             "tests/regression/test_fit_shuffle.py", "tests/claims"]
+
+
+def apply(name: str) -> Mutation:
+    try:
+        mutation = MUTATIONS[name]
+    except KeyError:
+        raise ValueError(f"mutation {name!r} is unknown; allowed: {', '.join(MUTATIONS)}") from None
+    mutation.apply()
+    return mutation
+
+
+def run_suite(mutation: str | None, backend: str, seeds: str, root: Path, tests: list[str]) -> list[str]:
+    """Failed test ids of one pytest run under `mutation` (None: the control)."""
+    env = dict(os.environ)
+    env.pop("NORMCHECK_MUTATION", None)
+    if mutation:
+        env["NORMCHECK_MUTATION"] = mutation
+    with tempfile.TemporaryDirectory() as tmp:
+        xml = Path(tmp) / "junit.xml"
+        subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}",
+                        f"--normcheck-backend={backend}", f"--normcheck-seeds={seeds}", *tests],
+                       cwd=root, env=env, capture_output=True, text=True, check=False)
+        if not xml.exists():
+            return ["<pytest did not run>"]
+        failed = []
+        for case in ET.parse(xml).getroot().iter("testcase"):
+            if case.find("failure") is not None or case.find("error") is not None:
+                failed.append(f"{case.get('classname', '').split('.')[-1]}::{case.get('name')}")
+        return failed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m normcheck.mutations", description=__doc__)
+    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"))
+    parser.add_argument("--seeds", default="1", help="--normcheck-seeds for the claim tests (default 1)")
+    parser.add_argument("--only", default=None, help="comma-separated mutation names")
+    parser.add_argument("--out", default=None, help="write the markdown table here")
+    args = parser.parse_args(argv)
+    root = Path(__file__).resolve().parent.parent
+    names = args.only.split(",") if args.only else list(MUTATIONS)
+    rows = ["| change | caught by (failing tests) |", "|---|---|"]
+    control = run_suite(None, args.backend, args.seeds, root, SELECTION)
+    print(f"control (no mutation): {len(control)} failing {control}", flush=True)
+    uncaught = []
+    for name in names:
+        failed = run_suite(name, args.backend, args.seeds, root, SELECTION)
+        shown = ", ".join(f"`{f}`" for f in failed[:4]) + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else "")
+        rows.append(f"| {MUTATIONS[name].change} (`{name}`) | {shown or '**NOT CAUGHT**'} |")
+        print(rows[-1], flush=True)
+        if not failed:
+            uncaught.append(name)
+    table = "\n".join(rows) + "\n"
+    if args.out:
+        from . import io
+
+        io.write_text(args.out, table)
+    return 1 if control or uncaught else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""PNG pictures of the story: learning curves and accuracy against input scale."""
+
+from __future__ import annotations
+
+import io as _io
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import io
+from .run import Run
+from .seed import reported
+from .sweep import SweepPoint
+from .variants import VARIANTS
+
+COLORS = {"none": "tab:gray", "batch_norm": "tab:red", "input_norm": "tab:blue",
+          "input_and_batch_norm": "tab:green", "batch_norm_before_activation": "tab:purple"}
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ValueError("plots need matplotlib: pip install 'normcheck[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path) -> None:
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    io.write_bytes(path, buf.getvalue())
+
+
+def learning_curves(runs_by_variant: dict[str, Sequence[Run]], path) -> None:
+    """Train-mode (what Keras prints) and inference-mode accuracy per epoch; the seed's numbers as crosses."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    seed = reported()
+    for ax, key, title in ((axes[0], "accuracy", "train-mode accuracy (batch statistics, as Keras prints)"),
+                           (axes[1], "eval_accuracy", "inference-mode accuracy (whole data set, after each epoch)")):
+        for name, runs in runs_by_variant.items():
+            if not runs:
+                continue
+            values = np.array([getattr(r, key) for r in runs])
+            epochs = np.arange(1, values.shape[1] + 1)
+            ax.plot(epochs, np.median(values, axis=0), marker="o", color=COLORS[name], label=f"{name} ({len(runs)} seed(s))")
+            if len(runs) > 1:
+                ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=COLORS[name], alpha=0.15)
+            if key == "accuracy" and name in seed:
+                ax.plot([e.epoch for e in seed[name]], [e.accuracy for e in seed[name]], "x", color=COLORS[name], ms=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy")
+    axes[0].plot([], [], "kx", label="the seed's reported numbers")
+    axes[0].legend(fontsize=8, loc="center right")
+    fig.suptitle("Input vs batch normalization: median over seeds (band: min-max)")
+    _save(fig, path)
+    plt.close(fig)
+
+
+def scale_sweep(points: Sequence[SweepPoint], path) -> None:
+    """Inference-mode accuracy against max|x| on a log axis, per variant."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for name in dict.fromkeys(p.variant for p in points):
+        pts = [p for p in points if p.variant == name]
+        scales = sorted({p.max_abs_x for p in pts})
+        acc = [[p.eval_accuracy for p in pts if p.max_abs_x == s] for s in scales]
+        ax.plot(scales, [np.median(a) for a in acc], marker="o", color=COLORS[name], label=name)
+        ax.fill_between(scales, [min(a) for a in acc], [max(a) for a in acc], color=COLORS[name], alpha=0.15)
+    ax.axvline(24999, color="k", ls=":", lw=1)
+    ax.text(24999, 0.52, " the seed's X (max 24999)", fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel("max |x| of the raw input (X scaled to [0, max])")
+    ax.set_ylabel(f"inference-mode accuracy after {points[0].epochs} epoch(s)")
+    ax.set_ylim(0.45, 1.02)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    ax.set_title("Where raw inputs stop being learnable (median over seeds, band: min-max)")
+    _save(fig, path)
+    plt.close(fig)
+
+
+__all__ = ["VARIANTS", "learning_curves", "scale_sweep"]

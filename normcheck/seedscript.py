@@ -1,0 +1,52 @@
+"""The seed's own script, as it was posted (imports updated for Keras 3), for timing only.
+
+`python -m normcheck.seedscript` runs its four variants (no seed set, default fit)
+and prints one JSON line: per variant the epoch times and final accuracy.
+"""
+
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def seed_script(input_norm: bool, batch_norm: bool) -> dict:
+    from . import framework
+
+    keras = framework.keras()
+    Input, Dense, BatchNormalization, Model = keras.Input, keras.layers.Dense, keras.layers.BatchNormalization, keras.Model
+
+    X = np.arange(25000)
+    if input_norm:
+        X = (X - np.mean(X)) / np.std(X)
+    y = np.append(np.zeros(12500,), np.ones(12500,))
+    input_1 = Input(shape=(1,))
+    dense_1 = Dense(20, activation='tanh', )(input_1)
+    if batch_norm:
+        dense_1 = BatchNormalization()(dense_1)
+    output_1 = Dense(1, activation='sigmoid')(dense_1)
+    model = Model(inputs=[input_1], outputs=[output_1])
+    model.compile(loss='binary_crossentropy', optimizer='adam', metrics=['accuracy'])
+    times = []
+
+    class Clock(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.t)
+
+    history = model.fit([X], [y], epochs=10, batch_size=20, verbose=0, callbacks=[Clock()])
+    return {"seconds": times, "accuracy": history.history["accuracy"]}
+
+
+if __name__ == "__main__":
+    from . import framework
+
+    framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else "tensorflow")
+    start = time.perf_counter()
+    out = {name: seed_script(i, b) for name, i, b in (("none", False, False), ("batch_norm", False, True),
+                                                      ("input_norm", True, False), ("input_and_batch_norm", True, True))}
+    out["fit_seconds"] = time.perf_counter() - start
+    print(json.dumps(out))

@@ -1,0 +1,57 @@
+"""Accuracy against input scale: where raw inputs stop being learnable."""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .experiment import SEED_EXPERIMENT, Experiment
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    variant: str
+    max_abs_x: float
+    seed: int
+    epochs: int
+    accuracy: float
+    eval_accuracy: float
+
+
+def grid(low: float = 1.0, high: float = 1e6, per_decade: int = 2) -> list[float]:
+    """max|x| on a log grid; the seed's own 24999 is always included."""
+    n = round(np.log10(high / low) * per_decade) + 1
+    points = {float(f"{v:.3g}") for v in np.logspace(np.log10(low), np.log10(high), n)}
+    return sorted(points | {24999.0})
+
+
+def experiment_for(max_abs_x: float, epochs: int, base: Experiment = SEED_EXPERIMENT) -> Experiment:
+    return base.replace(scale=max_abs_x / (base.n_samples - 1), epochs=epochs)
+
+
+def sweep(variants: Sequence[str], scales: Sequence[float], seeds: Sequence[int], epochs: int,
+          log: Callable[[str], None] | None = None) -> list[SweepPoint]:
+    from .training import train
+
+    out = []
+    total = len(variants) * len(scales) * len(seeds)
+    for variant in variants:
+        for s in scales:
+            for seed in seeds:
+                run = train(variant, experiment_for(s, epochs), seed)
+                out.append(SweepPoint(variant, s, seed, epochs, run.accuracy[-1], run.eval_accuracy[-1]))
+                if log:
+                    log(f"[{len(out)}/{total}] {variant} max|x|={s:g} seed {seed}: inference accuracy {run.eval_accuracy[-1]:.4f}")
+    return out
+
+
+def to_csv(points: Sequence[SweepPoint]) -> str:
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(asdict(points[0])))
+    writer.writeheader()
+    writer.writerows(asdict(p) for p in points)
+    return buf.getvalue()

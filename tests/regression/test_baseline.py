@@ -1,0 +1,110 @@
+"""Baselines: record on one framework version, compare on another (here: against itself)."""
+
+import dataclasses
+import json
+
+import pytest
+
+from normcheck import Experiment, baseline, cli, framework
+
+SMALL = Experiment(n_samples=2000, epochs=2)
+SEEDS = (0, 1)
+VARIANTS = ("input_norm", "input_and_batch_norm")
+
+
+@pytest.fixture(scope="module")
+def small_matrix(normcheck_runs):
+    return {s: normcheck_runs.for_seed(s, VARIANTS, SMALL) for s in SEEDS}
+
+
+@pytest.fixture
+def small_baseline(small_matrix, tmp_path):
+    runs = [r for s in SEEDS for r in small_matrix[s].values()]
+    path = tmp_path / "base.json"
+    baseline.save(baseline.make(runs, SMALL, SEEDS, framework.versions()), path)
+    return path
+
+
+def test_recorded_baseline_round_trips_and_matches_itself(small_baseline, small_matrix):
+    base = baseline.load(small_baseline)
+    assert base.seeds == list(SEEDS)
+    assert base.variants == list(VARIANTS)
+    result = baseline.compare(base, small_matrix, framework.versions())
+    assert result.ok
+    assert result.identical
+    assert "all identical to the baseline" in result.table()
+
+
+def test_a_moved_metric_is_reported_with_its_tolerance(small_baseline, small_matrix):
+    base = baseline.load(small_baseline)
+    moved = {s: dict(rs) for s, rs in small_matrix.items()}
+    for s in SEEDS:
+        r = moved[s]["input_norm"]
+        moved[s]["input_norm"] = dataclasses.replace(r, accuracy=[a - 0.05 for a in r.accuracy])
+    result = baseline.compare(base, moved, framework.versions())
+    assert not result.ok
+    bad = [m for m in result.moves if not m.ok]
+    assert {(m.variant, m.metric) for m in bad} == {("input_norm", "accuracy")}
+    assert "MOVED" in result.table()
+
+
+def test_refuses_to_overwrite_without_force(small_baseline, small_matrix):
+    base = baseline.load(small_baseline)
+    with pytest.raises(ValueError, match="exists; pass --force"):
+        baseline.save(base, small_baseline)
+    baseline.save(base, small_baseline, force=True)
+
+
+def test_cli_compare_exits_0_on_an_unchanged_framework(small_baseline, capsys):
+    assert cli.main(["baseline", "compare", str(small_baseline), "--quiet"]) == 0
+    assert "all identical to the baseline" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "does not exist"),
+        ("{", "is not JSON"),
+        ("[]", "has schema 'list'"),
+        ('{"schema": "normcheck.run/1"}', "expected 'normcheck.baseline/1'"),
+        ('{"schema": "normcheck.baseline/1"}', "lacks the field"),
+        ('{"schema": "normcheck.baseline/1", "experiment": {"epochs": 0}, "seeds": [0], "runs": [], "fingerprint": {}}',
+         r"malformed: Experiment\.epochs=0"),
+        ('{"schema": "normcheck.baseline/1", "experiment": {}, "seeds": [0], "runs": [], "fingerprint": {}}', "holds no runs"),
+    ],
+)
+def test_bad_baseline_files_are_clear_errors(tmp_path, capsys, content, message):
+    path = tmp_path / "b.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ValueError, match=message):
+        baseline.load(path)
+    assert cli.main(["baseline", "compare", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith("normcheck: error: baseline")
+
+
+def test_baseline_for_another_experiment_is_refused(small_baseline):
+    base = baseline.load(small_baseline)
+    with pytest.raises(ValueError, match=r"different experiment.*n_samples: baseline 2000, now 25000"):
+        baseline.check_same_experiment(base, Experiment())
+    data = json.loads(small_baseline.read_text())
+    data["runs"][0]["experiment"]["epochs"] = 3
+    data["runs"][0]["loss"].append(0.1)
+    for k in ("accuracy", "eval_loss", "eval_accuracy", "seconds"):
+        data["runs"][0][k].append(0.1)
+    small_baseline.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="inconsistent"):
+        baseline.load(small_baseline)
+
+
+def test_matches_the_baseline_given_on_the_command_line(pytestconfig, normcheck_runs):
+    """`pytest --normcheck-baseline PATH`: today's framework against a recorded one."""
+    path = pytestconfig.getoption("--normcheck-baseline")
+    if not path:
+        pytest.skip("no --normcheck-baseline PATH given")
+    base = baseline.load(path)
+    today = {s: normcheck_runs.for_seed(s, base.variants, base.experiment) for s in base.seeds}
+    result = baseline.compare(base, today, framework.versions())
+    assert result.ok, "\n" + result.table()
