@@ -59,7 +59,7 @@ def epoch_table(times: Sequence[EpochTimes], backend: str) -> str:
     return "\n".join(lines)
 
 
-def recording_overhead(variant: str = "input_and_batch_norm", epochs: int = 10, repeats: int = 3) -> tuple[float, float]:
+def recording_overhead(variant: str = "input_and_batch_norm", epochs: int = 10, repeats: int = 6) -> tuple[float, float]:
     """Wall seconds of train() with and without normcheck's recording, interleaved; medians."""
     from .training import train
 

@@ -1,5 +1,8 @@
 """A NumPy oracle of the training math, for checking Keras step by step.
 
+Written with broadcasting instead of matrix products (the network has one input
+and one output), so it never wakes a multithreaded BLAS beside the training.
+
 Every hyperparameter below is the documented Keras default, written down here
 and never read back from Keras objects: if a Keras release moves a default, the
 oracle and Keras part ways and the suite says so.
@@ -79,11 +82,13 @@ class Forward:
     grads: dict[str, np.ndarray] = field(default_factory=dict)
     batch_stats: tuple[np.ndarray, np.ndarray] | None = None
     preact_grad: np.ndarray | None = None
+    hidden: np.ndarray | None = None
+    bn_input: np.ndarray | None = None
 
 
 def forward_backward(
     variant: str | Variant, w: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
-    *, training: bool, loss_mode: str = "logits", dtype=np.float64,
+    *, training: bool, loss_mode: str = "logits", dtype=np.float64, backward: bool = True,
 ) -> Forward:
     """Mean binary cross-entropy of one batch and its gradients, as Keras's train step computes them."""
     v = get_variant(variant)
@@ -91,7 +96,7 @@ def forward_backward(
         raise ValueError(f"loss_mode={loss_mode!r} is invalid; allowed: {', '.join(LOSS_MODES)}")
     x = np.asarray(x, dtype=dtype).reshape(-1, 1)
     y = np.asarray(y, dtype=dtype).reshape(-1, 1)
-    z1 = x @ w["dense/kernel"] + w["dense/bias"]
+    z1 = x * w["dense/kernel"].reshape(1, -1) + w["dense/bias"]
     bn_cache = None
     if v.batch_norm == BN_BEFORE:
         u, bn_cache = _bn(z1, w, training)
@@ -102,8 +107,8 @@ def forward_backward(
         feats = h
         if v.batch_norm == BN_AFTER:
             feats, bn_cache = _bn(h, w, training)
-    z2 = feats @ w["output/kernel"] + w["output/bias"]
-    p = 1.0 / (1.0 + np.exp(-z2))
+    z2 = (feats * w["output/kernel"].reshape(1, -1)).sum(axis=1, keepdims=True) + w["output/bias"]
+    p = 1 / (1 + np.exp(-z2))
     n = x.shape[0]
     if loss_mode == "logits":
         per = np.maximum(z2, 0) - z2 * y + np.log1p(np.exp(-np.abs(z2)))
@@ -113,8 +118,10 @@ def forward_backward(
         pc = np.clip(p, eps, 1 - eps)
         per = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
         dz2 = (p - y) / n * ((p > eps) & (p < 1 - eps))
-    grads = {"output/kernel": feats.T @ dz2, "output/bias": dz2.sum(axis=0)}
-    dfeats = dz2 @ w["output/kernel"].T
+    if not backward:
+        return Forward(float(per.mean()), p, hidden=h, bn_input=z1 if v.batch_norm == BN_BEFORE else h)
+    grads = {"output/kernel": (feats * dz2).sum(axis=0).reshape(-1, 1), "output/bias": dz2.sum(axis=0)}
+    dfeats = dz2 * w["output/kernel"].reshape(1, -1)
     if v.batch_norm == BN_BEFORE:
         du = dfeats * (1 - h**2)
         dz1, g = _bn_backward(du, w, bn_cache, training)
@@ -125,7 +132,7 @@ def forward_backward(
             dh, g = _bn_backward(dfeats, w, bn_cache, training)
             grads.update(g)
         dz1 = dh * (1 - h**2)
-    grads["dense/kernel"] = x.T @ dz1
+    grads["dense/kernel"] = (x * dz1).sum(axis=0).reshape(1, -1)
     grads["dense/bias"] = dz1.sum(axis=0)
     stats = (bn_cache[2], bn_cache[3]) if (bn_cache is not None and training) else None
     return Forward(float(per.mean()), p, grads, stats, dz1 * n)

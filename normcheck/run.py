@@ -19,8 +19,9 @@ class Run:
 
     `loss`/`accuracy` are the train-mode numbers Keras prints (what the seed
     reported); `eval_*` are inference-mode numbers on the whole data set after
-    each epoch; `diagnostics[0]` is taken before training, `diagnostics[e]`
-    after epoch e.
+    each epoch (NumPy's pass over Keras's weights); `keras_eval_accuracy` is
+    Keras's own inference-mode accuracy after the last epoch, the check on it;
+    `diagnostics[0]` is taken before training, `diagnostics[e]` after epoch e.
     """
 
     variant: str
@@ -34,6 +35,7 @@ class Run:
     diagnostics: list[dict[str, float]] = field(default_factory=list)
     order: str = "owned"
     steps_per_execution: int = 1
+    keras_eval_accuracy: float = float("nan")
     versions: dict[str, str] = field(default_factory=dict)
 
     @property

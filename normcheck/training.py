@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from . import framework
 from .data import dataset, epoch_order
-from .diagnostics import Probe
+from .diagnostics import Probe, keras_eval_accuracy
 from .experiment import SEED_EXPERIMENT, Experiment
 from .run import Run
 from .variants import Variant, build_model, get_variant
@@ -46,7 +46,7 @@ def _recorder(probe: Probe | None, records: dict[str, list], progress: Callable[
             records["accuracy"].append(float(logs["accuracy"]))
             if probe is not None:
                 self.model  # noqa: B018 -- on JAX, reading .model syncs the weights into the model
-                records["diagnostics"].append(probe.measure())
+                probe.snapshot()
             if progress is not None:
                 progress(epoch)
 
@@ -97,12 +97,16 @@ def train(
     probe = Probe(model, v, x, y, experiment.batch_size, seed) if diagnostics else None
     records: dict[str, list] = {"seconds": [], "loss": [], "accuracy": [], "diagnostics": []}
     if probe is not None:
-        records["diagnostics"].append(probe.measure())
+        probe.snapshot()
     tick = None
     if progress is not None:
         def tick(epoch: int) -> None:
             progress(v.name, seed, epoch + 1, experiment.epochs, records["accuracy"][-1])
     fit_epochs(model, experiment, seed, x, y, [_recorder(probe, records, tick)])
+    keras_final = float("nan")
+    if probe is not None:
+        records["diagnostics"] = probe.results()
+        keras_final = keras_eval_accuracy(model, x, y)
     after = records["diagnostics"][1:]
     nan = float("nan")
     return Run(
@@ -117,5 +121,6 @@ def train(
         diagnostics=records["diagnostics"],
         order=experiment.order,
         steps_per_execution=spe,
+        keras_eval_accuracy=keras_final,
         versions=framework.versions(),
     )

@@ -1,0 +1,68 @@
+"""Version matrix: the suite on each TensorFlow/Keras generation, each in its own venv.
+
+    nox -f ci/noxfile.py                 # every session
+    nox -f ci/noxfile.py -s keras2_tf215 # one
+
+Each session records nothing and compares against the baseline of the current
+stack (baselines/current.json, recorded by `python -m normcheck baseline record`),
+so its log shows claims, moved metrics and oracle agreement for that version.
+"""
+
+import os
+
+import nox
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+
+SUITE = ["tests/unit", "tests/claims", "tests/regression/test_defaults.py", "tests/regression/test_oracle.py",
+         "tests/regression/test_fit_shuffle.py", "tests/regression/test_fast_path.py", "tests/regression/test_baseline.py"]
+MATRIX = {
+    "keras2_tf215": (["tensorflow==2.15.1", "numpy<2"], {}),
+    "keras2_tfkeras221": (["tensorflow==2.21.0", "tf-keras==2.21.0"], {"TF_USE_LEGACY_KERAS": "1"}),
+    "keras3_tf216": (["tensorflow==2.16.2", "numpy<2"], {}),
+    "keras3_tf221": (["tensorflow==2.21.0", "keras==3.15.1"], {}),
+}
+
+
+def _suite(session, env, *extra):
+    session.chdir(ROOT)
+    baseline = os.path.join(ROOT, "baselines", "current.json")
+    args = ["-p", "no:cacheprovider", "--normcheck-seeds", os.environ.get("NORMCHECK_SEEDS", "5"), *SUITE]
+    if os.path.exists(baseline):
+        args += ["--normcheck-baseline", baseline]
+    session.run("python", "-m", "normcheck", "--quiet", env=env, success_codes=[0, 1])
+    session.run("pytest", *args, *extra, *session.posargs, env=env)
+
+
+def _make(name, pins, env):
+    @nox.session(name=name, python="3.11")
+    def _session(session):
+        session.install(*pins, "-e", f"{ROOT}[test]")
+        _suite(session, env)
+
+    return _session
+
+
+for _name, (_pins, _env) in MATRIX.items():
+    globals()[_name] = _make(_name, _pins, _env)
+
+
+@nox.session(python="3.11")
+def jax(session):
+    """Keras 3 on JAX: the default suite with --normcheck-backend jax."""
+    session.install("-e", f"{ROOT}[test,jax]")
+    _suite(session, {"KERAS_BACKEND": "jax"}, "tests/regression/test_backends.py")
+
+
+@nox.session(python="3.11")
+def torch(session):
+    """Keras 3 on torch (CPU wheel, ~5 GB with CUDA libraries otherwise): kept out of the default CI run."""
+    session.install("torch==2.13.0", "-e", f"{ROOT}[test,jax]")
+    session.chdir(ROOT)
+    env = {"KERAS_BACKEND": "torch"}
+    session.run("python", "-m", "normcheck", "--quiet", env=env, success_codes=[0, 1])
+    session.run("pytest", "-p", "no:cacheprovider", "--normcheck-seeds", os.environ.get("NORMCHECK_SEEDS", "2"),
+                "-m", "not slow and not benchmark", "tests/unit", "tests/claims", "tests/regression/test_defaults.py",
+                "tests/regression/test_fit_shuffle.py", *session.posargs, env=env)
