@@ -6,6 +6,7 @@ backend in a fresh process (Keras fixes its backend per process).
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 
@@ -77,11 +78,13 @@ def first_divergence(expected: list[dict[str, np.ndarray]], got: list[dict[str, 
 
 
 def adam_slot(slots: dict[str, np.ndarray], variant: str, name: str, kind: str) -> np.ndarray:
-    """Keras's Adam slot ("momentum" or "velocity") for the oracle's weight `name`."""
+    """Keras's Adam slot ("momentum" or "velocity") for the oracle's weight `name` (Keras 3 or 2 naming)."""
     layer, weight = name.split("/")
     keras_layer = {"dense": "dense" if get_variant(variant).batch_norm == "before_activation" else "hidden",
                    "bn": "batch_norm", "output": "output"}[layer]
-    found = [a for k, a in slots.items() if k.split("/")[-1] == f"{keras_layer}_{weight}_{kind}"]
+    keras2 = f"{kind[0]}/{keras_layer}/{weight}"
+    found = [a for k, a in slots.items()
+             if k.split("/")[-1] == f"{keras_layer}_{weight}_{kind}" or k.split(":")[0].endswith(keras2)]
     if len(found) != 1:
         raise ValueError(f"no unique Adam {kind} slot for {name} among {sorted(slots)}")
     return found[0]
@@ -113,5 +116,9 @@ def load(path: str) -> dict:
 if __name__ == "__main__":
     backend, variant, steps, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     framework.select_backend(backend)
+    if os.environ.get("NORMCHECK_MUTATION"):
+        from .mutations import apply
+
+        apply(os.environ["NORMCHECK_MUTATION"])
     init = load(sys.argv[5])["initial"] if len(sys.argv) > 5 else None
     save(trace(variant, steps, initial=init), out)

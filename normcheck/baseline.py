@@ -1,15 +1,16 @@
 """Record runs on one framework version; compare another version's runs against them.
 
-Tolerance rule, per (variant, metric, epoch): today's mean over the baseline's
-seeds may differ from the baseline's mean by at most
-    K * sd * sqrt(2 / n) + floor
-where sd is the baseline's own standard deviation across its n seeds, K = 4 and
-floor = 1e-3 (metrics are accuracies and losses). Same framework, same seeds:
-the numbers are identical. A numerically different framework reshuffles every
-seed's trajectory, so today's seeds behave like n fresh draws: the difference of
-two n-seed means then has standard deviation sd * sqrt(2 / n), and 4 of those
-is what chance alone essentially never exceeds. A moved default that changes
-how the model learns moves the mean by more.
+Tolerance rule, per (variant, metric, epoch): today's median over the baseline's
+seeds may differ from the baseline's median by at most
+    K * 1.25 * sd * sqrt(2 / n) + floor
+where sd = 1.4826 * MAD is the baseline's own (robust) spread across its n seeds,
+K = 4 and floor = 1e-3 (metrics are accuracies and losses). Same framework, same
+seeds: the numbers are identical. A numerically different framework reshuffles
+every seed's trajectory, so today's seeds behave like n fresh draws: the
+difference of two n-seed medians then has standard deviation about
+1.25 * sd * sqrt(2 / n), and 4 of those is what chance alone essentially never
+exceeds. Medians, not means: a variant that does not learn has rare one-seed
+blips (inference accuracy 0.6 for an epoch), which must not read as a move.
 """
 
 from __future__ import annotations
@@ -170,8 +171,9 @@ class Comparison:
 
 
 def tolerance(values: Sequence[float]) -> float:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return K * sd * math.sqrt(2 / len(values)) + FLOOR
+    med = statistics.median(values)
+    sd = 1.4826 * statistics.median(abs(v - med) for v in values)
+    return K * 1.25 * sd * math.sqrt(2 / len(values)) + FLOOR
 
 
 def compare(baseline: Baseline, today: dict[int, dict[str, Run]], fingerprint_now: dict[str, str]) -> Comparison:
@@ -187,7 +189,7 @@ def compare(baseline: Baseline, today: dict[int, dict[str, Run]], fingerprint_no
             for e in range(baseline.experiment.epochs):
                 old = [getattr(then[s][variant], metric)[e] for s in seeds]
                 new = [getattr(today[s][variant], metric)[e] for s in seeds]
-                moves.append(Move(variant, metric, e + 1, statistics.fmean(old), statistics.fmean(new),
+                moves.append(Move(variant, metric, e + 1, statistics.median(old), statistics.median(new),
                                   tolerance(old), old == new))
     verdicts = check_all({s: today[s] for s in baseline.seeds}) if baseline.experiment == SEED_EXPERIMENT else []
     return Comparison(baseline.fingerprint, fingerprint_now, moves, verdicts)

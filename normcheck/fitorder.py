@@ -9,6 +9,7 @@ process so "unseeded" really means no seed was ever set.
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import numpy as np
@@ -63,4 +64,8 @@ if __name__ == "__main__":
     from . import framework
 
     framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else None)
+    if os.environ.get("NORMCHECK_MUTATION"):
+        from .mutations import apply
+
+        apply(os.environ["NORMCHECK_MUTATION"])
     print(json.dumps(probe()))
