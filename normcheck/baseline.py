@@ -4,7 +4,11 @@ Tolerance rule, per (variant, metric, epoch): today's median over the baseline's
 seeds may differ from the baseline's median by at most
     K * 1.25 * sd * sqrt(2 / n) + floor
 where sd = 1.4826 * MAD is the baseline's own (robust) spread across its n seeds,
-K = 4 and floor = 1e-3 (metrics are accuracies and losses). Same framework, same
+K = 4 and floor = 5e-3. Metrics: the train-mode loss and accuracy Keras prints and
+the inference-mode accuracy. Not the inference-mode loss: for BN after a saturated
+tanh it is unbounded (0.7 to 5.7 across seeds of one stack), so it cannot say
+"moved". The floor is half a point of accuracy: at chance level the accuracy of a
+non-learning model wanders that much between numerically different stacks. Same framework, same
 seeds: the numbers are identical. A numerically different framework reshuffles
 every seed's trajectory, so today's seeds behave like n fresh draws: the
 difference of two n-seed medians then has standard deviation about
@@ -29,9 +33,9 @@ from .experiment import SEED_EXPERIMENT, Experiment
 from .run import Run
 
 SCHEMA = "normcheck.baseline/1"
-METRICS = ("loss", "accuracy", "eval_loss", "eval_accuracy")
+METRICS = ("loss", "accuracy", "eval_accuracy")
 K = 4.0
-FLOOR = 1e-3
+FLOOR = 5e-3
 
 
 @dataclass(frozen=True)

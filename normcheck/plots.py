@@ -35,28 +35,39 @@ def _save(fig, path) -> None:
 
 
 def learning_curves(runs_by_variant: dict[str, Sequence[Run]], path) -> None:
-    """Train-mode (what Keras prints) and inference-mode accuracy per epoch; the seed's numbers as crosses."""
+    """Train-mode (what Keras prints) and inference-mode accuracy per epoch; the seed's numbers as crosses.
+
+    The bottom row zooms into 0.90-1.00, where the input-normalized variants differ.
+    """
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True, gridspec_kw={"height_ratios": [1, 1.3]})
     seed = reported()
-    for ax, key, title in ((axes[0], "accuracy", "train-mode accuracy (batch statistics, as Keras prints)"),
-                           (axes[1], "eval_accuracy", "inference-mode accuracy (whole data set, after each epoch)")):
-        for name, runs in runs_by_variant.items():
-            if not runs:
-                continue
-            values = np.array([getattr(r, key) for r in runs])
-            epochs = np.arange(1, values.shape[1] + 1)
-            ax.plot(epochs, np.median(values, axis=0), marker="o", color=COLORS[name], label=f"{name} ({len(runs)} seed(s))")
-            if len(runs) > 1:
-                ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=COLORS[name], alpha=0.15)
-            if key == "accuracy" and name in seed:
-                ax.plot([e.epoch for e in seed[name]], [e.accuracy for e in seed[name]], "x", color=COLORS[name], ms=8)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("accuracy")
-    axes[0].plot([], [], "kx", label="the seed's reported numbers")
-    axes[0].legend(fontsize=8, loc="center right")
+    panels = (("accuracy", "train-mode accuracy (batch statistics, as Keras prints)"),
+              ("eval_accuracy", "inference-mode accuracy (whole data set, after each epoch)"))
+    for col, (key, title) in enumerate(panels):
+        for row in (0, 1):
+            ax = axes[row][col]
+            for name, runs in runs_by_variant.items():
+                if not runs:
+                    continue
+                values = np.array([getattr(r, key) for r in runs])
+                epochs = np.arange(1, values.shape[1] + 1)
+                ax.plot(epochs, np.median(values, axis=0), marker="o", color=COLORS[name], label=f"{name} ({len(runs)} seed(s))")
+                if len(runs) > 1:
+                    ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=COLORS[name], alpha=0.15)
+                if key == "accuracy" and name in seed:
+                    ax.plot([e.epoch for e in seed[name]], [e.accuracy for e in seed[name]], "x", color=COLORS[name], ms=8)
+            ax.grid(alpha=0.3)
+            if row == 0:
+                ax.set_title(title, fontsize=10)
+                ax.set_ylim(0.45, 1.02)
+            else:
+                ax.set_ylim(0.90, 1.001)
+                ax.set_xlabel("epoch")
+    axes[0][0].set_ylabel("accuracy")
+    axes[1][0].set_ylabel("accuracy (zoom 0.90-1.00)")
+    axes[0][0].plot([], [], "kx", label="the seed's reported numbers")
+    axes[0][0].legend(fontsize=8, loc="center right")
     fig.suptitle("Input vs batch normalization: median over seeds (band: min-max)")
     _save(fig, path)
     plt.close(fig)
