@@ -65,3 +65,10 @@ def test_malformed_run_json_is_a_clear_error(tiny_run, mutate, message):
 def test_train_rejects_bad_arguments_before_keras_sees_them(args, message):
     with pytest.raises(ValueError, match=message):
         train(*args)
+
+
+def test_numpy_inference_pass_matches_keras_own(normcheck_runs):
+    """eval_* come from NumPy on Keras's weights; Keras's own forward pass must agree."""
+    for variant in ("input_norm", "input_and_batch_norm", "batch_norm_before_activation"):
+        run = normcheck_runs.get(variant, TINY, 0)
+        assert abs(run.keras_eval_accuracy - run.eval_accuracy[-1]) <= 1 / TINY.n_samples, variant
