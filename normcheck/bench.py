@@ -11,7 +11,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .experiment import SEED_EXPERIMENT, Experiment
+from .experiment import SEED_EXPERIMENT
 from .seed import reported
 
 SEED_FOUR = ("none", "batch_norm", "input_norm", "input_and_batch_norm")
@@ -106,5 +106,3 @@ def main(backend: str, epochs: int, variants: Sequence[str], targets: bool, jobs
               f"({m['seed_script_fit']:.1f} s in fit); ratio {m['ratio']:.2f}")
     return 0
 
-
-__all__ = ["Experiment", "epoch_table", "epoch_times", "main", "matrix_vs_seed_script", "recording_overhead"]

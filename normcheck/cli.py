@@ -236,8 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         args = parse(sys.argv[1:] if argv is None else argv)
-        if args.command in (None, "run", "calibrate", "sweep", "bench", "baseline"):
-            framework.select_backend(getattr(args, "backend", None))
+        framework.select_backend(getattr(args, "backend", None))
         handler = {"run": cmd_run, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "baseline": cmd_baseline,
                    "bench": cmd_bench}[args.command]
         return handler(args)

@@ -19,7 +19,6 @@ from .variants import Variant
 SATURATION_LEVEL = 0.99
 BATCHES = 250
 GRADIENT_POINTS = 2500
-KEYS = ("eval_loss", "eval_accuracy", "saturation", "grad_norm", "preact_grad_rms", "batch_std", "bn_output_std")
 
 
 class Probe:

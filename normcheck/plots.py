@@ -11,7 +11,6 @@ from . import io
 from .run import Run
 from .seed import reported
 from .sweep import SweepPoint
-from .variants import VARIANTS
 
 COLORS = {"none": "tab:gray", "batch_norm": "tab:red", "input_norm": "tab:blue",
           "input_and_batch_norm": "tab:green", "batch_norm_before_activation": "tab:purple"}
@@ -95,5 +94,3 @@ def scale_sweep(points: Sequence[SweepPoint], path) -> None:
     _save(fig, path)
     plt.close(fig)
 
-
-__all__ = ["VARIANTS", "learning_curves", "scale_sweep"]

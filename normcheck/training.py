@@ -54,13 +54,18 @@ def _recorder(probe: Probe | None, records: dict[str, list], progress: Callable[
     return Recorder()
 
 
+def _compile(model, experiment: Experiment, spe: int) -> None:
+    """Compile as the seed did: Adam and binary cross-entropy by name, accuracy printed."""
+    model.compile(optimizer=experiment.optimizer, loss=experiment.loss, metrics=["accuracy"], steps_per_execution=spe)
+
+
 def build_compiled(variant: str | Variant, experiment: Experiment, seed: int):
     """Seed Keras, build the seed's network and compile it as the seed did."""
     keras = framework.keras()
     keras.utils.set_random_seed(seed)
     model = build_model(variant, experiment)
     spe = resolve_steps_per_execution(experiment, keras.backend.backend())
-    model.compile(optimizer=experiment.optimizer, loss=experiment.loss, metrics=["accuracy"], steps_per_execution=spe)
+    _compile(model, experiment, spe)
     return model, spe
 
 
@@ -89,7 +94,7 @@ def prepared_model(variant: Variant, experiment: Experiment, seed: int):
     fresh = build_model(variant, experiment)
     cached = _COMPILED.get(key)
     if cached is None:
-        fresh.compile(optimizer=experiment.optimizer, loss=experiment.loss, metrics=["accuracy"], steps_per_execution=spe)
+        _compile(fresh, experiment, spe)
         fresh.optimizer.build(fresh.trainable_variables)
         _COMPILED[key] = (fresh, [framework.to_numpy(v).copy() for v in fresh.optimizer.variables])
         return fresh, spe

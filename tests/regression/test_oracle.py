@@ -17,11 +17,6 @@ STEPS = 500
 RTOL, ATOL = 2e-3, 1e-4  # atol: a tenth of one Adam step (lr = 1e-3); see test docstring
 
 
-def keras_trace(variant, seed, experiment):
-    t = agreement.trace(variant, STEPS, seed, experiment=experiment)
-    return t.initial, t.x, t.y, t.order, t.losses, t.weights, None
-
-
 def first_divergence(oracle, weights):
     return agreement.first_divergence(oracle.weights, weights, RTOL, ATOL)
 
@@ -58,13 +53,13 @@ def test_raw_input_first_step_follows_the_oracle(variant, normcheck_backend):
     are still exact.
     """
     experiment = Experiment()
-    initial, x, y, order, losses, weights, _ = keras_trace(variant, 0, experiment)
-    oracle = reference.train(variant, initial, x, y, order[: experiment.batch_size], experiment.batch_size,
+    t = agreement.trace(variant, 1, 0, experiment=experiment)
+    oracle = reference.train(variant, t.initial, t.x, t.y, t.order, experiment.batch_size,
                              loss_mode=reference.loss_mode_for(normcheck_backend))
-    np.testing.assert_allclose(losses[0], oracle.losses[0], rtol=1e-5, atol=1e-6, err_msg="step-1 loss")
+    np.testing.assert_allclose(t.losses[0], oracle.losses[0], rtol=1e-5, atol=1e-6, err_msg="step-1 loss")
     for name in ("bn/moving_mean", "bn/moving_variance"):
-        if name in initial:
-            np.testing.assert_allclose(weights[0][name], oracle.weights[0][name], rtol=1e-4, atol=1e-6, err_msg=name)
+        if name in t.initial:
+            np.testing.assert_allclose(t.weights[0][name], oracle.weights[0][name], rtol=1e-4, atol=1e-6, err_msg=name)
 
 
 def test_oracle_gradients_match_finite_differences():
