@@ -116,6 +116,7 @@ def load(path: str) -> dict:
 if __name__ == "__main__":
     backend, variant, steps, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     framework.select_backend(backend)
+    framework.skip_tensorflow()
     if os.environ.get("NORMCHECK_MUTATION"):
         from .mutations import apply
 

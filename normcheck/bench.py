@@ -59,19 +59,61 @@ def epoch_table(times: Sequence[EpochTimes], backend: str) -> str:
     return "\n".join(lines)
 
 
-def recording_overhead(variant: str = "input_and_batch_norm", epochs: int = 10, repeats: int = 6) -> tuple[float, float]:
-    """Wall seconds of train() with and without normcheck's recording, interleaved; medians."""
+@dataclass(frozen=True)
+class Overhead:
+    """Paired timings of train() against a bare fit of the same compiled model, data and batch order."""
+
+    recorded: list[float]
+    bare: list[float]
+    recorded_cpu: list[float]
+    bare_cpu: list[float]
+    probe_share: list[float]
+
+    @property
+    def probe(self) -> float:
+        """Median over runs of the probe's own seconds per second of bare fit: the precise part of the cost."""
+        return statistics.median(self.probe_share)
+
+    @property
+    def ratio(self) -> float:
+        """Median over pairs of recorded / bare wall time: pairs run back to back, so machine drift cancels."""
+        return statistics.median(r / b for r, b in zip(self.recorded, self.bare, strict=True))
+
+    @property
+    def cpu_ratio(self) -> float:
+        return statistics.median(r / b for r, b in zip(self.recorded_cpu, self.bare_cpu, strict=True))
+
+
+def bare_fit(variant: str, experiment, seed: int) -> None:
+    """What recording is measured against: the same per-epoch fit calls with no callbacks and no probe."""
+    from .data import dataset
+    from .training import fit_epochs, prepared_model
+    from .variants import get_variant
+
+    v = get_variant(variant)
+    x, y = dataset(experiment, v.input_norm)
+    model, _ = prepared_model(v, experiment, seed)
+    fit_epochs(model, experiment, seed, x, y, [])
+
+
+def recording_overhead(variant: str = "input_and_batch_norm", epochs: int = 10, repeats: int = 10) -> Overhead:
+    """Wall and CPU seconds of train() (callbacks, probe, Run) and of a bare fit, in alternating pairs."""
     from .training import train
 
     experiment = SEED_EXPERIMENT.replace(epochs=epochs)
     train(variant, experiment.replace(epochs=1), 0)
-    with_rec, bare = [], []
+    out: dict[str, list[float]] = {"recorded": [], "bare": [], "recorded_cpu": [], "bare_cpu": [], "probe_share": []}
+    probe_seconds = []
+    arms = {"recorded": lambda s: probe_seconds.append(train(variant, experiment, s).probe_seconds),
+            "bare": lambda s: bare_fit(variant, experiment, s)}
     for i in range(repeats):
-        for diag, bucket in ((True, with_rec), (False, bare)) if i % 2 == 0 else ((False, bare), (True, with_rec)):
-            start = time.perf_counter()
-            train(variant, experiment, i, diagnostics=diag)
-            bucket.append(time.perf_counter() - start)
-    return statistics.median(with_rec), statistics.median(bare)
+        for name in ("recorded", "bare") if i % 2 == 0 else ("bare", "recorded"):
+            wall, cpu = time.perf_counter(), time.process_time()
+            arms[name](i)
+            out[name].append(time.perf_counter() - wall)
+            out[f"{name}_cpu"].append(time.process_time() - cpu)
+    out["probe_share"] = [p / b for p, b in zip(probe_seconds, out["bare"], strict=True)]
+    return Overhead(**out)
 
 
 def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
@@ -97,9 +139,11 @@ def matrix_vs_seed_script(backend: str, seeds: int = 5, jobs: int = 2) -> dict[s
 def main(backend: str, epochs: int, variants: Sequence[str], targets: bool, jobs: int) -> int:
     print(epoch_table(epoch_times(variants, epochs, slow_too=backend != "torch"), backend), flush=True)
     if targets:
-        rec, bare = recording_overhead()
-        print(f"\nrecording overhead: train() {rec:.2f} s with diagnostics vs {bare:.2f} s bare "
-              f"(10 epochs, input_and_batch_norm): +{100 * (rec / bare - 1):.1f}%", flush=True)
+        o = recording_overhead()
+        print(f"\nrecording overhead (input_and_batch_norm, 10 epochs, {len(o.bare)} alternating pairs): train() "
+              f"{statistics.median(o.recorded):.2f} s vs bare fit {statistics.median(o.bare):.2f} s (medians); "
+              f"median paired ratio {o.ratio:.3f} wall, {o.cpu_ratio:.3f} CPU; "
+              f"the probe's own time is {100 * o.probe:.1f}% of a bare fit", flush=True)
         m = matrix_vs_seed_script(backend, jobs=jobs)
         print(f"claim matrix (4 variants x 5 seeds x 10 epochs, {backend}, --jobs {jobs}): {m['matrix_wall']:.1f} s; "
               f"the seed's script, one seed, TensorFlow default fit: {m['seed_script_wall']:.1f} s "

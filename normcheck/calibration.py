@@ -18,30 +18,23 @@ from .variants import VARIANTS
 
 
 def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = SEED_EXPERIMENT,
-            variants: Iterable[str] = tuple(VARIANTS), log=print) -> list[Run]:
+            variants: Iterable[str] = tuple(VARIANTS), log=print, jobs: int = 1) -> list[Run]:
     """Train every (variant, seed) and write the runs to `path` (JSON lines), resuming a partial file."""
-    from .training import train
+    from .runner import run_matrix
 
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
-    done: dict[tuple[str, int], Run] = {}
-    if partial.exists():
-        for line in partial.read_text().splitlines():
-            run = Run.from_json(line)
-            done[(run.variant, run.seed)] = run
+    done = load(partial) if partial.exists() else []
     with partial.open("a") as fh:
-        for seed in seeds:
-            for variant in variants:
-                if (variant, seed) in done:
-                    continue
-                run = train(variant, experiment, seed)
-                done[(variant, seed)] = run
-                fh.write(run.to_json() + "\n")
-                fh.flush()
-                log(f"{variant} seed={seed}: accuracy {run.accuracy[0]:.4f} -> {run.accuracy[-1]:.4f}, "
-                    f"{sum(run.seconds):.1f} s")
+        def keep(run: Run, finished: int, total: int) -> None:
+            fh.write(run.to_json() + "\n")
+            fh.flush()
+            log(f"[{finished}/{total}] {run.variant} seed={run.seed}: accuracy {run.accuracy[0]:.4f} -> "
+                f"{run.accuracy[-1]:.4f}, {sum(run.seconds):.1f} s")
+
+        matrix = run_matrix(list(variants), list(seeds), experiment, jobs=jobs, on_run=keep, done=done)
     os.replace(partial, path)
-    return list(done.values())
+    return [matrix[s][v] for s in sorted(matrix) for v in variants if v in matrix[s]]
 
 
 def load(path: str | Path) -> list[Run]:
@@ -85,7 +78,7 @@ def table(runs: list[Run], backend: str) -> str:
 
 
 def main(out: str | Path, seeds: Iterable[int], report_only: bool, order: str = "owned", epochs: int = 10,
-         quiet: bool = False) -> int:
+         quiet: bool = False, jobs: int = 1) -> int:
     from . import framework, io
 
     backend = framework.default_backend()
@@ -100,7 +93,8 @@ def main(out: str | Path, seeds: Iterable[int], report_only: bool, order: str = 
             raise ValueError(f"no stored runs at {str(path)!r}; run without --report first")
         runs = load(path)
     else:
-        runs = collect(seeds, path, experiment, variants, log=(lambda m: None) if quiet else (lambda m: print(m, flush=True)))
+        runs = collect(seeds, path, experiment, variants, log=(lambda m: None) if quiet else (lambda m: print(m, flush=True)),
+                       jobs=jobs)
     text = table(runs, backend)
     io.write_text(out / (f"{backend}.md" if order == "owned" else f"{backend}-{order}-order.md"), text)
     print(text)

@@ -176,7 +176,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from . import calibration
 
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    return calibration.main(args.out, seeds, args.report, order=args.order, epochs=args.epochs, quiet=args.quiet)
+    return calibration.main(args.out, seeds, args.report, order=args.order, epochs=args.epochs, quiet=args.quiet,
+                            jobs=args.jobs)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -231,12 +232,15 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int:
+    """`own_process`: this process exists only for the CLI (`python -m normcheck`), so it may skip TensorFlow on JAX/torch."""
     from . import framework
 
     try:
         args = parse(sys.argv[1:] if argv is None else argv)
         framework.select_backend(getattr(args, "backend", None))
+        if own_process:
+            framework.skip_tensorflow()
         handler = {"run": cmd_run, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "baseline": cmd_baseline,
                    "bench": cmd_bench}[args.command]
         return handler(args)

@@ -64,6 +64,8 @@ if __name__ == "__main__":
     from . import framework
 
     framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else None)
+
+    framework.skip_tensorflow()
     if os.environ.get("NORMCHECK_MUTATION"):
         from .mutations import apply
 

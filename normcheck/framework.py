@@ -47,16 +47,19 @@ def select_backend(name: str | None = None) -> str:
         )
     os.environ["KERAS_BACKEND"] = name
     if loaded is None:
-        _limit_threads()
+        _limit_threads(name)
     return name
 
 
-def _limit_threads() -> None:
+def _limit_threads(backend: str) -> None:
     """One compute thread per process unless NORMCHECK_THREADS says otherwise (0: the framework's default).
 
     This network's ops are far too small to split: measured here, an epoch took
     0.37 s single-threaded vs 0.49 s with TensorFlow's default pool, and 0.13 s vs
-    0.21 s on JAX; parallelism comes from worker processes instead.
+    0.21 s on JAX; parallelism comes from worker processes instead. On JAX the
+    CPU client also dispatches asynchronously, so Python and XLA each keep a core
+    busy handing 1250 tiny steps back and forth: 10 epochs took 1.3-2.3 s wall and
+    2.5-3.6 s CPU that way, 1.3 s wall and CPU inline (8 runs each).
     """
     threads = os.environ.get("NORMCHECK_THREADS", "1")
     if threads == "0":
@@ -69,6 +72,10 @@ def _limit_threads() -> None:
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
                                    f" intra_op_parallelism_threads={threads}").strip()
     os.environ.setdefault("OMP_NUM_THREADS", threads)
+    if backend == "jax" and threads == "1":
+        import jax
+
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 
 def _loaded_backend() -> str | None:
@@ -112,6 +119,18 @@ def versions() -> dict[str, str]:
         "platform": f"{platform.system()}-{platform.machine()}",
     }
     for mod in ("tensorflow", "jax", "torch"):
-        if mod in sys.modules:
+        if sys.modules.get(mod) is not None:
             out[mod] = getattr(sys.modules[mod], "__version__", "?")
     return out
+
+
+def skip_tensorflow() -> None:
+    """In a process normcheck owns that runs JAX or torch, make TensorFlow unimportable.
+
+    Keras imports TensorFlow when it is installed only to seed `tf.data`
+    (`keras.utils.set_random_seed`), which normcheck never uses on those
+    backends; the import cost 5-10 s per process here. Not done by
+    `select_backend`, so a user's own process keeps TensorFlow.
+    """
+    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" and "tensorflow" not in sys.modules:
+        sys.modules["tensorflow"] = None  # type: ignore[assignment]

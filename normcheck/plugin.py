@@ -6,13 +6,24 @@ normcheck gets `--normcheck-*` options and the `normcheck_runs` fixture.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
+from . import io
 from .experiment import SEED_EXPERIMENT, Experiment
 from .run import Run
+
+try:
+    import fcntl
+except ImportError:  # Windows: each xdist worker keeps its own cache
+    fcntl = None  # type: ignore[assignment]
 
 DEFAULT_SEEDS = "5"
 
@@ -66,6 +77,39 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist controller: every worker gets the session's shared run folder."""
+    config = node.config
+    if not hasattr(config, "normcheck_run_dir"):
+        config.normcheck_run_dir = tempfile.mkdtemp(prefix="normcheck-runs-")
+    node.workerinput["normcheck_run_dir"] = config.normcheck_run_dir
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The shared cache promises each run trains once; a run trained twice fails the session."""
+    directory = getattr(session.config, "normcheck_run_dir", None)
+    if directory is not None and trained_twice(directory) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    directory = getattr(config, "normcheck_run_dir", None)
+    if directory is None:
+        return
+    twice = trained_twice(directory)
+    log = Path(directory) / TRAINED_LOG
+    trained = len(log.read_text().splitlines()) if log.exists() else 0
+    terminalreporter.write_line(f"normcheck: {trained} runs trained across workers, {len(twice)} of them twice"
+                                + (f": {twice}" if twice else ""))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    directory = getattr(config, "normcheck_run_dir", None)
+    if directory is not None:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     header = f"normcheck: backend {config.normcheck_backend}, seeds {config.normcheck_seeds}"
     mutation = getattr(config, "normcheck_mutation", None)
@@ -73,17 +117,22 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 class RunCache:
-    """Each (variant, experiment, seed) trains once per session; every test shares the Run."""
+    """Each (variant, experiment, seed) trains once per session; every test shares the Run.
 
-    def __init__(self) -> None:
+    Given a folder (pytest-xdist: one per session, shared by all workers), the
+    first process that asks for a run trains it under a file lock and writes it
+    there; the others wait for the lock and read it.
+    """
+
+    def __init__(self, directory: str | Path | None = None) -> None:
         self._runs: dict[tuple[str, Experiment, int], Run] = {}
+        self.directory = Path(directory) if directory is not None and fcntl is not None else None
+        self.trained = 0
 
     def get(self, variant: str, experiment: Experiment = SEED_EXPERIMENT, seed: int = 0) -> Run:
         key = (variant, experiment, seed)
         if key not in self._runs:
-            from .training import train
-
-            self._runs[key] = train(variant, experiment, seed)
+            self._runs[key] = self._train(*key) if self.directory is None else self._shared(*key)
         return self._runs[key]
 
     def for_seed(self, seed: int, variants: Sequence[str], experiment: Experiment = SEED_EXPERIMENT) -> dict[str, Run]:
@@ -92,11 +141,45 @@ class RunCache:
     def __len__(self) -> int:
         return len(self._runs)
 
+    def _train(self, variant: str, experiment: Experiment, seed: int) -> Run:
+        from .training import train
+
+        self.trained += 1
+        return train(variant, experiment, seed)
+
+    def _shared(self, variant: str, experiment: Experiment, seed: int) -> Run:
+        assert self.directory is not None
+        text = json.dumps([variant, experiment.to_dict(), seed], sort_keys=True)
+        name = hashlib.sha256(text.encode()).hexdigest()[:32]
+        path = self.directory / f"{name}.json"
+        with open(self.directory / f"{name}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if path.exists():
+                return Run.from_json(path.read_text())
+            run = self._train(variant, experiment, seed)
+            io.write_text(path, run.to_json())
+            with open(self.directory / TRAINED_LOG, "a") as log:
+                log.write(f"{name} {os.getpid()} {text}\n")
+            return run
+
+
+TRAINED_LOG = "trained.log"
+
+
+def trained_twice(directory: str | Path) -> list[str]:
+    """Runs the log says more than one process trained (the shared cache's promise is none)."""
+    counts: dict[str, int] = {}
+    log = Path(directory) / TRAINED_LOG
+    for line in log.read_text().splitlines() if log.exists() else []:
+        counts[line.split(" ", 1)[0]] = counts.get(line.split(" ", 1)[0], 0) + 1
+    return sorted(k for k, n in counts.items() if n > 1)
+
 
 @pytest.fixture(scope="session")
-def normcheck_runs() -> RunCache:
-    """The session's cache of training runs."""
-    return RunCache()
+def normcheck_runs(pytestconfig: pytest.Config) -> RunCache:
+    """The session's cache of training runs, shared by pytest-xdist workers on the controller's machine."""
+    shared = getattr(pytestconfig, "workerinput", {}).get("normcheck_run_dir")
+    return RunCache(shared if shared is not None and Path(shared).is_dir() else None)
 
 
 @pytest.fixture(scope="session")
@@ -114,11 +197,3 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "normcheck_seed" in metafunc.fixturenames:
         seeds = metafunc.config.normcheck_seeds
         metafunc.parametrize("normcheck_seed", seeds, ids=[f"seed={s}" for s in seeds], scope="session")
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep one seed's tests on one xdist worker (--dist loadgroup), so no run trains twice."""
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "normcheck_seed" in callspec.params:
-            item.add_marker(pytest.mark.xdist_group(f"seed{callspec.params['normcheck_seed']}"))

@@ -138,6 +138,37 @@ def forward_backward(
     return Forward(float(per.mean()), p, grads, stats, dz1 * n)
 
 
+def inference_affine(variant: str | Variant, w: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Inference-mode BN as the affine map it is: (scale, shift) per unit, identity without BN."""
+    if get_variant(variant).batch_norm is None:
+        return np.ones_like(w["dense/bias"]), np.zeros_like(w["dense/bias"])
+    scale = w["bn/gamma"] / np.sqrt(w["bn/moving_variance"] + DEFAULTS["bn_epsilon"])
+    return scale, w["bn/beta"] - w["bn/moving_mean"] * scale
+
+
+def kernel_gradient(variant: str | Variant, w: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inference-mode gradient of the mean loss for the first layer's kernel, and per-sample d(loss)/d(pre-activation).
+
+    The same numbers as `forward_backward(training=False)` with BN folded into
+    its affine map: a third of the array passes, for the per-epoch probe.
+    """
+    v = get_variant(variant)
+    x = np.asarray(x, dtype=np.float64).reshape(-1, 1)
+    y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
+    scale, shift = inference_affine(v, w)
+    k2 = w["output/kernel"].reshape(1, -1)
+    z1 = x * w["dense/kernel"].reshape(1, -1) + w["dense/bias"]
+    if v.batch_norm == BN_BEFORE:
+        h = np.tanh(z1 * scale + shift)
+        z2 = h @ k2.T + w["output/bias"]
+        dz1 = ((1 / (1 + np.exp(-z2)) - y) / len(x)) * (k2 * scale) * (1 - h**2)
+    else:
+        h = np.tanh(z1)
+        z2 = h @ (k2 * scale).T + (shift @ k2.T + w["output/bias"])
+        dz1 = ((1 / (1 + np.exp(-z2)) - y) / len(x)) * (k2 * scale) * (1 - h**2)
+    return (x * dz1).sum(axis=0), dz1 * len(x)
+
+
 @dataclass
 class OracleTrace:
     """Per-step losses, weights after every step, and Adam's slots at the end."""

@@ -9,7 +9,8 @@ from typing import Any
 
 from .experiment import Experiment
 
-SCHEMA = "normcheck.run/1"
+SCHEMA = "normcheck.run/2"
+READABLE = ("normcheck.run/1", SCHEMA)
 PER_EPOCH = ("loss", "accuracy", "eval_loss", "eval_accuracy", "seconds")
 
 
@@ -19,8 +20,8 @@ class Run:
 
     `loss`/`accuracy` are the train-mode numbers Keras prints (what the seed
     reported); `eval_*` are inference-mode numbers on the whole data set after
-    each epoch (NumPy's pass over Keras's weights); `keras_eval_accuracy` is
-    Keras's own inference-mode accuracy after the last epoch, the check on it;
+    each epoch (Keras's own `predict_on_batch`); `probe_seconds` is the wall
+    time spent measuring them and the diagnostics, outside the epoch clock;
     `diagnostics[0]` is taken before training, `diagnostics[e]` after epoch e.
     """
 
@@ -35,8 +36,8 @@ class Run:
     diagnostics: list[dict[str, float]] = field(default_factory=list)
     order: str = "owned"
     steps_per_execution: int = 1
-    keras_eval_accuracy: float = float("nan")
     versions: dict[str, str] = field(default_factory=dict)
+    probe_seconds: float = 0.0
 
     @property
     def backend(self) -> str:
@@ -58,11 +59,12 @@ class Run:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Run:
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        if not isinstance(data, dict) or data.get("schema") not in READABLE:
             got = data.get("schema") if isinstance(data, dict) else type(data).__name__
             raise ValueError(f"not a normcheck run (schema {got!r}); expected schema {SCHEMA!r}")
         data = dict(data)
-        data.pop("schema")
+        if data.pop("schema") == "normcheck.run/1":
+            data.pop("keras_eval_accuracy", None)
         names = {f.name for f in dataclasses.fields(cls)}
         missing = sorted(n for n in names if n not in data and cls.__dataclass_fields__[n].default is dataclasses.MISSING
                          and cls.__dataclass_fields__[n].default_factory is dataclasses.MISSING)

@@ -19,6 +19,7 @@ def _worker_init(backend: str, legacy: str | None) -> None:
     from . import framework
 
     framework.select_backend(backend)
+    framework.skip_tensorflow()
 
 
 def _train_one(variant: str, experiment: Experiment, seed: int) -> str:
@@ -35,23 +36,29 @@ def run_matrix(
     jobs: int = 1,
     on_run: Callable[[Run, int, int], None] | None = None,
     progress=None,
+    done: Sequence[Run] = (),
 ) -> Matrix:
-    """Every variant for every seed; with jobs > 1, runs are spread over processes."""
+    """Every variant for every seed; with jobs > 1, runs are spread over processes. Runs in `done` are not retrained."""
     from . import framework
 
-    tasks = [(v, s) for s in seeds for v in variants]
     out: Matrix = {s: {} for s in seeds}
+    for run in done:
+        out.setdefault(run.seed, {})[run.variant] = run
+    tasks = [(v, s) for s in seeds for v in variants if v not in out[s]]
+    total = len(tasks) + sum(len(r) for r in out.values())
 
-    def done(run: Run) -> None:
+    def record(run: Run) -> None:
         out[run.seed][run.variant] = run
         if on_run is not None:
-            on_run(run, sum(len(r) for r in out.values()), len(tasks))
+            on_run(run, sum(len(r) for r in out.values()), total)
 
+    if not tasks:
+        return out
     if jobs <= 1 or len(tasks) == 1:
         from .training import train
 
         for v, s in tasks:
-            done(train(v, experiment, s, progress=progress))
+            record(train(v, experiment, s, progress=progress))
         return out
     import multiprocessing
 
@@ -61,6 +68,6 @@ def run_matrix(
                              initargs=(backend, os.environ.get("TF_USE_LEGACY_KERAS"))) as pool:
         futures = [pool.submit(_train_one, v, experiment, s) for v, s in tasks]
         for fut in as_completed(futures):
-            done(Run.from_json(fut.result()))
+            record(Run.from_json(fut.result()))
     sys.stderr.flush()
     return out

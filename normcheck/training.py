@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from . import framework
 from .data import dataset, epoch_order
-from .diagnostics import Probe, keras_eval_accuracy
+from .diagnostics import Probe
 from .experiment import SEED_EXPERIMENT, Experiment
 from .run import Run
 from .variants import Variant, build_model, get_variant
@@ -46,7 +46,7 @@ def _recorder(probe: Probe | None, records: dict[str, list], progress: Callable[
             records["loss"].append(float(logs["loss"]))
             records["accuracy"].append(float(logs["accuracy"]))
             if probe is not None:
-                self.model  # noqa: B018 -- on JAX, reading .model syncs the weights into the model
+                self.model  # noqa: B018 -- on JAX, reading .model syncs the weights into the model's variables
                 probe.snapshot()
             if progress is not None:
                 progress(epoch)
@@ -145,10 +145,8 @@ def train(
         def tick(epoch: int) -> None:
             progress(v.name, seed, epoch + 1, experiment.epochs, records["accuracy"][-1])
     fit_epochs(model, experiment, seed, x, y, [_recorder(probe, records, tick)])
-    keras_final = float("nan")
     if probe is not None:
         records["diagnostics"] = probe.results()
-        keras_final = keras_eval_accuracy(model, x, y)
     after = records["diagnostics"][1:]
     nan = float("nan")
     return Run(
@@ -163,6 +161,6 @@ def train(
         diagnostics=records["diagnostics"],
         order=experiment.order,
         steps_per_execution=spe,
-        keras_eval_accuracy=keras_final,
         versions=framework.versions(),
+        probe_seconds=probe.seconds if probe is not None else 0.0,
     )

@@ -11,7 +11,9 @@ seed 0: 2.8e-5 at step 2); every well-conditioned weight agreed to 3e-6.
 import numpy as np
 import pytest
 
-from normcheck import VARIANTS, Experiment, agreement, reference
+from normcheck import VARIANTS, Experiment, agreement, framework, reference
+from normcheck.data import dataset
+from normcheck.training import build_compiled, fit_epochs
 
 STEPS = 500
 RTOL, ATOL = 2e-3, 1e-4  # atol: a tenth of one Adam step (lr = 1e-3); see test docstring
@@ -80,3 +82,16 @@ def test_oracle_gradients_match_finite_differences():
                         w2[name][i] += sign * 1e-6
                         num[i] += sign * reference.forward_backward(variant, w2, x, y, training=training).loss / 2e-6
                 np.testing.assert_allclose(grad.reshape(num.shape), num, rtol=1e-4, atol=1e-7, err_msg=f"{variant} {name}")
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_keras_inference_follows_the_oracle(variant):
+    """eval_* are Keras's predict; the oracle's inference pass (moving BN statistics) must give the same probabilities."""
+    experiment = Experiment(n_samples=2000, epochs=1)
+    model, _ = build_compiled(variant, experiment, 0)
+    x, y = dataset(experiment, VARIANTS[variant].input_norm)
+    fit_epochs(model, experiment, 0, x, y, [])
+    keras_probs = framework.to_numpy(model.predict_on_batch(x)).ravel()
+    weights = {k: w.astype(np.float32) for k, w in reference.weights_from_model(model).items()}
+    oracle = reference.forward_backward(variant, weights, x, y, training=False, backward=False, dtype=np.float32)
+    np.testing.assert_allclose(keras_probs, oracle.probs.ravel(), rtol=1e-4, atol=1e-5)
