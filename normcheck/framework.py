@@ -51,6 +51,9 @@ def select_backend(name: str | None = None) -> str:
     return name
 
 
+_PENDING: set[str] = set()  # settings applied at the first keras(), so choosing a backend imports nothing
+
+
 def _limit_threads(backend: str) -> None:
     """One compute thread per process unless NORMCHECK_THREADS says otherwise (0: the framework's default).
 
@@ -73,9 +76,7 @@ def _limit_threads(backend: str) -> None:
                                    f" intra_op_parallelism_threads={threads}").strip()
     os.environ.setdefault("OMP_NUM_THREADS", threads)
     if backend == "jax" and threads == "1":
-        import jax
-
-        jax.config.update("jax_cpu_enable_async_dispatch", False)
+        _PENDING.add("jax_inline_dispatch")
 
 
 def _loaded_backend() -> str | None:
@@ -87,6 +88,11 @@ def _loaded_backend() -> str | None:
 
 def keras() -> ModuleType:
     """The Keras module in use: tf_keras under TF_USE_LEGACY_KERAS=1 when installed, else keras."""
+    if "jax_inline_dispatch" in _PENDING:
+        import jax
+
+        jax.config.update("jax_cpu_enable_async_dispatch", False)
+        _PENDING.discard("jax_inline_dispatch")
     if legacy_keras() and importlib.util.find_spec("tf_keras") is not None:
         return importlib.import_module("tf_keras")
     return importlib.import_module("keras")

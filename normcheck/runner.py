@@ -22,10 +22,20 @@ def _worker_init(backend: str, legacy: str | None) -> None:
     framework.skip_tensorflow()
 
 
-def _train_one(variant: str, experiment: Experiment, seed: int) -> str:
+def _train_chunk(tasks: list[tuple[str, int]], experiment: Experiment) -> list[str]:
     from .training import train
 
-    return train(variant, experiment, seed).to_json()
+    return [train(v, experiment, s).to_json() for v, s in tasks]
+
+
+def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6) -> list[list[tuple[str, int]]]:
+    """Variant-major slices, at least two per worker: a worker compiles each variant it meets
+    once (about a second on JAX), so contiguous slices of one variant save compiles, and
+    small slices keep both workers busy to the end."""
+    rank = {v: i for i, v in enumerate(dict.fromkeys(v for v, _ in tasks))}
+    ordered = sorted(tasks, key=lambda t: (rank[t[0]], t[1]))
+    size = max(1, min(largest, -(-len(ordered) // (2 * jobs))))
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
 def run_matrix(
@@ -66,8 +76,9 @@ def run_matrix(
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx, initializer=_worker_init,
                              initargs=(backend, os.environ.get("TF_USE_LEGACY_KERAS"))) as pool:
-        futures = [pool.submit(_train_one, v, experiment, s) for v, s in tasks]
+        futures = [pool.submit(_train_chunk, chunk, experiment) for chunk in chunks(tasks, jobs)]
         for fut in as_completed(futures):
-            record(Run.from_json(fut.result()))
+            for text in fut.result():
+                record(Run.from_json(text))
     sys.stderr.flush()
     return out
