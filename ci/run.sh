@@ -10,4 +10,4 @@ VENV=${NORMCHECK_VENV:-.venv-ci}
 python -m pip install -q --upgrade pip
 export CI=true
 # README: the test command
-pip install -e '.[test,jax]' && pytest
+pip install -e '.[test,jax]' && pytest -n auto

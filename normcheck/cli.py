@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -241,6 +242,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         framework.select_backend(getattr(args, "backend", None))
         if own_process:
             framework.skip_tensorflow()
+            os.environ.setdefault("NORMCHECK_JAX_CACHE", framework.default_jax_cache())
         handler = {"run": cmd_run, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "baseline": cmd_baseline,
                    "bench": cmd_bench}[args.command]
         return handler(args)

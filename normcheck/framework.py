@@ -47,36 +47,54 @@ def select_backend(name: str | None = None) -> str:
         )
     os.environ["KERAS_BACKEND"] = name
     if loaded is None:
-        _limit_threads(name)
+        _limit_threads()
+        if name == "jax":
+            _PENDING.add("jax")
     return name
 
 
 _PENDING: set[str] = set()  # settings applied at the first keras(), so choosing a backend imports nothing
+_USER_ENV: dict[str, str | None] = {}  # what _limit_threads replaced
 
 
-def _limit_threads(backend: str) -> None:
+def user_environment() -> dict[str, str]:
+    """This process's environment as the user set it: without normcheck's thread limits or backend choice.
+
+    For timing other people's code (the seed's script) under the conditions it was written for.
+    """
+    env = dict(os.environ)
+    for name, value in _USER_ENV.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    env.pop("KERAS_BACKEND", None)
+    return env
+
+
+def _limit_threads() -> None:
     """One compute thread per process unless NORMCHECK_THREADS says otherwise (0: the framework's default).
 
     This network's ops are far too small to split: measured here, an epoch took
     0.37 s single-threaded vs 0.49 s with TensorFlow's default pool, and 0.13 s vs
     0.21 s on JAX; parallelism comes from worker processes instead. On JAX the
     CPU client also dispatches asynchronously, so Python and XLA each keep a core
-    busy handing 1250 tiny steps back and forth: 10 epochs took 1.3-2.3 s wall and
-    2.5-3.6 s CPU that way, 1.3 s wall and CPU inline (8 runs each).
+    busy handing 1250 tiny steps back and forth: 10 epochs took 1.29-2.27 s wall and
+    2.45-3.61 s CPU that way, 1.27-1.39 s wall and the same CPU inline (8 runs each).
     """
     threads = os.environ.get("NORMCHECK_THREADS", "1")
     if threads == "0":
         return
     if not threads.isdigit():
         raise BackendError(f"NORMCHECK_THREADS={threads!r} is invalid; allowed: 0 (framework default) or a thread count")
-    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", threads)
-    os.environ.setdefault("TF_NUM_INTEROP_THREADS", threads)
+    wanted = {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads, "OMP_NUM_THREADS": threads}
     if "intra_op_parallelism_threads" not in os.environ.get("XLA_FLAGS", "") and threads == "1":
-        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
-                                   f" intra_op_parallelism_threads={threads}").strip()
-    os.environ.setdefault("OMP_NUM_THREADS", threads)
-    if backend == "jax" and threads == "1":
-        _PENDING.add("jax_inline_dispatch")
+        wanted["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+                               f" intra_op_parallelism_threads={threads}").strip()
+    for name, value in wanted.items():
+        if name == "XLA_FLAGS" or name not in os.environ:
+            _USER_ENV.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
 
 
 def _loaded_backend() -> str | None:
@@ -88,11 +106,16 @@ def _loaded_backend() -> str | None:
 
 def keras() -> ModuleType:
     """The Keras module in use: tf_keras under TF_USE_LEGACY_KERAS=1 when installed, else keras."""
-    if "jax_inline_dispatch" in _PENDING:
+    if "jax" in _PENDING:
+        _PENDING.discard("jax")
         import jax
 
-        jax.config.update("jax_cpu_enable_async_dispatch", False)
-        _PENDING.discard("jax_inline_dispatch")
+        if os.environ.get("NORMCHECK_THREADS", "1") == "1":
+            jax.config.update("jax_cpu_enable_async_dispatch", False)
+        cache = os.environ.get("NORMCHECK_JAX_CACHE", "")
+        if cache not in ("", "0"):
+            jax.config.update("jax_compilation_cache_dir", cache)
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     if legacy_keras() and importlib.util.find_spec("tf_keras") is not None:
         return importlib.import_module("tf_keras")
     return importlib.import_module("keras")
@@ -128,6 +151,17 @@ def versions() -> dict[str, str]:
         if sys.modules.get(mod) is not None:
             out[mod] = getattr(sys.modules[mod], "__version__", "?")
     return out
+
+
+def default_jax_cache() -> str:
+    """Where the CLI keeps JAX's compiled programs between runs (NORMCHECK_JAX_CACHE overrides; 0 turns it off).
+
+    XLA compiles 15 small programs for a process's first run (2.0 s measured) and
+    about a second's worth per further variant; JAX's persistent cache stores the
+    compiled executables, so later processes load them (same programs, same numbers).
+    """
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "normcheck", "jax")
 
 
 def skip_tensorflow() -> None:

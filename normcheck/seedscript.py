@@ -1,10 +1,12 @@
 """The seed's own script, as it was posted (imports updated for Keras 3), for timing only.
 
-`python -m normcheck.seedscript` runs its four variants (no seed set, default fit)
-and prints one JSON line: per variant the epoch times and final accuracy.
+`python -m normcheck.seedscript` runs its four variants (no seed set, default fit,
+TensorFlow's default threads, not normcheck's one per process) and prints one JSON
+line: per variant the epoch times and final accuracy.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -44,6 +46,7 @@ def seed_script(input_norm: bool, batch_norm: bool) -> dict:
 if __name__ == "__main__":
     from . import framework
 
+    os.environ["NORMCHECK_THREADS"] = "0"
     framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else "tensorflow")
     start = time.perf_counter()
     out = {name: seed_script(i, b) for name, i, b in (("none", False, False), ("batch_norm", False, True),
