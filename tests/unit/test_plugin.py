@@ -23,7 +23,8 @@ def test_workers_sharing_a_folder_train_each_run_once(tmp_path):
     run = first.get("input_norm", TINY, 0)
     again = second.get("input_norm", TINY, 0)
     other = second.get("input_norm", TINY, 1)
-    assert again == run and other.seed == 1
+    assert again == run
+    assert other.seed == 1
     assert (first.trained, second.trained) == (1, 1)
     assert trained_twice(tmp_path) == []
     assert len(list(tmp_path.glob("*.json"))) == 2
