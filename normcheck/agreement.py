@@ -6,7 +6,6 @@ backend in a fresh process (Keras fixes its backend per process).
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 
@@ -117,9 +116,8 @@ if __name__ == "__main__":
     backend, variant, steps, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     framework.select_backend(backend)
     framework.skip_tensorflow()
-    if os.environ.get("NORMCHECK_MUTATION"):
-        from .mutations import apply
+    from .mutations import apply_from_environment
 
-        apply(os.environ["NORMCHECK_MUTATION"])
+    apply_from_environment()
     init = load(sys.argv[5])["initial"] if len(sys.argv) > 5 else None
     save(trace(variant, steps, initial=init), out)

@@ -33,7 +33,7 @@ class Probe:
         start = time.perf_counter()
         self.model = model
         self.variant = variant
-        self.x, self.y = x, y
+        self.x = x
         self._y64 = y.astype(np.float64).ravel()
         self._sorted_x = np.sort(x.astype(np.float64).ravel())
         order = np.random.default_rng([seed, 2**31]).permutation(len(x))

@@ -9,7 +9,6 @@ process so "unseeded" really means no seed was ever set.
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import numpy as np
@@ -64,10 +63,8 @@ if __name__ == "__main__":
     from . import framework
 
     framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else None)
-
     framework.skip_tensorflow()
-    if os.environ.get("NORMCHECK_MUTATION"):
-        from .mutations import apply
+    from .mutations import apply_from_environment
 
-        apply(os.environ["NORMCHECK_MUTATION"])
+    apply_from_environment()
     print(json.dumps(probe()))

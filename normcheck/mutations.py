@@ -133,6 +133,12 @@ def apply(name: str) -> Mutation:
     return mutation
 
 
+def apply_from_environment() -> Mutation | None:
+    """Apply the mutation NORMCHECK_MUTATION names, if any: in pytest and in the subprocesses tests start."""
+    name = os.environ.get("NORMCHECK_MUTATION")
+    return apply(name) if name else None
+
+
 def run_suite(mutation: str | None, backend: str, seeds: str, root: Path, tests: list[str]) -> list[str]:
     """Failed test ids of one pytest run under `mutation` (None: the control)."""
     env = dict(os.environ)

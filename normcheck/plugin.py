@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -64,11 +65,11 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         config.normcheck_seeds = parse_seeds(config.getoption("--normcheck-seeds"))
         config.normcheck_backend = framework.select_backend(config.getoption("--normcheck-backend"))
-        mutation = os.environ.get("NORMCHECK_MUTATION")
-        if mutation:
-            from .mutations import apply
+        from .mutations import apply_from_environment
 
-            config.normcheck_mutation = apply(mutation).change
+        mutation = apply_from_environment()
+        if mutation is not None:
+            config.normcheck_mutation = mutation.change
         if config.getoption("--normcheck-baseline"):
             from . import baseline
 
@@ -97,10 +98,9 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
     directory = getattr(config, "normcheck_run_dir", None)
     if directory is None:
         return
-    twice = trained_twice(directory)
-    log = Path(directory) / TRAINED_LOG
-    trained = len(log.read_text().splitlines()) if log.exists() else 0
-    terminalreporter.write_line(f"normcheck: {trained} runs trained across workers, {len(twice)} of them twice"
+    counts = trained_counts(directory)
+    twice = sorted(k for k, n in counts.items() if n > 1)
+    terminalreporter.write_line(f"normcheck: {counts.total()} runs trained across workers, {len(twice)} of them twice"
                                 + (f": {twice}" if twice else ""))
 
 
@@ -166,13 +166,15 @@ class RunCache:
 TRAINED_LOG = "trained.log"
 
 
+def trained_counts(directory: str | Path) -> Counter[str]:
+    """How many processes trained each run, from the shared folder's log."""
+    log = Path(directory) / TRAINED_LOG
+    return Counter(line.split(" ", 1)[0] for line in (log.read_text().splitlines() if log.exists() else []))
+
+
 def trained_twice(directory: str | Path) -> list[str]:
     """Runs the log says more than one process trained (the shared cache's promise is none)."""
-    counts: dict[str, int] = {}
-    log = Path(directory) / TRAINED_LOG
-    for line in log.read_text().splitlines() if log.exists() else []:
-        counts[line.split(" ", 1)[0]] = counts.get(line.split(" ", 1)[0], 0) + 1
-    return sorted(k for k, n in counts.items() if n > 1)
+    return sorted(k for k, n in trained_counts(directory).items() if n > 1)
 
 
 @pytest.fixture(scope="session")

@@ -83,7 +83,6 @@ class Forward:
     batch_stats: tuple[np.ndarray, np.ndarray] | None = None
     preact_grad: np.ndarray | None = None
     hidden: np.ndarray | None = None
-    bn_input: np.ndarray | None = None
 
 
 def forward_backward(
@@ -119,7 +118,7 @@ def forward_backward(
         per = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
         dz2 = (p - y) / n * ((p > eps) & (p < 1 - eps))
     if not backward:
-        return Forward(float(per.mean()), p, hidden=h, bn_input=z1 if v.batch_norm == BN_BEFORE else h)
+        return Forward(float(per.mean()), p, hidden=h)
     grads = {"output/kernel": (feats * dz2).sum(axis=0).reshape(-1, 1), "output/bias": dz2.sum(axis=0)}
     dfeats = dz2 * w["output/kernel"].reshape(1, -1)
     if v.batch_norm == BN_BEFORE:
@@ -161,11 +160,10 @@ def kernel_gradient(variant: str | Variant, w: dict[str, np.ndarray], x: np.ndar
     if v.batch_norm == BN_BEFORE:
         h = np.tanh(z1 * scale + shift)
         z2 = h @ k2.T + w["output/bias"]
-        dz1 = ((1 / (1 + np.exp(-z2)) - y) / len(x)) * (k2 * scale) * (1 - h**2)
     else:
         h = np.tanh(z1)
         z2 = h @ (k2 * scale).T + (shift @ k2.T + w["output/bias"])
-        dz1 = ((1 / (1 + np.exp(-z2)) - y) / len(x)) * (k2 * scale) * (1 - h**2)
+    dz1 = ((1 / (1 + np.exp(-z2)) - y) / len(x)) * (k2 * scale) * (1 - h**2)
     return (x * dz1).sum(axis=0), dz1 * len(x)
 
 

@@ -73,7 +73,3 @@ def build_model(variant: str | Variant, experiment: Experiment = SEED_EXPERIMENT
     outputs = layers.Dense(1, activation="sigmoid", name=OUTPUT)(h)
     return keras.Model(inputs=inputs, outputs=outputs, name=v.name)
 
-
-def bn_input_layer(variant: str | Variant) -> str:
-    """The layer whose output BatchNormalization sees (or would see, in a variant without it)."""
-    return "dense" if get_variant(variant).batch_norm == BN_BEFORE else HIDDEN

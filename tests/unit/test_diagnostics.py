@@ -6,6 +6,14 @@ from normcheck.data import dataset
 from normcheck.diagnostics import SATURATION_LEVEL, Probe
 
 
+def random_weights(rng, x, kernel_scale: float, gamma_scale: float) -> dict[str, np.ndarray]:
+    """Weights in the layout `reference.weights_from_model` gives, with the kernel scaled to the inputs' range."""
+    return {"dense/kernel": rng.normal(size=(1, 20)) * kernel_scale / np.abs(x).max(), "dense/bias": rng.normal(size=20),
+            "bn/gamma": rng.normal(size=20) * gamma_scale, "bn/beta": rng.normal(size=20),
+            "bn/moving_mean": rng.normal(size=20), "bn/moving_variance": rng.uniform(0.1, 2, size=20),
+            "output/kernel": rng.normal(size=(20, 1)), "output/bias": rng.normal(size=1)}
+
+
 @pytest.mark.parametrize("variant", ["none", "batch_norm_before_activation", "input_norm"])
 @pytest.mark.parametrize("seed", range(5))
 def test_saturation_count_equals_a_full_pass(variant, seed):
@@ -13,10 +21,7 @@ def test_saturation_count_equals_a_full_pass(variant, seed):
     v = VARIANTS[variant]
     x, y = dataset(Experiment(n_samples=3000), v.input_norm)
     rng = np.random.default_rng(seed)
-    w = {"dense/kernel": rng.normal(size=(1, 20)) * 4 / np.abs(x).max(), "dense/bias": rng.normal(size=20),
-         "bn/gamma": rng.normal(size=20) * 2, "bn/beta": rng.normal(size=20),
-         "bn/moving_mean": rng.normal(size=20), "bn/moving_variance": rng.uniform(0.1, 2, size=20),
-         "output/kernel": rng.normal(size=(20, 1)), "output/bias": rng.normal(size=1)}
+    w = random_weights(rng, x, kernel_scale=4, gamma_scale=2)
     w["dense/kernel"][0, 0] = 0.0
     full = reference.forward_backward(variant, w, x, y, training=False, backward=False)
     expected = (np.abs(full.hidden) > SATURATION_LEVEL).mean()
@@ -31,10 +36,7 @@ def test_probe_gradient_equals_the_oracle_backward_pass(variant):
     v = VARIANTS[variant]
     x, y = dataset(Experiment(n_samples=500), v.input_norm)
     rng = np.random.default_rng(1)
-    w = {"dense/kernel": rng.normal(size=(1, 20)) / np.abs(x).max(), "dense/bias": rng.normal(size=20),
-         "bn/gamma": rng.normal(size=20), "bn/beta": rng.normal(size=20),
-         "bn/moving_mean": rng.normal(size=20), "bn/moving_variance": rng.uniform(0.1, 2, size=20),
-         "output/kernel": rng.normal(size=(20, 1)), "output/bias": rng.normal(size=1)}
+    w = random_weights(rng, x, kernel_scale=1, gamma_scale=1)
     full = reference.forward_backward(variant, w, x, y, training=False)
     kernel, preact = reference.kernel_gradient(variant, w, x, y)
     np.testing.assert_allclose(kernel, full.grads["dense/kernel"].ravel(), rtol=1e-10, atol=1e-16)
