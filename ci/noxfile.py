@@ -3,9 +3,10 @@
     nox -f ci/noxfile.py                 # every session
     nox -f ci/noxfile.py -s keras2_tf215 # one
 
-Each session records nothing and compares against the baseline of the current
-stack (baselines/current.json, recorded by `python -m normcheck baseline record`),
-so its log shows claims, moved metrics and oracle agreement for that version.
+Each session runs `python -m normcheck` and the suite against the baseline of the
+current stack (baselines/current.json) through ci/matrix.py, which writes
+ci/matrix/<session>.json and fails the session unless both exited 0. README's
+table is rendered from those files: `python ci/matrix.py render --write README.md`.
 """
 
 import os
@@ -27,13 +28,14 @@ MATRIX = {
 
 
 def _suite(session, env, *extra):
+    """The CLI and the suite through ci/matrix.py, which records ci/matrix/<session>.json; exit 0 only."""
     session.chdir(ROOT)
     baseline = os.path.join(ROOT, "baselines", "current.json")
     args = ["-p", "no:cacheprovider", "--normcheck-seeds", os.environ.get("NORMCHECK_SEEDS", "5"), *SUITE]
     if os.path.exists(baseline):
         args += ["--normcheck-baseline", baseline]
-    session.run("python", "-m", "normcheck", "--quiet", env=env, success_codes=[0, 1])
-    session.run("pytest", *args, *extra, *session.posargs, env=env)
+    session.run("python", os.path.join(ROOT, "ci", "matrix.py"), "session", session.name, *args, *extra,
+                *session.posargs, env=env)
 
 
 def _make(name, pins, env):
@@ -61,8 +63,7 @@ def torch(session):
     """Keras 3 on torch (CPU wheel, ~5 GB with CUDA libraries otherwise): kept out of the default CI run."""
     session.install("torch==2.13.0", "-e", f"{ROOT}[test,jax]")
     session.chdir(ROOT)
-    env = {"KERAS_BACKEND": "torch"}
-    session.run("python", "-m", "normcheck", "--quiet", env=env, success_codes=[0, 1])
-    session.run("pytest", "-p", "no:cacheprovider", "--normcheck-seeds", os.environ.get("NORMCHECK_SEEDS", "2"),
-                "-m", "not slow and not benchmark", "tests/unit", "tests/claims", "tests/regression/test_defaults.py",
-                "tests/regression/test_fit_shuffle.py", *session.posargs, env=env)
+    session.run("python", os.path.join(ROOT, "ci", "matrix.py"), "session", session.name, "-p", "no:cacheprovider",
+                "--normcheck-seeds", os.environ.get("NORMCHECK_SEEDS", "2"), "-m", "not slow and not benchmark",
+                "tests/unit", "tests/claims", "tests/regression/test_defaults.py", "tests/regression/test_fit_shuffle.py",
+                *session.posargs, env={"KERAS_BACKEND": "torch"})

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI entry: a fresh venv, the README's install + test command, nothing else.
+# CI entry: a fresh venv, the README's install + test command, then one Keras 2 stack of the version matrix.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -11,3 +11,6 @@ python -m pip install -q --upgrade pip
 export CI=true
 # README: the test command
 pip install -e '.[test,jax]' && pytest -n auto
+# Keras 2 (tf-keras on TF 2.21) in its own venv: a change that breaks a promised stack cannot land.
+pip install -q 'nox>=2024.3'
+nox -f ci/noxfile.py -s keras2_tfkeras221 -- -n 2

@@ -150,8 +150,18 @@ class Comparison:
     def identical(self) -> bool:
         return all(m.identical for m in self.moves)
 
+    @property
+    def summary(self) -> str:
+        """One phrase for a table cell: identical, within tolerance, or what moved."""
+        moved = sum(not m.ok for m in self.moves)
+        failed = sum(not v.holds for v in self.verdicts)
+        if not moved and not failed:
+            return "identical" if self.identical else "within tolerance"
+        return ", ".join(part for part in (f"{moved} cells moved" if moved else "",
+                                           f"{failed} claims fail" if failed else "") if part)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "identical": self.identical, "fingerprint_then": self.fingerprint_then,
+        return {"ok": self.ok, "identical": self.identical, "summary": self.summary, "fingerprint_then": self.fingerprint_then,
                 "fingerprint_now": self.fingerprint_now, "moves": [asdict(m) for m in self.moves],
                 "verdicts": [v.to_dict() for v in self.verdicts]}
 

@@ -1,7 +1,7 @@
 """Per-epoch measurements that explain the outcomes: saturation, gradients, BN's view.
 
-Loss and accuracy in inference mode come from Keras itself (`predict_on_batch`
-over the whole data set, one compiled call). The rest is NumPy on a copy of
+Loss and accuracy in inference mode come from Keras itself (`framework.predict`
+over the whole data set, one call). The rest is NumPy on a copy of
 Keras's weights, through the oracle's code (reference.py), which the suite
 checks against Keras step by step. Each measurement is chosen to cost a few
 milliseconds: recording must stay within 5% of a bare epoch (issue 5).
@@ -55,7 +55,7 @@ class Probe:
         return list(self._results)
 
     def measure(self) -> dict[str, float | None]:
-        probs = framework.to_numpy(self.model.predict_on_batch(self.x)).astype(np.float64).ravel()
+        probs = framework.predict(self.model, self.x).astype(np.float64).ravel()
         weights = reference.weights_from_model(self.model)
         y = self._y64
         eps = reference.DEFAULTS["bce_epsilon"]

@@ -135,6 +135,21 @@ def to_numpy(tensor) -> np.ndarray:  # noqa: F821
     return np.asarray(tensor)
 
 
+def predict(model, x) -> np.ndarray:  # noqa: F821
+    """Inference-mode outputs for all of `x` in one call, as a NumPy array.
+
+    Keras 3's `predict_on_batch` is one compiled call. Keras 2's runs the predict
+    function built with the model's `steps_per_execution` and asks the data for
+    that many batches (OutOfRangeError), so there the model is called directly.
+    """
+    import numpy as np
+
+    k = keras()
+    if hasattr(k, "ops"):
+        return np.asarray(k.ops.convert_to_numpy(model.predict_on_batch(x)))
+    return np.asarray(model(x, training=False))
+
+
 def versions() -> dict[str, str]:
     """The environment fingerprint a Run and a baseline carry."""
     import numpy as np

@@ -99,12 +99,13 @@ def test_baseline_for_another_experiment_is_refused(small_baseline):
         baseline.load(small_baseline)
 
 
-def test_matches_the_baseline_given_on_the_command_line(pytestconfig, normcheck_runs):
-    """`pytest --normcheck-baseline PATH`: today's framework against a recorded one."""
+def test_matches_the_baseline_given_on_the_command_line(pytestconfig, normcheck_runs, record_property):
+    """`pytest --normcheck-baseline PATH`: today's framework against a recorded one (its summary goes to JUnit XML)."""
     path = pytestconfig.getoption("--normcheck-baseline")
     if not path:
         pytest.skip("no --normcheck-baseline PATH given")
     base = baseline.load(path)
     today = {s: normcheck_runs.for_seed(s, base.variants, base.experiment) for s in base.seeds}
     result = baseline.compare(base, today, framework.versions())
+    record_property("baseline", result.summary)
     assert result.ok, "\n" + result.table()

@@ -91,7 +91,7 @@ def test_keras_inference_follows_the_oracle(variant):
     model, _ = build_compiled(variant, experiment, 0)
     x, y = dataset(experiment, VARIANTS[variant].input_norm)
     fit_epochs(model, experiment, 0, x, y, [])
-    keras_probs = framework.to_numpy(model.predict_on_batch(x)).ravel()
+    keras_probs = framework.predict(model, x).ravel()
     weights = {k: w.astype(np.float32) for k, w in reference.weights_from_model(model).items()}
     oracle = reference.forward_backward(variant, weights, x, y, training=False, backward=False, dtype=np.float32)
     np.testing.assert_allclose(keras_probs, oracle.probs.ravel(), rtol=1e-4, atol=1e-5)
