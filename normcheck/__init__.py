@@ -5,17 +5,17 @@ Importing normcheck does not import Keras: choose a backend first with
 """
 
 from .claims import CLAIMS, Claim, Verdict, check_all, get_claim
-from .experiment import SEED_EXPERIMENT, Experiment
+from .experiment import QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS, BackendError, select_backend
 from .run import Run
 from .training import train
-from .variants import SEED_VARIANTS, VARIANTS, Variant, build_model, get_variant
+from .variants import QUESTION_VARIANTS, VARIANTS, Variant, build_model, get_variant
 
 __all__ = [
     "BACKENDS",
     "CLAIMS",
-    "SEED_EXPERIMENT",
-    "SEED_VARIANTS",
+    "QUESTION_EXPERIMENT",
+    "QUESTION_VARIANTS",
     "VARIANTS",
     "BackendError",
     "Claim",

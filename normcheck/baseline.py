@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .claims import Verdict, check_all
-from .experiment import SEED_EXPERIMENT, Experiment
+from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
 
 SCHEMA = "normcheck.baseline/1"
@@ -66,10 +66,10 @@ def make(runs: Sequence[Run], experiment: Experiment, seeds: Sequence[int], fing
 
 
 def save(baseline: Baseline, path: str | Path, force: bool = False) -> None:
-    from . import io
+    from . import files
 
-    io.check_writable(path, force=force)
-    io.write_json(path, baseline.to_dict())
+    files.check_writable(path, force=force)
+    files.write_json(path, baseline.to_dict())
 
 
 def load(path: str | Path) -> Baseline:
@@ -205,5 +205,5 @@ def compare(baseline: Baseline, today: dict[int, dict[str, Run]], fingerprint_no
                 new = [getattr(today[s][variant], metric)[e] for s in seeds]
                 moves.append(Move(variant, metric, e + 1, statistics.median(old), statistics.median(new),
                                   tolerance(old), old == new))
-    verdicts = check_all({s: today[s] for s in baseline.seeds}) if baseline.experiment == SEED_EXPERIMENT else []
+    verdicts = check_all({s: today[s] for s in baseline.seeds}) if baseline.experiment == QUESTION_EXPERIMENT else []
     return Comparison(baseline.fingerprint, fingerprint_now, moves, verdicts)

@@ -10,10 +10,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .experiment import SEED_EXPERIMENT
-from .seed import reported
-
-SEED_FOUR = ("none", "batch_norm", "input_norm", "input_and_batch_norm")
+from .experiment import QUESTION_EXPERIMENT
+from .question import reported
+from .variants import QUESTION_VARIANTS
 
 
 @dataclass(frozen=True)
@@ -34,27 +33,27 @@ def epoch_times(variants: Sequence[str], epochs: int, seed: int = 0, slow_too: b
     out = []
     for spe in ((1, None) if slow_too else (None,)):
         for v in variants:
-            run = train(v, SEED_EXPERIMENT.replace(epochs=epochs, steps_per_execution=spe), seed, diagnostics=False)
+            run = train(v, QUESTION_EXPERIMENT.replace(epochs=epochs, steps_per_execution=spe), seed, diagnostics=False)
             out.append(EpochTimes(v, run.steps_per_execution, run.seconds))
     return out
 
 
 def epoch_table(times: Sequence[EpochTimes], backend: str) -> str:
-    seed = reported()
-    lines = [f"epoch seconds on {backend} (epochs after the first; the seed: its printed Keras logs, whole seconds)",
-             f"{'variant':<30} {'steps/call':>10} {'median':>8} {'min':>8} {'max':>8} | {'seed':>5}"]
+    asked = reported()
+    lines = [f"epoch seconds on {backend} (epochs after the first; the question: its printed Keras logs, whole seconds)",
+             f"{'variant':<30} {'steps/call':>10} {'median':>8} {'min':>8} {'max':>8} | {'asked':>5}"]
     med: dict[tuple[str, int], float] = {}
     for t in times:
         m = statistics.median(t.steady)
         med[(t.variant, t.steps_per_execution)] = m
-        s = statistics.median(e.seconds for e in seed[t.variant]) if t.variant in seed else float("nan")
+        s = statistics.median(e.seconds for e in asked[t.variant]) if t.variant in asked else float("nan")
         lines.append(f"{t.variant:<30} {t.steps_per_execution:>10} {m:8.3f} {min(t.steady):8.3f} {max(t.steady):8.3f} | {s:5.0f}")
     for spe in sorted({t.steps_per_execution for t in times}):
         pairs = [("batch_norm", "none"), ("input_and_batch_norm", "input_norm")]
         ratios = [med[(a, spe)] / med[(b, spe)] for a, b in pairs if (a, spe) in med and (b, spe) in med]
         if ratios:
             lines.append(f"BN / no-BN epoch time, {spe} steps per call: "
-                         + ", ".join(f"{r:.2f}" for r in ratios) + "   (the seed: 3/2 = 1.5)")
+                         + ", ".join(f"{r:.2f}" for r in ratios) + "   (the question: 3/2 = 1.5)")
     return "\n".join(lines)
 
 
@@ -104,7 +103,7 @@ def recording_overhead(variant: str = "input_and_batch_norm", epochs: int = 10, 
     """Wall and CPU seconds of train() (callbacks, probe, Run) and of a bare fit, in alternating pairs."""
     from .training import train
 
-    experiment = SEED_EXPERIMENT.replace(epochs=epochs)
+    experiment = QUESTION_EXPERIMENT.replace(epochs=epochs)
     train(variant, experiment.replace(epochs=1), 0)
     out: dict[str, list[float]] = {"recorded": [], "bare": [], "recorded_cpu": [], "bare_cpu": [], "probe_share": []}
     probe_seconds = []
@@ -129,8 +128,8 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, st
     return elapsed, out.stdout
 
 
-def matrix_vs_seed_script(backend: str, seeds: int = 5, jobs: int = 2) -> dict[str, float]:
-    """Whole-process wall times: the seed's script (TensorFlow, one seed) vs normcheck's claim matrix.
+def matrix_vs_question_script(backend: str, seeds: int = 5, jobs: int = 2) -> dict[str, float]:
+    """Whole-process wall times: the question's script (TensorFlow, one seed) vs normcheck's claim matrix.
 
     On JAX the matrix runs twice: with an empty compilation cache (cold) and again (warm).
     """
@@ -139,11 +138,11 @@ def matrix_vs_seed_script(backend: str, seeds: int = 5, jobs: int = 2) -> dict[s
     from .framework import user_environment
 
     env = user_environment()
-    seed_wall, stdout = _timed([sys.executable, "-m", "normcheck.seedscript", "tensorflow"], env)
-    seed_fit = json.loads(stdout.strip().splitlines()[-1])["fit_seconds"]
+    question_wall, stdout = _timed([sys.executable, "-m", "normcheck.question_script", "tensorflow"], env)
+    question_fit = json.loads(stdout.strip().splitlines()[-1])["fit_seconds"]
     cmd = [sys.executable, "-m", "normcheck", "--backend", backend, "--seeds", str(seeds),
-           "--variants", ",".join(SEED_FOUR), "--jobs", str(jobs), "--quiet"]
-    out = {"seed_script_wall": seed_wall, "seed_script_fit": seed_fit}
+           "--variants", ",".join(QUESTION_VARIANTS), "--jobs", str(jobs), "--quiet"]
+    out = {"question_script_wall": question_wall, "question_script_fit": question_fit}
     if backend != "jax":
         out["matrix_wall"], _ = _timed(cmd, env)
         return out
@@ -163,12 +162,12 @@ def main(backend: str, epochs: int, variants: Sequence[str], targets: bool, jobs
               f"median paired ratio {o.ratio:.3f} wall (quartiles {o.ratio_quartiles[0]:.3f}-{o.ratio_quartiles[1]:.3f}), "
               f"{o.cpu_ratio:.3f} CPU; "
               f"the probe's own time is {100 * o.probe:.1f}% of a bare fit", flush=True)
-        m = matrix_vs_seed_script(backend, jobs=jobs)
-        seed = m["seed_script_wall"]
-        cold = (f" (compilation cache cold: {m['matrix_wall_cold']:.1f} s, ratio {m['matrix_wall_cold'] / seed:.2f})"
+        m = matrix_vs_question_script(backend, jobs=jobs)
+        script = m["question_script_wall"]
+        cold = (f" (compilation cache cold: {m['matrix_wall_cold']:.1f} s, ratio {m['matrix_wall_cold'] / script:.2f})"
                 if "matrix_wall_cold" in m else "")
         print(f"claim matrix (4 variants x 5 seeds x 10 epochs, {backend}, --jobs {jobs}): {m['matrix_wall']:.1f} s{cold}; "
-              f"the seed's script, one seed, TensorFlow default fit: {seed:.1f} s "
-              f"({m['seed_script_fit']:.1f} s in fit); ratio {m['matrix_wall'] / seed:.2f}")
+              f"the question's script, one seed, TensorFlow default fit: {script:.1f} s "
+              f"({m['question_script_fit']:.1f} s in fit); ratio {m['matrix_wall'] / script:.2f}")
     return 0
 

@@ -12,15 +12,15 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-from .experiment import SEED_EXPERIMENT, Experiment
+from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
 from .variants import VARIANTS
 
 
-def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = SEED_EXPERIMENT,
+def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUESTION_EXPERIMENT,
             variants: Iterable[str] = tuple(VARIANTS), log=print, jobs: int = 1) -> list[Run]:
     """Train every (variant, seed) and write the runs to `path` (JSON lines), resuming a partial file."""
-    from .runner import run_matrix
+    from .parallel import train_matrix
 
     path = Path(path)
     partial = path.with_name(path.name + ".partial")
@@ -32,7 +32,7 @@ def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = SEE
             log(f"[{finished}/{total}] {run.variant} seed={run.seed}: accuracy {run.accuracy[0]:.4f} -> "
                 f"{run.accuracy[-1]:.4f}, {sum(run.seconds):.1f} s")
 
-        matrix = run_matrix(list(variants), list(seeds), experiment, jobs=jobs, on_run=keep, done=done)
+        matrix = train_matrix(list(variants), list(seeds), experiment, jobs=jobs, on_run=keep, done=done)
     os.replace(partial, path)
     return [matrix[s][v] for s in sorted(matrix) for v in variants if v in matrix[s]]
 
@@ -53,7 +53,7 @@ def table(runs: list[Run], backend: str) -> str:
     lines = [
         f"# Calibration on {backend}",
         "",
-        f"{len(by_seed)} seeds ({min(by_seed)}-{max(by_seed)}), each variant trained with the seed's experiment "
+        f"{len(by_seed)} seeds ({min(by_seed)}-{max(by_seed)}), each variant trained with the question's experiment "
         f"({runs[0].epochs} epochs, batch order: {runs[0].order}). Versions: {runs[0].versions}.",
         "Margin = how far the worst seed is from the threshold, on the passing side.",
         f"Regenerate: `python -m normcheck calibrate --backend {backend} --seeds 24"
@@ -79,15 +79,15 @@ def table(runs: list[Run], backend: str) -> str:
 
 def main(out: str | Path, seeds: Iterable[int], report_only: bool, order: str = "owned", epochs: int = 10,
          quiet: bool = False, jobs: int = 1) -> int:
-    from . import framework, io
+    from . import files, framework
 
     backend = framework.default_backend()
     out = Path(out)
     if not out.is_dir():
         raise ValueError(f"calibration folder {str(out)!r} does not exist")
     path = out / f"runs-{backend}-{order}.jsonl"
-    experiment = SEED_EXPERIMENT.replace(order=order, epochs=epochs)
-    variants = tuple(VARIANTS) if order == "owned" else tuple(n for n, v in VARIANTS.items() if v.in_seed)
+    experiment = QUESTION_EXPERIMENT.replace(order=order, epochs=epochs)
+    variants = tuple(VARIANTS) if order == "owned" else tuple(n for n, v in VARIANTS.items() if v.in_question)
     if report_only:
         if not path.exists():
             raise ValueError(f"no stored runs at {str(path)!r}; run without --report first")
@@ -96,6 +96,6 @@ def main(out: str | Path, seeds: Iterable[int], report_only: bool, order: str = 
         runs = collect(seeds, path, experiment, variants, log=(lambda m: None) if quiet else (lambda m: print(m, flush=True)),
                        jobs=jobs)
     text = table(runs, backend)
-    io.write_text(out / (f"{backend}.md" if order == "owned" else f"{backend}-{order}-order.md"), text)
+    files.write_text(out / (f"{backend}.md" if order == "owned" else f"{backend}-{order}-order.md"), text)
     print(text)
     return 0

@@ -1,4 +1,4 @@
-"""`python -m normcheck`: reproduce the seed, check every claim, and the other jobs."""
+"""`python -m normcheck`: reproduce the question, check every claim, and the other jobs."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m normcheck", description=__doc__)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    run = sub.add_parser("run", help="(default) reproduce the seed's experiment and check every claim")
+    run = sub.add_parser("run", help="(default) reproduce the question's experiment and check every claim")
     _common(run, 1)
     run.add_argument("--variants", type=_variant_list, default=None, help="comma-separated variants (default: all)")
     run.add_argument("--order", choices=("owned", "fit"), default="owned",
@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(bench, 1)
     bench.set_defaults(epochs=4, jobs=2)
     bench.add_argument("--variants", type=_variant_list, default=["none", "batch_norm", "input_norm", "input_and_batch_norm"])
-    bench.add_argument("--targets", action="store_true", help="also measure recording overhead and matrix vs the seed's script")
+    bench.add_argument("--targets", action="store_true", help="also measure recording overhead and matrix vs the question's script")
 
     base = sub.add_parser("baseline", help="record runs on one framework version, compare another against them")
     bsub = base.add_subparsers(dest="action", parser_class=_Parser, required=True)
@@ -141,19 +141,19 @@ def _progress(quiet: bool):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import claims, io, report, runner, variants
+    from . import claims, files, parallel, report, variants
 
     if args.json:
-        io.check_writable(args.json)
+        files.check_writable(args.json)
     if args.plot:
-        io.check_writable(args.plot)
+        files.check_writable(args.plot)
     experiment = Experiment(epochs=args.epochs, order=args.order)
     names = args.variants or list(variants.VARIANTS)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     epoch_cb, run_cb = _progress(args.quiet)
-    matrix = runner.run_matrix(names, seeds, experiment, jobs=args.jobs, on_run=run_cb, progress=epoch_cb)
+    matrix = parallel.train_matrix(names, seeds, experiment, jobs=args.jobs, on_run=run_cb, progress=epoch_cb)
     by_variant = {n: [matrix[s][n] for s in seeds] for n in names}
-    print(report.seed_table(by_variant))
+    print(report.question_table(by_variant))
     verdicts = claims.check_all(matrix) if experiment.epochs == Experiment.epochs else []
     print()
     if verdicts:
@@ -161,7 +161,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         print("claims are calibrated for 10 epochs; none checked")
     if args.json:
-        io.write_json(args.json, {
+        files.write_json(args.json, {
             "runs": [r.to_dict() for rs in by_variant.values() for r in rs],
             "verdicts": [v.to_dict() for v in verdicts],
         })
@@ -182,16 +182,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from . import io, sweep
+    from . import files, sweep
 
     if not (0 < args.low < args.high) or args.high > 1e30:
         raise ValueError(f"--low {args.low:g} / --high {args.high:g} are invalid; allowed: 0 < low < high <= 1e30")
-    io.check_writable(args.csv)
-    io.check_writable(args.plot)
+    files.check_writable(args.csv)
+    files.check_writable(args.plot)
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     points = sweep.sweep(args.variants, sweep.grid(args.low, args.high, args.per_decade), seeds, args.epochs, log)
-    io.write_text(args.csv, sweep.to_csv(points))
+    files.write_text(args.csv, sweep.to_csv(points))
     from . import plots
 
     plots.scale_sweep(points, args.plot)
@@ -206,30 +206,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from . import baseline, framework, runner, variants
+    from . import baseline, framework, parallel, variants
 
     _, run_cb = _progress(args.quiet)
     if args.action == "record":
-        from . import io
+        from . import files
 
-        io.check_writable(args.path, force=args.force)
+        files.check_writable(args.path, force=args.force)
         experiment = Experiment(epochs=args.epochs)
         seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-        matrix = runner.run_matrix(list(variants.VARIANTS), seeds, experiment, jobs=args.jobs, on_run=run_cb)
+        matrix = parallel.train_matrix(list(variants.VARIANTS), seeds, experiment, jobs=args.jobs, on_run=run_cb)
         runs = [matrix[s][v] for s in seeds for v in variants.VARIANTS]
         baseline.save(baseline.make(runs, experiment, seeds, framework.versions()), args.path, force=args.force)
         print(f"recorded {len(runs)} runs ({len(seeds)} seeds) on {framework.versions()} to {args.path}")
         return 0
     base = baseline.load(args.path)
     if args.json:
-        from . import io
+        from . import files
 
-        io.check_writable(args.json)
-    today = runner.run_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
+        files.check_writable(args.json)
+    today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
     result = baseline.compare(base, today, framework.versions())
     print(result.table())
     if args.json:
-        io.write_json(args.json, result.to_dict())
+        files.write_json(args.json, result.to_dict())
     return 0 if result.ok else 1
 
 

@@ -1,4 +1,4 @@
-"""The step data set and the seed's input normalization."""
+"""The step data set and the question's input normalization."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ def raw_inputs(experiment: Experiment) -> np.ndarray:
 
 
 def labels(experiment: Experiment) -> np.ndarray:
-    """0 for the first half of X and 1 from the middle on, as the seed's np.append(zeros, ones)."""
+    """0 for the first half of X and 1 from the middle on, as the question's np.append(zeros, ones)."""
     n = experiment.n_samples
     return np.append(np.zeros(n // 2), np.ones(n - n // 2)).astype(np.float32).reshape(-1, 1)
 
 
 def standardize(x: np.ndarray) -> np.ndarray:
-    """The seed's (X - mean) / std, in float64."""
+    """The question's (X - mean) / std, in float64."""
     return (x - x.mean()) / x.std()
 
 

@@ -2,7 +2,7 @@
 
 Loss and accuracy in inference mode come from Keras itself (`framework.predict`
 over the whole data set, one call). The rest is NumPy on a copy of
-Keras's weights, through the oracle's code (reference.py), which the suite
+Keras's weights, through the oracle's code (oracle.py), which the suite
 checks against Keras step by step. Each measurement is chosen to cost a few
 milliseconds: recording must stay within 5% of a bare epoch (issue 5).
 """
@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from . import framework, reference
+from . import framework, oracle
 from .variants import BN_BEFORE, Variant
 
 SATURATION_LEVEL = 0.99
@@ -56,11 +56,11 @@ class Probe:
 
     def measure(self) -> dict[str, float | None]:
         probs = framework.predict(self.model, self.x).astype(np.float64).ravel()
-        weights = reference.weights_from_model(self.model)
+        weights = oracle.weights_from_model(self.model)
         y = self._y64
-        eps = reference.DEFAULTS["bce_epsilon"]
+        eps = oracle.DEFAULTS["bce_epsilon"]
         pc = np.clip(probs, eps, 1 - eps)
-        kernel_grad, preact_grad = reference.kernel_gradient(self.variant, weights, self._grid_x, self._grid_y)
+        kernel_grad, preact_grad = oracle.kernel_gradient(self.variant, weights, self._grid_x, self._grid_y)
         batch_std = self._batch_std(weights)
         out: dict[str, float | None] = {
             "eval_loss": float(-(y * np.log(pc) + (1 - y) * np.log(1 - pc)).mean()),
@@ -73,7 +73,7 @@ class Probe:
         }
         if self.variant.batch_norm is not None:
             gamma = np.abs(weights["bn/gamma"])
-            bn_out = gamma * batch_std / np.sqrt(batch_std**2 + reference.DEFAULTS["bn_epsilon"])
+            bn_out = gamma * batch_std / np.sqrt(batch_std**2 + oracle.DEFAULTS["bn_epsilon"])
             out["bn_output_std"] = float(np.median(bn_out))
         return out
 
@@ -81,7 +81,7 @@ class Probe:
         """Slope and intercept of each tanh unit's input as a function of x (inference-mode BN is affine)."""
         s, t = w["dense/kernel"].ravel(), w["dense/bias"]
         if self.variant.batch_norm == BN_BEFORE:
-            scale, shift = reference.inference_affine(self.variant, w)
+            scale, shift = oracle.inference_affine(self.variant, w)
             s, t = s * scale, t * scale + shift
         return s, t
 

@@ -1,4 +1,4 @@
-"""The seed's experiment as a frozen, validated value."""
+"""The question's experiment as a frozen, validated value."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _check_int(field: str, value: Any, low: int) -> None:
 class Experiment:
     """Everything but the variant and the seed that decides a training run.
 
-    Defaults are the seed's script: X = 0..24999, y = 0 below 12500 and 1 from it,
+    Defaults are the question's script: X = 0..24999, y = 0 below 12500 and 1 from it,
     Dense(20, tanh), Adam and binary cross-entropy with Keras's defaults, batch 20,
     10 epochs. Inputs are X * scale + shift. `steps_per_execution=None` means one
     whole epoch per call where the backend allows it (the history is identical).
@@ -85,4 +85,4 @@ class Experiment:
         return cls(**data)
 
 
-SEED_EXPERIMENT = Experiment()
+QUESTION_EXPERIMENT = Experiment()

@@ -60,7 +60,7 @@ _USER_ENV: dict[str, str | None] = {}  # what _limit_threads replaced
 def user_environment() -> dict[str, str]:
     """This process's environment as the user set it: without normcheck's thread limits or backend choice.
 
-    For timing other people's code (the seed's script) under the conditions it was written for.
+    For timing other people's code (the question's script) under the conditions it was written for.
     """
     env = dict(os.environ)
     for name, value in _USER_ENV.items():

@@ -181,9 +181,9 @@ def main(argv: list[str] | None = None) -> int:
             uncaught.append(name)
     table = "\n".join(rows) + "\n"
     if args.out:
-        from . import io
+        from . import files
 
-        io.write_text(args.out, table)
+        files.write_text(args.out, table)
     return 1 if control or uncaught else 0
 
 

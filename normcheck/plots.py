@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import io as _io
+import io
 from collections.abc import Sequence
 
 import numpy as np
 
-from . import io
+from . import files
+from .question import reported
 from .run import Run
-from .seed import reported
 from .sweep import SweepPoint
 
 COLORS = {"none": "tab:gray", "batch_norm": "tab:red", "input_norm": "tab:blue",
@@ -28,19 +28,19 @@ def _pyplot():
 
 
 def _save(fig, path) -> None:
-    buf = _io.BytesIO()
+    buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    io.write_bytes(path, buf.getvalue())
+    files.write_bytes(path, buf.getvalue())
 
 
 def learning_curves(runs_by_variant: dict[str, Sequence[Run]], path) -> None:
-    """Train-mode (what Keras prints) and inference-mode accuracy per epoch; the seed's numbers as crosses.
+    """Train-mode (what Keras prints) and inference-mode accuracy per epoch; the question's numbers as crosses.
 
     The bottom row zooms into 0.90-1.00, where the input-normalized variants differ.
     """
     plt = _pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(12, 8), sharex=True, gridspec_kw={"height_ratios": [1, 1.3]})
-    seed = reported()
+    asked = reported()
     panels = (("accuracy", "train-mode accuracy (batch statistics, as Keras prints)"),
               ("eval_accuracy", "inference-mode accuracy (whole data set, after each epoch)"))
     for col, (key, title) in enumerate(panels):
@@ -54,8 +54,8 @@ def learning_curves(runs_by_variant: dict[str, Sequence[Run]], path) -> None:
                 ax.plot(epochs, np.median(values, axis=0), marker="o", color=COLORS[name], label=f"{name} ({len(runs)} seed(s))")
                 if len(runs) > 1:
                     ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=COLORS[name], alpha=0.15)
-                if key == "accuracy" and name in seed:
-                    ax.plot([e.epoch for e in seed[name]], [e.accuracy for e in seed[name]], "x", color=COLORS[name], ms=8)
+                if key == "accuracy" and name in asked:
+                    ax.plot([e.epoch for e in asked[name]], [e.accuracy for e in asked[name]], "x", color=COLORS[name], ms=8)
             ax.grid(alpha=0.3)
             if row == 0:
                 ax.set_title(title, fontsize=10)
@@ -65,7 +65,7 @@ def learning_curves(runs_by_variant: dict[str, Sequence[Run]], path) -> None:
                 ax.set_xlabel("epoch")
     axes[0][0].set_ylabel("accuracy")
     axes[1][0].set_ylabel("accuracy (zoom 0.90-1.00)")
-    axes[0][0].plot([], [], "kx", label="the seed's reported numbers")
+    axes[0][0].plot([], [], "kx", label="the question's reported numbers")
     axes[0][0].legend(fontsize=8, loc="center right")
     fig.suptitle("Input vs batch normalization: median over seeds (band: min-max)")
     _save(fig, path)
@@ -83,7 +83,7 @@ def scale_sweep(points: Sequence[SweepPoint], path) -> None:
         ax.plot(scales, [np.median(a) for a in acc], marker="o", color=COLORS[name], label=name)
         ax.fill_between(scales, [min(a) for a in acc], [max(a) for a in acc], color=COLORS[name], alpha=0.15)
     ax.axvline(24999, color="k", ls=":", lw=1)
-    ax.text(24999, 0.52, " the seed's X (max 24999)", fontsize=8)
+    ax.text(24999, 0.52, " the question's X (max 24999)", fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("max |x| of the raw input (X scaled to [0, max])")
     ax.set_ylabel(f"inference-mode accuracy after {points[0].epochs} epoch(s)")

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from . import io
-from .experiment import SEED_EXPERIMENT, Experiment
+from . import files
+from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
 
 try:
@@ -129,13 +129,13 @@ class RunCache:
         self.directory = Path(directory) if directory is not None and fcntl is not None else None
         self.trained = 0
 
-    def get(self, variant: str, experiment: Experiment = SEED_EXPERIMENT, seed: int = 0) -> Run:
+    def get(self, variant: str, experiment: Experiment = QUESTION_EXPERIMENT, seed: int = 0) -> Run:
         key = (variant, experiment, seed)
         if key not in self._runs:
             self._runs[key] = self._train(*key) if self.directory is None else self._shared(*key)
         return self._runs[key]
 
-    def for_seed(self, seed: int, variants: Sequence[str], experiment: Experiment = SEED_EXPERIMENT) -> dict[str, Run]:
+    def for_seed(self, seed: int, variants: Sequence[str], experiment: Experiment = QUESTION_EXPERIMENT) -> dict[str, Run]:
         return {v: self.get(v, experiment, seed) for v in variants}
 
     def __len__(self) -> int:
@@ -157,7 +157,7 @@ class RunCache:
             if path.exists():
                 return Run.from_json(path.read_text())
             run = self._train(variant, experiment, seed)
-            io.write_text(path, run.to_json())
+            files.write_text(path, run.to_json())
             with open(self.directory / TRAINED_LOG, "a") as log:
                 log.write(f"{name} {os.getpid()} {text}\n")
             return run

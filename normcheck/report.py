@@ -1,4 +1,4 @@
-"""Text the CLI prints: the seed-style table and the verdict lines."""
+"""Text the CLI prints: the question-style table and the verdict lines."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import statistics
 from collections.abc import Iterable, Sequence
 
 from .claims import Verdict
+from .question import reported
 from .run import Run
-from .seed import reported
 from .variants import VARIANTS
 
 
@@ -15,26 +15,26 @@ def _med(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
 
-def seed_table(runs_by_variant: dict[str, Sequence[Run]]) -> str:
-    """Per variant and epoch: median over seeds of what Keras printed, beside the seed's numbers."""
-    seed = reported()
+def question_table(runs_by_variant: dict[str, Sequence[Run]]) -> str:
+    """Per variant and epoch: median over seeds of what Keras printed, beside the question's numbers."""
+    asked = reported()
     lines = []
     for name, runs in runs_by_variant.items():
         if not runs:
             continue
         v = VARIANTS[name]
         n = len(runs)
-        label = v.seed_label or "BN before tanh (not in the seed)"
+        label = v.question_label or "BN before tanh (not in the question)"
         lines.append(f"----- {label} [{name}], {'median of ' + str(n) + ' seeds' if n > 1 else 'seed ' + str(runs[0].seed)} -----")
-        lines.append(f"{'epoch':>7} {'loss':>8} {'acc':>7} {'eval_acc':>8} {'seconds':>8} | {'seed: loss':>10} {'acc':>7} {'seconds':>7}")
+        lines.append(f"{'epoch':>7} {'loss':>8} {'acc':>7} {'eval_acc':>8} {'seconds':>8} | {'asked: loss':>11} {'acc':>7} {'seconds':>7}")
         epochs = runs[0].epochs
         for e in range(epochs):
             row = (f"{e + 1:>3}/{epochs:<3} {_med(r.loss[e] for r in runs):8.4f} {_med(r.accuracy[e] for r in runs):7.4f} "
                    f"{_med(r.eval_accuracy[e] for r in runs):8.4f} {_med(r.seconds[e] for r in runs):8.2f} |")
-            reported_epochs = seed.get(name, [])
+            reported_epochs = asked.get(name, [])
             if e < len(reported_epochs):
                 s = reported_epochs[e]
-                row += f" {s.loss:10.4f} {s.accuracy:7.4f} {s.seconds:7.0f}"
+                row += f" {s.loss:11.4f} {s.accuracy:7.4f} {s.seconds:7.0f}"
             lines.append(row)
     return "\n".join(lines)
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-import io as _io
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .experiment import SEED_EXPERIMENT, Experiment
+from .experiment import QUESTION_EXPERIMENT, Experiment
 
 
 @dataclass(frozen=True)
@@ -23,13 +23,13 @@ class SweepPoint:
 
 
 def grid(low: float = 1.0, high: float = 1e6, per_decade: int = 2) -> list[float]:
-    """max|x| on a log grid; the seed's own 24999 is always included."""
+    """max|x| on a log grid; the question's own 24999 is always included."""
     n = round(np.log10(high / low) * per_decade) + 1
     points = {float(f"{v:.3g}") for v in np.logspace(np.log10(low), np.log10(high), n)}
     return sorted(points | {24999.0})
 
 
-def experiment_for(max_abs_x: float, epochs: int, base: Experiment = SEED_EXPERIMENT) -> Experiment:
+def experiment_for(max_abs_x: float, epochs: int, base: Experiment = QUESTION_EXPERIMENT) -> Experiment:
     return base.replace(scale=max_abs_x / (base.n_samples - 1), epochs=epochs)
 
 
@@ -50,7 +50,7 @@ def sweep(variants: Sequence[str], scales: Sequence[float], seeds: Sequence[int]
 
 
 def to_csv(points: Sequence[SweepPoint]) -> str:
-    buf = _io.StringIO()
+    buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(asdict(points[0])))
     writer.writeheader()
     writer.writerows(asdict(p) for p in points)

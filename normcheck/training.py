@@ -9,7 +9,7 @@ from collections.abc import Callable
 from . import framework
 from .data import dataset, epoch_order
 from .diagnostics import Probe
-from .experiment import SEED_EXPERIMENT, Experiment
+from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
 from .variants import Variant, build_model, get_variant
 
@@ -60,7 +60,7 @@ def _compile(model, experiment: Experiment, spe: int) -> None:
 
 
 def build_compiled(variant: str | Variant, experiment: Experiment, seed: int):
-    """Seed Keras, build the seed's network and compile it as the seed did."""
+    """Seed Keras, build the question's network and compile it as the seed did."""
     keras = framework.keras()
     keras.utils.set_random_seed(seed)
     model = build_model(variant, experiment)
@@ -119,7 +119,7 @@ def fit_epochs(model, experiment: Experiment, seed: int, x, y, callbacks: list) 
 
 def train(
     variant: str | Variant,
-    experiment: Experiment = SEED_EXPERIMENT,
+    experiment: Experiment = QUESTION_EXPERIMENT,
     seed: int = 0,
     *,
     diagnostics: bool = True,

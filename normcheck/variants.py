@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import framework
-from .experiment import SEED_EXPERIMENT, Experiment
+from .experiment import QUESTION_EXPERIMENT, Experiment
 
 BN_AFTER = "after_activation"
 BN_BEFORE = "before_activation"
@@ -18,11 +18,11 @@ class Variant:
     name: str
     input_norm: bool
     batch_norm: str | None
-    seed_label: str | None
+    question_label: str | None
 
     @property
-    def in_seed(self) -> bool:
-        return self.seed_label is not None
+    def in_question(self) -> bool:
+        return self.question_label is not None
 
 
 VARIANTS: dict[str, Variant] = {
@@ -35,7 +35,7 @@ VARIANTS: dict[str, Variant] = {
         Variant("batch_norm_before_activation", False, BN_BEFORE, None),
     )
 }
-SEED_VARIANTS: tuple[str, ...] = tuple(n for n, v in VARIANTS.items() if v.in_seed)
+QUESTION_VARIANTS: tuple[str, ...] = tuple(n for n, v in VARIANTS.items() if v.in_question)
 
 HIDDEN = "hidden"
 BN_LAYER = "batch_norm"
@@ -51,8 +51,8 @@ def get_variant(name: str | Variant) -> Variant:
         raise ValueError(f"variant {name!r} is unknown; allowed: {', '.join(VARIANTS)}") from None
 
 
-def build_model(variant: str | Variant, experiment: Experiment = SEED_EXPERIMENT):
-    """The seed's network from real Keras layers with Keras's own defaults, uncompiled.
+def build_model(variant: str | Variant, experiment: Experiment = QUESTION_EXPERIMENT):
+    """The question's network from real Keras layers with Keras's own defaults, uncompiled.
 
     The layer whose output is the tanh activation is always named "hidden", so
     diagnostics find it in every variant. Seed Keras's RNG before calling this.

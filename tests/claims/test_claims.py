@@ -1,4 +1,4 @@
-"""Every claim in the registry, on the seed's experiment, for every seed (--normcheck-seeds)."""
+"""Every claim in the registry, on the question's experiment, for every seed (--normcheck-seeds)."""
 
 from normcheck.claims import parametrize_with_claims
 

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from normcheck import SEED_EXPERIMENT, VARIANTS, agreement, reference
+from normcheck import QUESTION_EXPERIMENT, VARIANTS, oracle, traces
 from normcheck.data import dataset
 
 STEPS = 300
@@ -28,9 +28,9 @@ OTHERS = [pytest.param("jax", marks=_needs("jax")), pytest.param("torch", marks=
 
 
 def _trace(backend, variant, out, init=None):
-    cmd = [sys.executable, "-m", "normcheck.agreement", backend, variant, str(STEPS), str(out)]
+    cmd = [sys.executable, "-m", "normcheck.traces", backend, variant, str(STEPS), str(out)]
     subprocess.run([*cmd, str(init)] if init else cmd, check=True, capture_output=True, timeout=600)
-    return agreement.load(str(out))
+    return traces.load(str(out))
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +47,16 @@ def test_backend_follows_tensorflow_and_the_oracle(tf_traces, tmp_path, backend,
     for name in tf["initial"]:
         np.testing.assert_array_equal(other["initial"][name], tf["initial"][name], err_msg=f"initial {name}")
     np.testing.assert_array_equal(other["order"], tf["order"])
-    diverged = agreement.first_divergence(tf["weights"], other["weights"], RTOL, ATOL)
+    diverged = traces.first_divergence(tf["weights"], other["weights"], RTOL, ATOL)
     assert diverged is None, f"{backend} parts from tensorflow at step {diverged[0]}, {diverged[1]}: max diff {diverged[2]:.3g}"
     np.testing.assert_allclose(other["losses"], tf["losses"], rtol=1e-3, atol=1e-4, err_msg="per-step loss vs tensorflow")
     x, y, order = None, None, other["order"]
 
-    x, y = dataset(SEED_EXPERIMENT, VARIANTS[variant].input_norm)
-    oracle = reference.train(variant, other["initial"], x, y, order, 20, loss_mode=reference.loss_mode_for(backend))
-    diverged = agreement.first_divergence(oracle.weights, other["weights"], RTOL, ATOL)
+    x, y = dataset(QUESTION_EXPERIMENT, VARIANTS[variant].input_norm)
+    expected = oracle.train_steps(variant, other["initial"], x, y, order, 20, loss_mode=oracle.loss_mode_for(backend))
+    diverged = traces.first_divergence(expected.weights, other["weights"], RTOL, ATOL)
     assert diverged is None, f"{backend} parts from the oracle at step {diverged[0]}, {diverged[1]}: max diff {diverged[2]:.3g}"
-    for name in oracle.m:
-        for kind, expected in (("momentum", oracle.m[name]), ("velocity", oracle.v[name])):
-            got = agreement.adam_slot(other["slots"], variant, name, kind).reshape(expected.shape)
-            np.testing.assert_allclose(got, expected, rtol=1e-2, atol=1e-7, err_msg=f"{backend} Adam {kind} of {name}")
+    for name in expected.m:
+        for kind, want in (("momentum", expected.m[name]), ("velocity", expected.v[name])):
+            got = traces.adam_slot(other["slots"], variant, name, kind).reshape(want.shape)
+            np.testing.assert_allclose(got, want, rtol=1e-2, atol=1e-7, err_msg=f"{backend} Adam {kind} of {name}")

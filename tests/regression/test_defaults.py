@@ -1,9 +1,9 @@
-"""The Keras defaults the seed relied on, as normcheck writes them down (reference.DEFAULTS)."""
+"""The Keras defaults the seed relied on, as normcheck writes them down (oracle.DEFAULTS)."""
 
 import pytest
 
 from normcheck import build_model, framework
-from normcheck.reference import DEFAULTS
+from normcheck.oracle import DEFAULTS
 from normcheck.training import build_compiled
 
 
@@ -30,7 +30,7 @@ def test_batch_normalization_defaults(variant):
 
 
 def test_adam_string_resolves_to_keras_default_hyperparameters():
-    model, _ = build_compiled("none", __import__("normcheck").SEED_EXPERIMENT, 0)
+    model, _ = build_compiled("none", __import__("normcheck").QUESTION_EXPERIMENT, 0)
     config = model.optimizer.get_config()
     assert type(model.optimizer).__name__ == "Adam"
     assert float(config["learning_rate"]) == pytest.approx(DEFAULTS["adam_learning_rate"])

@@ -1,4 +1,4 @@
-"""steps_per_execution = one epoch must train exactly as the seed's one step per call."""
+"""steps_per_execution = one epoch must train exactly as the question's one step per call."""
 
 import numpy as np
 import pytest

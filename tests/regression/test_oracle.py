@@ -11,7 +11,7 @@ seed 0: 2.8e-5 at step 2); every well-conditioned weight agreed to 3e-6.
 import numpy as np
 import pytest
 
-from normcheck import VARIANTS, Experiment, agreement, framework, reference
+from normcheck import VARIANTS, Experiment, framework, oracle, traces
 from normcheck.data import dataset
 from normcheck.training import build_compiled, fit_epochs
 
@@ -19,8 +19,8 @@ STEPS = 500
 RTOL, ATOL = 2e-3, 1e-4  # atol: a tenth of one Adam step (lr = 1e-3); see test docstring
 
 
-def first_divergence(oracle, weights):
-    return agreement.first_divergence(oracle.weights, weights, RTOL, ATOL)
+def first_divergence(expected, weights):
+    return traces.first_divergence(expected.weights, weights, RTOL, ATOL)
 
 
 STANDARDIZED = [n for n, v in VARIANTS.items() if v.input_norm]
@@ -30,17 +30,17 @@ RAW = [n for n, v in VARIANTS.items() if not v.input_norm]
 @pytest.mark.parametrize("variant", STANDARDIZED)
 def test_keras_follows_the_oracle_for_500_steps(variant, normcheck_backend):
     experiment = Experiment()
-    t = agreement.trace(variant, STEPS, 0, experiment=experiment)
-    oracle = reference.train(variant, t.initial, t.x, t.y, t.order, experiment.batch_size,
-                             loss_mode=reference.loss_mode_for(normcheck_backend))
+    t = traces.trace(variant, STEPS, 0, experiment=experiment)
+    expected = oracle.train_steps(variant, t.initial, t.x, t.y, t.order, experiment.batch_size,
+                                  loss_mode=oracle.loss_mode_for(normcheck_backend))
     assert len(t.weights) == STEPS
-    diverged = first_divergence(oracle, t.weights)
+    diverged = first_divergence(expected, t.weights)
     assert diverged is None, "first divergence at step {}, {}: max |keras - oracle| = {:.3g}".format(*diverged)
-    np.testing.assert_allclose(t.losses, oracle.losses, rtol=1e-3, atol=1e-4, err_msg="per-step loss")
-    for name in oracle.m:
-        for kind, expected in (("momentum", oracle.m[name]), ("velocity", oracle.v[name])):
-            got = agreement.adam_slot(t.slots, variant, name, kind).reshape(expected.shape)
-            np.testing.assert_allclose(got, expected, rtol=1e-2, atol=1e-7, err_msg=f"Adam {kind} of {name}")
+    np.testing.assert_allclose(t.losses, expected.losses, rtol=1e-3, atol=1e-4, err_msg="per-step loss")
+    for name in expected.m:
+        for kind, want in (("momentum", expected.m[name]), ("velocity", expected.v[name])):
+            got = traces.adam_slot(t.slots, variant, name, kind).reshape(want.shape)
+            np.testing.assert_allclose(got, want, rtol=1e-2, atol=1e-7, err_msg=f"Adam {kind} of {name}")
 
 
 @pytest.mark.parametrize("variant", RAW)
@@ -55,13 +55,13 @@ def test_raw_input_first_step_follows_the_oracle(variant, normcheck_backend):
     are still exact.
     """
     experiment = Experiment()
-    t = agreement.trace(variant, 1, 0, experiment=experiment)
-    oracle = reference.train(variant, t.initial, t.x, t.y, t.order, experiment.batch_size,
-                             loss_mode=reference.loss_mode_for(normcheck_backend))
-    np.testing.assert_allclose(t.losses[0], oracle.losses[0], rtol=1e-5, atol=1e-6, err_msg="step-1 loss")
+    t = traces.trace(variant, 1, 0, experiment=experiment)
+    expected = oracle.train_steps(variant, t.initial, t.x, t.y, t.order, experiment.batch_size,
+                                  loss_mode=oracle.loss_mode_for(normcheck_backend))
+    np.testing.assert_allclose(t.losses[0], expected.losses[0], rtol=1e-5, atol=1e-6, err_msg="step-1 loss")
     for name in ("bn/moving_mean", "bn/moving_variance"):
         if name in t.initial:
-            np.testing.assert_allclose(t.weights[0][name], oracle.weights[0][name], rtol=1e-4, atol=1e-6, err_msg=name)
+            np.testing.assert_allclose(t.weights[0][name], expected.weights[0][name], rtol=1e-4, atol=1e-6, err_msg=name)
 
 
 def test_oracle_gradients_match_finite_differences():
@@ -73,14 +73,14 @@ def test_oracle_gradients_match_finite_differences():
     x, y = rng.normal(size=(8, 1)), (rng.random((8, 1)) > 0.5).astype(float)
     for variant in VARIANTS:
         for training in (True, False):
-            fb = reference.forward_backward(variant, w, x, y, training=training)
+            fb = oracle.forward_backward(variant, w, x, y, training=training)
             for name, grad in fb.grads.items():
                 num = np.zeros_like(w[name])
                 for i in np.ndindex(w[name].shape):
                     for sign in (1, -1):
                         w2 = {k: v.copy() for k, v in w.items()}
                         w2[name][i] += sign * 1e-6
-                        num[i] += sign * reference.forward_backward(variant, w2, x, y, training=training).loss / 2e-6
+                        num[i] += sign * oracle.forward_backward(variant, w2, x, y, training=training).loss / 2e-6
                 np.testing.assert_allclose(grad.reshape(num.shape), num, rtol=1e-4, atol=1e-7, err_msg=f"{variant} {name}")
 
 
@@ -92,6 +92,6 @@ def test_keras_inference_follows_the_oracle(variant):
     x, y = dataset(experiment, VARIANTS[variant].input_norm)
     fit_epochs(model, experiment, 0, x, y, [])
     keras_probs = framework.predict(model, x).ravel()
-    weights = {k: w.astype(np.float32) for k, w in reference.weights_from_model(model).items()}
-    oracle = reference.forward_backward(variant, weights, x, y, training=False, backward=False, dtype=np.float32)
-    np.testing.assert_allclose(keras_probs, oracle.probs.ravel(), rtol=1e-4, atol=1e-5)
+    weights = {k: w.astype(np.float32) for k, w in oracle.weights_from_model(model).items()}
+    expected = oracle.forward_backward(variant, weights, x, y, training=False, backward=False, dtype=np.float32)
+    np.testing.assert_allclose(keras_probs, expected.probs.ravel(), rtol=1e-4, atol=1e-5)

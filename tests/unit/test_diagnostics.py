@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from normcheck import VARIANTS, Experiment, reference
+from normcheck import VARIANTS, Experiment, oracle
 from normcheck.data import dataset
 from normcheck.diagnostics import SATURATION_LEVEL, Probe
 
 
 def random_weights(rng, x, kernel_scale: float, gamma_scale: float) -> dict[str, np.ndarray]:
-    """Weights in the layout `reference.weights_from_model` gives, with the kernel scaled to the inputs' range."""
+    """Weights in the layout `oracle.weights_from_model` gives, with the kernel scaled to the inputs' range."""
     return {"dense/kernel": rng.normal(size=(1, 20)) * kernel_scale / np.abs(x).max(), "dense/bias": rng.normal(size=20),
             "bn/gamma": rng.normal(size=20) * gamma_scale, "bn/beta": rng.normal(size=20),
             "bn/moving_mean": rng.normal(size=20), "bn/moving_variance": rng.uniform(0.1, 2, size=20),
@@ -23,7 +23,7 @@ def test_saturation_count_equals_a_full_pass(variant, seed):
     rng = np.random.default_rng(seed)
     w = random_weights(rng, x, kernel_scale=4, gamma_scale=2)
     w["dense/kernel"][0, 0] = 0.0
-    full = reference.forward_backward(variant, w, x, y, training=False, backward=False)
+    full = oracle.forward_backward(variant, w, x, y, training=False, backward=False)
     expected = (np.abs(full.hidden) > SATURATION_LEVEL).mean()
     got = Probe(None, v, x, y, 20, 0)._saturation(w)
     assert got == pytest.approx(expected, abs=2 / full.hidden.size)
@@ -37,7 +37,7 @@ def test_probe_gradient_equals_the_oracle_backward_pass(variant):
     x, y = dataset(Experiment(n_samples=500), v.input_norm)
     rng = np.random.default_rng(1)
     w = random_weights(rng, x, kernel_scale=1, gamma_scale=1)
-    full = reference.forward_backward(variant, w, x, y, training=False)
-    kernel, preact = reference.kernel_gradient(variant, w, x, y)
+    full = oracle.forward_backward(variant, w, x, y, training=False)
+    kernel, preact = oracle.kernel_gradient(variant, w, x, y)
     np.testing.assert_allclose(kernel, full.grads["dense/kernel"].ravel(), rtol=1e-10, atol=1e-16)
     np.testing.assert_allclose(preact, full.preact_grad, rtol=1e-10, atol=1e-16)

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 from normcheck import data
-from normcheck.experiment import SEED_EXPERIMENT, Experiment
+from normcheck.experiment import QUESTION_EXPERIMENT, Experiment
 
 
 def test_defaults_are_the_seeds_script():
-    e = SEED_EXPERIMENT
+    e = QUESTION_EXPERIMENT
     assert (e.n_samples, e.hidden_units, e.batch_size, e.epochs, e.scale, e.shift) == (25000, 20, 20, 10, 1.0, 0.0)
     assert (e.activation, e.optimizer, e.loss) == ("tanh", "adam", "binary_crossentropy")
     assert e.steps_per_epoch == 1250
@@ -46,7 +46,7 @@ def test_dict_round_trip_and_unknown_fields():
 def test_labels_step_at_the_middle():
     y = data.labels(Experiment(n_samples=10, batch_size=2)).ravel()
     assert y.tolist() == [0] * 5 + [1] * 5
-    y_seed = data.labels(SEED_EXPERIMENT).ravel()
+    y_seed = data.labels(QUESTION_EXPERIMENT).ravel()
     assert y_seed[12499] == 0
     assert y_seed[12500] == 1
     assert y_seed.sum() == 12500
@@ -58,11 +58,11 @@ def test_inputs_are_scaled_and_shifted_x():
 
 
 def test_standardize_matches_the_seeds_formula():
-    x = data.raw_inputs(SEED_EXPERIMENT)
+    x = data.raw_inputs(QUESTION_EXPERIMENT)
     z = data.standardize(x)
     seed = (np.arange(25000) - np.mean(np.arange(25000))) / np.std(np.arange(25000))
     np.testing.assert_array_equal(z.ravel(), seed)
-    xs, _ = data.dataset(SEED_EXPERIMENT, input_norm=True)
+    xs, _ = data.dataset(QUESTION_EXPERIMENT, input_norm=True)
     assert xs.dtype == np.float32
     assert abs(float(xs.mean())) < 1e-6
 

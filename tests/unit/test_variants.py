@@ -1,12 +1,12 @@
 import pytest
 
 from normcheck import VARIANTS, build_model, get_variant
-from normcheck.variants import SEED_VARIANTS
+from normcheck.variants import QUESTION_VARIANTS
 
 
 def test_the_seeds_four_variants_and_the_counterfactual():
-    assert SEED_VARIANTS == ("none", "batch_norm", "input_norm", "input_and_batch_norm")
-    assert set(VARIANTS) == {*SEED_VARIANTS, "batch_norm_before_activation"}
+    assert QUESTION_VARIANTS == ("none", "batch_norm", "input_norm", "input_and_batch_norm")
+    assert set(VARIANTS) == {*QUESTION_VARIANTS, "batch_norm_before_activation"}
 
 
 def test_unknown_variant_lists_the_allowed_names():

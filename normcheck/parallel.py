@@ -38,7 +38,7 @@ def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6) -> list[li
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
-def run_matrix(
+def train_matrix(
     variants: Sequence[str],
     seeds: Sequence[int],
     experiment: Experiment,

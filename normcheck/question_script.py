@@ -1,6 +1,6 @@
-"""The seed's own script, as it was posted (imports updated for Keras 3), for timing only.
+"""The question's own script, as it was posted (imports updated for Keras 3), for timing only.
 
-`python -m normcheck.seedscript` runs its four variants (no seed set, default fit,
+`python -m normcheck.question_script` runs its four variants (no seed set, default fit,
 TensorFlow's default threads, not normcheck's one per process) and prints one JSON
 line: per variant the epoch times and final accuracy.
 """
@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 
-def seed_script(input_norm: bool, batch_norm: bool) -> dict:
+def question_script(input_norm: bool, batch_norm: bool) -> dict:
     from . import framework
 
     keras = framework.keras()
@@ -49,7 +49,7 @@ if __name__ == "__main__":
     os.environ["NORMCHECK_THREADS"] = "0"
     framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else "tensorflow")
     start = time.perf_counter()
-    out = {name: seed_script(i, b) for name, i, b in (("none", False, False), ("batch_norm", False, True),
+    out = {name: question_script(i, b) for name, i, b in (("none", False, False), ("batch_norm", False, True),
                                                       ("input_norm", True, False), ("input_and_batch_norm", True, True))}
     out["fit_seconds"] = time.perf_counter() - start
     print(json.dumps(out))

@@ -76,7 +76,7 @@ def _bn_backward(d, w, cache, training):
 
 
 @dataclass
-class Forward:
+class LossAndGradients:
     loss: float
     probs: np.ndarray
     grads: dict[str, np.ndarray] = field(default_factory=dict)
@@ -88,7 +88,7 @@ class Forward:
 def forward_backward(
     variant: str | Variant, w: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
     *, training: bool, loss_mode: str = "logits", dtype=np.float64, backward: bool = True,
-) -> Forward:
+) -> LossAndGradients:
     """Mean binary cross-entropy of one batch and its gradients, as Keras's train step computes them."""
     v = get_variant(variant)
     if loss_mode not in LOSS_MODES:
@@ -118,7 +118,7 @@ def forward_backward(
         per = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
         dz2 = (p - y) / n * ((p > eps) & (p < 1 - eps))
     if not backward:
-        return Forward(float(per.mean()), p, hidden=h)
+        return LossAndGradients(float(per.mean()), p, hidden=h)
     grads = {"output/kernel": (feats * dz2).sum(axis=0).reshape(-1, 1), "output/bias": dz2.sum(axis=0)}
     dfeats = dz2 * w["output/kernel"].reshape(1, -1)
     if v.batch_norm == BN_BEFORE:
@@ -134,7 +134,7 @@ def forward_backward(
     grads["dense/kernel"] = (x * dz1).sum(axis=0).reshape(1, -1)
     grads["dense/bias"] = dz1.sum(axis=0)
     stats = (bn_cache[2], bn_cache[3]) if (bn_cache is not None and training) else None
-    return Forward(float(per.mean()), p, grads, stats, dz1 * n)
+    return LossAndGradients(float(per.mean()), p, grads, stats, dz1 * n)
 
 
 def inference_affine(variant: str | Variant, w: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -177,11 +177,11 @@ class OracleTrace:
     v: dict[str, np.ndarray]
 
 
-def train(
+def train_steps(
     variant: str | Variant, initial: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
     order: np.ndarray, batch_size: int, *, loss_mode: str = "logits", dtype=np.float64,
 ) -> OracleTrace:
-    """Adam on the seed's network, one step per batch of `order`, exactly as Keras defines it."""
+    """Adam on the question's network, one step per batch of `order`, exactly as Keras defines it."""
     w = {k: np.array(val, dtype=dtype) for k, val in initial.items()}
     params = [k for k in PARAMS if k in w]
     m = {k: np.zeros_like(w[k]) for k in params}

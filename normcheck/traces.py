@@ -1,6 +1,6 @@
 """Step-by-step traces of real `fit`, for comparing backends and the NumPy oracle.
 
-`python -m normcheck.agreement BACKEND VARIANT STEPS OUT.npz [INIT.npz]` traces one
+`python -m normcheck.traces BACKEND VARIANT STEPS OUT.npz [INIT.npz]` traces one
 backend in a fresh process (Keras fixes its backend per process).
 """
 
@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import framework, reference
+from . import framework, oracle
 from .data import dataset, epoch_order
-from .experiment import SEED_EXPERIMENT, Experiment
+from .experiment import QUESTION_EXPERIMENT, Experiment
 from .variants import get_variant
 
 
@@ -32,12 +32,12 @@ def _set_weights(model, weights: dict[str, np.ndarray]) -> None:
     first = "dense" if any(layer.name == "dense" for layer in model.layers) else "hidden"
     model.get_layer(first).set_weights([weights["dense/kernel"], weights["dense/bias"]])
     if "bn/gamma" in weights:
-        model.get_layer("batch_norm").set_weights([weights[k] for k in ("bn/gamma", "bn/beta", *reference.STATS)])
+        model.get_layer("batch_norm").set_weights([weights[k] for k in ("bn/gamma", "bn/beta", *oracle.STATS)])
     model.get_layer("output").set_weights([weights["output/kernel"], weights["output/bias"]])
 
 
 def trace(variant: str, steps: int, seed: int = 0, initial: dict[str, np.ndarray] | None = None,
-          experiment: Experiment = SEED_EXPERIMENT) -> Trace:
+          experiment: Experiment = QUESTION_EXPERIMENT) -> Trace:
     """`steps` steps of fit (one step per call), with the weights after each step and Adam's slots at the end."""
     from .training import build_compiled
 
@@ -47,14 +47,14 @@ def trace(variant: str, steps: int, seed: int = 0, initial: dict[str, np.ndarray
     model, _ = build_compiled(v, experiment.replace(steps_per_execution=1), seed)
     if initial is not None:
         _set_weights(model, {k: np.asarray(a, dtype=np.float32) for k, a in initial.items()})
-    start = reference.weights_from_model(model)
+    start = oracle.weights_from_model(model)
     order = epoch_order(seed, 0, len(x))[: steps * experiment.batch_size]
     means, weights = [], []
 
     class Record(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             means.append(float(logs["loss"]))
-            weights.append(reference.weights_from_model(self.model))
+            weights.append(oracle.weights_from_model(self.model))
 
     model.fit(x[order], y[order], batch_size=experiment.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
     k = np.arange(1, len(means) + 1)
