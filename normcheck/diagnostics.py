@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from . import framework, oracle
-from .variants import BN_BEFORE, Variant
+from .variants import BN, Variant
 
 SATURATION_LEVEL = 0.99
 BATCHES = 100
@@ -56,34 +56,24 @@ class Probe:
 
     def measure(self) -> dict[str, float | None]:
         probs = framework.predict(self.model, self.x).astype(np.float64).ravel()
-        weights = oracle.weights_from_model(self.model)
+        weights = oracle.weights_from_model(self.model, self.variant)
         y = self._y64
-        eps = oracle.DEFAULTS["bce_epsilon"]
-        pc = np.clip(probs, eps, 1 - eps)
-        kernel_grad, preact_grad = oracle.kernel_gradient(self.variant, weights, self._grid_x, self._grid_y)
+        gradient = oracle.forward_backward(self.variant, weights, self._grid_x, self._grid_y, training=False)
         batch_std = self._batch_std(weights)
         out: dict[str, float | None] = {
-            "eval_loss": float(-(y * np.log(pc) + (1 - y) * np.log(1 - pc)).mean()),
+            "eval_loss": float(oracle.clipped_bce(probs, y).mean()),
             "eval_accuracy": float(((probs > 0.5) == (y > 0.5)).mean()),
             "saturation": self._saturation(weights),
-            "grad_norm": float(np.linalg.norm(kernel_grad)),
-            "preact_grad_rms": float(np.sqrt((preact_grad**2).sum(axis=1).mean())),
+            "grad_norm": float(np.linalg.norm(gradient.grads["dense/kernel"])),
+            "preact_grad_rms": float(np.sqrt((gradient.preact_grad**2).sum(axis=1).mean())),
             "batch_std": float(np.median(batch_std)),
             "bn_output_std": None,
         }
-        if self.variant.batch_norm is not None:
+        if self.variant.batch_norm:
             gamma = np.abs(weights["bn/gamma"])
-            bn_out = gamma * batch_std / np.sqrt(batch_std**2 + oracle.DEFAULTS["bn_epsilon"])
+            bn_out = gamma * batch_std / np.sqrt(batch_std**2 + float(oracle.DEFAULTS["bn_epsilon"]))
             out["bn_output_std"] = float(np.median(bn_out))
         return out
-
-    def _preactivation(self, w: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """Slope and intercept of each tanh unit's input as a function of x (inference-mode BN is affine)."""
-        s, t = w["dense/kernel"].ravel(), w["dense/bias"]
-        if self.variant.batch_norm == BN_BEFORE:
-            scale, shift = oracle.inference_affine(self.variant, w)
-            s, t = s * scale, t * scale + shift
-        return s, t
 
     def _saturation(self, w: dict[str, np.ndarray]) -> float:
         """Share of (sample, unit) pairs with |tanh| > 0.99, counted exactly on the sorted inputs.
@@ -92,7 +82,7 @@ class Probe:
         interval: two binary searches per unit instead of a pass over 25000 x 20.
         """
         c = np.arctanh(SATURATION_LEVEL)
-        s, t = self._preactivation(w)
+        s, t = oracle.tanh_input_affine(self.variant, w)
         xs = self._sorted_x
         count = 0
         for sj, tj in zip(s, t, strict=True):
@@ -104,7 +94,7 @@ class Probe:
         return float(count / (xs.size * s.size))
 
     def _batch_std(self, w: dict[str, np.ndarray]) -> np.ndarray:
-        """Per-batch standard deviation of what BN normalizes, for each unit."""
-        z = self._batch_x * w["dense/kernel"].ravel().astype(np.float32) + w["dense/bias"].astype(np.float32)
-        bn_input = z if self.variant.batch_norm == BN_BEFORE else np.tanh(z)
-        return bn_input.std(axis=1, dtype=np.float64)
+        """Per-batch standard deviation of what BN normalizes (or would, where there is none), for each unit, in float32."""
+        w32 = {k: v.astype(np.float32) for k, v in w.items()}
+        bn_input, _ = oracle.hidden_forward(self.variant, w32, self._batch_x.reshape(-1, 1), training=False, upto=BN)
+        return bn_input.reshape(*self._batch_x.shape[:2], -1).std(axis=1, dtype=np.float64)

@@ -11,14 +11,37 @@ import importlib.util
 import os
 import platform
 import sys
+from dataclasses import dataclass
 from types import ModuleType
-
-BACKENDS: tuple[str, ...] = ("tensorflow", "jax", "torch")
-_EXTRA = {"tensorflow": "normcheck", "jax": "normcheck[jax]", "torch": "normcheck[torch]"}
 
 
 class BackendError(ValueError):
     """The backend asked for is unknown, not installed, or differs from the loaded one."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What normcheck needs to know about a Keras 3 backend; adding one is a line here and an extra in pyproject."""
+
+    name: str
+    install: str
+    loss_mode: str  # binary cross-entropy after a sigmoid: "logits" (from the logits) or "clipped" (from clipped probabilities)
+    whole_epoch_calls: bool  # accepts compile(steps_per_execution > 1)
+
+
+BACKEND_TRAITS: dict[str, Backend] = {b.name: b for b in (
+    Backend("tensorflow", "normcheck", "logits", True),
+    Backend("jax", "normcheck[jax]", "clipped", True),
+    Backend("torch", "normcheck[torch]", "clipped", False),
+)}
+BACKENDS: tuple[str, ...] = tuple(BACKEND_TRAITS)
+
+
+def traits(name: str) -> Backend:
+    try:
+        return BACKEND_TRAITS[name]
+    except KeyError:
+        raise BackendError(f"backend {name!r} is unknown; allowed: {', '.join(BACKENDS)}") from None
 
 
 def legacy_keras() -> bool:
@@ -33,12 +56,11 @@ def default_backend() -> str:
 def select_backend(name: str | None = None) -> str:
     """Make `name` the Keras backend (default: $KERAS_BACKEND, else tensorflow)."""
     name = default_backend() if name is None else name
-    if name not in BACKENDS:
-        raise BackendError(f"backend {name!r} is unknown; allowed: {', '.join(BACKENDS)}")
+    backend = traits(name)
     if legacy_keras() and name != "tensorflow":
         raise BackendError(f"backend {name!r} needs Keras 3; TF_USE_LEGACY_KERAS=1 runs Keras 2 on tensorflow only")
     if importlib.util.find_spec(name) is None:
-        raise BackendError(f"backend {name!r} is not installed: pip install '{_EXTRA[name]}'")
+        raise BackendError(f"backend {name!r} is not installed: pip install '{backend.install}'")
     loaded = _loaded_backend()
     if loaded is not None and loaded != name:
         raise BackendError(
@@ -119,10 +141,6 @@ def keras() -> ModuleType:
     if legacy_keras() and importlib.util.find_spec("tf_keras") is not None:
         return importlib.import_module("tf_keras")
     return importlib.import_module("keras")
-
-
-def backend() -> str:
-    return keras().backend.backend()
 
 
 def to_numpy(tensor) -> np.ndarray:  # noqa: F821

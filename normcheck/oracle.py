@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .variants import BN_AFTER, BN_BEFORE, Variant, get_variant
+from .variants import BN, DENSE, TANH, Variant, get_variant
 
 DEFAULTS: dict[str, float | str] = {
     "adam_learning_rate": 0.001,
@@ -33,23 +33,41 @@ STATS = ("bn/moving_mean", "bn/moving_variance")
 LOSS_MODES = ("logits", "clipped")
 
 
-def loss_mode_for(backend: str) -> str:
-    """TensorFlow computes BCE after a sigmoid from logits; JAX and torch from clipped probabilities."""
-    return "logits" if backend == "tensorflow" else "clipped"
+WEIGHTS = {DENSE: ("dense/kernel", "dense/bias"), BN: ("bn/gamma", "bn/beta", *STATS),
+           "output": ("output/kernel", "output/bias")}
 
 
-def weights_from_model(model) -> dict[str, np.ndarray]:
-    """The oracle's named weights from a model built by `variants.build_model`."""
+def weights_from_model(model, variant: str | Variant | None = None) -> dict[str, np.ndarray]:
+    """The oracle's named weights, float64, from a model built by `variants.build_model`."""
     from . import framework
 
-    out: dict[str, np.ndarray] = {}
-    first = model.get_layer("dense") if any(layer.name == "dense" for layer in model.layers) else model.get_layer("hidden")
-    out["dense/kernel"], out["dense/bias"] = (framework.to_numpy(w) for w in first.weights)
-    if any(layer.name == "batch_norm" for layer in model.layers):
-        g, b, mm, mv = (framework.to_numpy(w) for w in model.get_layer("batch_norm").weights)
-        out.update({"bn/gamma": g, "bn/beta": b, "bn/moving_mean": mm, "bn/moving_variance": mv})
-    out["output/kernel"], out["output/bias"] = (framework.to_numpy(w) for w in model.get_layer("output").weights)
-    return {k: np.array(v, dtype=np.float64) for k, v in out.items()}
+    names = get_variant(variant or model.name).layer_names()
+    return {name: np.array(framework.to_numpy(value), dtype=np.float64)
+            for group, layer in names.items()
+            for name, value in zip(WEIGHTS[group], model.get_layer(layer).weights, strict=True)}
+
+
+def set_weights(model, weights: dict[str, np.ndarray], variant: str | Variant | None = None) -> None:
+    """Give a model built by `variants.build_model` the oracle's named weights."""
+    names = get_variant(variant or model.name).layer_names()
+    for group, layer in names.items():
+        model.get_layer(layer).set_weights([weights[name] for name in WEIGHTS[group]])
+
+
+def random_weights(rng: np.random.Generator, units: int = 20, *, kernel_scale: float = 1.0,
+                   gamma_scale: float = 1.0) -> dict[str, np.ndarray]:
+    """Random weights in the oracle's layout, for checking its math away from Keras's initial values."""
+    return {"dense/kernel": rng.normal(size=(1, units)) * kernel_scale, "dense/bias": rng.normal(size=units),
+            "bn/gamma": rng.normal(size=units) * gamma_scale, "bn/beta": rng.normal(size=units),
+            "bn/moving_mean": rng.normal(size=units), "bn/moving_variance": rng.uniform(0.1, 2, size=units),
+            "output/kernel": rng.normal(size=(units, 1)), "output/bias": rng.normal(size=1)}
+
+
+def clipped_bce(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per-sample binary cross-entropy from probabilities clipped to [eps, 1 - eps], as Keras computes it off logits."""
+    eps = DEFAULTS["bce_epsilon"]
+    pc = np.clip(probs, eps, 1 - eps)
+    return -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
 
 
 def _bn(a, w, training):
@@ -85,6 +103,28 @@ class LossAndGradients:
     hidden: np.ndarray | None = None
 
 
+def hidden_forward(variant: str | Variant, w: dict[str, np.ndarray], x: np.ndarray, *, training: bool,
+                   upto: str | None = None) -> tuple[np.ndarray, list]:
+    """The hidden ops of `variant` on x of shape (n, 1), in order, stopping before `upto` if given.
+
+    Returns the result and, per op, what its backward step needs.
+    """
+    a, caches = x, []
+    for op in get_variant(variant).hidden:
+        if op == upto:
+            break
+        if op == DENSE:
+            caches.append(a)
+            a = a * w["dense/kernel"].reshape(1, -1) + w["dense/bias"]
+        elif op == BN:
+            a, cache = _bn(a, w, training)
+            caches.append(cache)
+        else:
+            a = np.tanh(a)
+            caches.append(a)
+    return a, caches
+
+
 def forward_backward(
     variant: str | Variant, w: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray,
     *, training: bool, loss_mode: str = "logits", dtype=np.float64, backward: bool = True,
@@ -95,17 +135,8 @@ def forward_backward(
         raise ValueError(f"loss_mode={loss_mode!r} is invalid; allowed: {', '.join(LOSS_MODES)}")
     x = np.asarray(x, dtype=dtype).reshape(-1, 1)
     y = np.asarray(y, dtype=dtype).reshape(-1, 1)
-    z1 = x * w["dense/kernel"].reshape(1, -1) + w["dense/bias"]
-    bn_cache = None
-    if v.batch_norm == BN_BEFORE:
-        u, bn_cache = _bn(z1, w, training)
-        h = np.tanh(u)
-        feats = h
-    else:
-        h = np.tanh(z1)
-        feats = h
-        if v.batch_norm == BN_AFTER:
-            feats, bn_cache = _bn(h, w, training)
+    feats, caches = hidden_forward(v, w, x, training=training)
+    h = caches[v.hidden.index(TANH)]
     z2 = (feats * w["output/kernel"].reshape(1, -1)).sum(axis=1, keepdims=True) + w["output/bias"]
     p = 1 / (1 + np.exp(-z2))
     n = x.shape[0]
@@ -114,57 +145,35 @@ def forward_backward(
         dz2 = (p - y) / n
     else:
         eps = DEFAULTS["bce_epsilon"]
-        pc = np.clip(p, eps, 1 - eps)
-        per = -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
+        per = clipped_bce(p, y)
         dz2 = (p - y) / n * ((p > eps) & (p < 1 - eps))
     if not backward:
         return LossAndGradients(float(per.mean()), p, hidden=h)
     grads = {"output/kernel": (feats * dz2).sum(axis=0).reshape(-1, 1), "output/bias": dz2.sum(axis=0)}
-    dfeats = dz2 * w["output/kernel"].reshape(1, -1)
-    if v.batch_norm == BN_BEFORE:
-        du = dfeats * (1 - h**2)
-        dz1, g = _bn_backward(du, w, bn_cache, training)
-        grads.update(g)
-    else:
-        dh = dfeats
-        if v.batch_norm == BN_AFTER:
-            dh, g = _bn_backward(dfeats, w, bn_cache, training)
+    d = dz2 * w["output/kernel"].reshape(1, -1)
+    stats = None
+    for op, cache in reversed(list(zip(v.hidden, caches, strict=True))):
+        if op == TANH:
+            d = d * (1 - cache**2)
+        elif op == BN:
+            d, g = _bn_backward(d, w, cache, training)
             grads.update(g)
-        dz1 = dh * (1 - h**2)
-    grads["dense/kernel"] = (x * dz1).sum(axis=0).reshape(1, -1)
-    grads["dense/bias"] = dz1.sum(axis=0)
-    stats = (bn_cache[2], bn_cache[3]) if (bn_cache is not None and training) else None
-    return LossAndGradients(float(per.mean()), p, grads, stats, dz1 * n)
+            stats = (cache[2], cache[3]) if training else None
+        else:
+            grads["dense/kernel"] = (cache * d).sum(axis=0).reshape(1, -1)
+            grads["dense/bias"] = d.sum(axis=0)
+    return LossAndGradients(float(per.mean()), p, grads, stats, d * n)
 
 
-def inference_affine(variant: str | Variant, w: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Inference-mode BN as the affine map it is: (scale, shift) per unit, identity without BN."""
-    if get_variant(variant).batch_norm is None:
-        return np.ones_like(w["dense/bias"]), np.zeros_like(w["dense/bias"])
-    scale = w["bn/gamma"] / np.sqrt(w["bn/moving_variance"] + DEFAULTS["bn_epsilon"])
-    return scale, w["bn/beta"] - w["bn/moving_mean"] * scale
-
-
-def kernel_gradient(variant: str | Variant, w: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inference-mode gradient of the mean loss for the first layer's kernel, and per-sample d(loss)/d(pre-activation).
-
-    The same numbers as `forward_backward(training=False)` with BN folded into
-    its affine map: a third of the array passes, for the per-epoch probe.
-    """
-    v = get_variant(variant)
-    x = np.asarray(x, dtype=np.float64).reshape(-1, 1)
-    y = np.asarray(y, dtype=np.float64).reshape(-1, 1)
-    scale, shift = inference_affine(v, w)
-    k2 = w["output/kernel"].reshape(1, -1)
-    z1 = x * w["dense/kernel"].reshape(1, -1) + w["dense/bias"]
-    if v.batch_norm == BN_BEFORE:
-        h = np.tanh(z1 * scale + shift)
-        z2 = h @ k2.T + w["output/bias"]
-    else:
-        h = np.tanh(z1)
-        z2 = h @ (k2 * scale).T + (shift @ k2.T + w["output/bias"])
-    dz1 = ((1 / (1 + np.exp(-z2)) - y) / len(x)) * (k2 * scale) * (1 - h**2)
-    return (x * dz1).sum(axis=0), dz1 * len(x)
+def tanh_input_affine(variant: str | Variant, w: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Slope and intercept of each tanh unit's input as a function of x, in inference mode (BN is then affine)."""
+    s, t = w["dense/kernel"].ravel(), w["dense/bias"]
+    for op in get_variant(variant).hidden[1:]:
+        if op == TANH:
+            break
+        scale = w["bn/gamma"] / np.sqrt(w["bn/moving_variance"] + DEFAULTS["bn_epsilon"])
+        s, t = s * scale, t * scale + w["bn/beta"] - w["bn/moving_mean"] * scale
+    return s, t
 
 
 @dataclass

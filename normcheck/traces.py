@@ -28,14 +28,6 @@ class Trace:
     order: np.ndarray
 
 
-def _set_weights(model, weights: dict[str, np.ndarray]) -> None:
-    first = "dense" if any(layer.name == "dense" for layer in model.layers) else "hidden"
-    model.get_layer(first).set_weights([weights["dense/kernel"], weights["dense/bias"]])
-    if "bn/gamma" in weights:
-        model.get_layer("batch_norm").set_weights([weights[k] for k in ("bn/gamma", "bn/beta", *oracle.STATS)])
-    model.get_layer("output").set_weights([weights["output/kernel"], weights["output/bias"]])
-
-
 def trace(variant: str, steps: int, seed: int = 0, initial: dict[str, np.ndarray] | None = None,
           experiment: Experiment = QUESTION_EXPERIMENT) -> Trace:
     """`steps` steps of fit (one step per call), with the weights after each step and Adam's slots at the end."""
@@ -46,15 +38,15 @@ def trace(variant: str, steps: int, seed: int = 0, initial: dict[str, np.ndarray
     x, y = dataset(experiment, v.input_norm)
     model, _ = build_compiled(v, experiment.replace(steps_per_execution=1), seed)
     if initial is not None:
-        _set_weights(model, {k: np.asarray(a, dtype=np.float32) for k, a in initial.items()})
-    start = oracle.weights_from_model(model)
+        oracle.set_weights(model, {k: np.asarray(a, dtype=np.float32) for k, a in initial.items()}, v)
+    start = oracle.weights_from_model(model, v)
     order = epoch_order(seed, 0, len(x))[: steps * experiment.batch_size]
     means, weights = [], []
 
     class Record(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             means.append(float(logs["loss"]))
-            weights.append(oracle.weights_from_model(self.model))
+            weights.append(oracle.weights_from_model(self.model, v))
 
     model.fit(x[order], y[order], batch_size=experiment.batch_size, epochs=1, shuffle=False, verbose=0, callbacks=[Record()])
     k = np.arange(1, len(means) + 1)
@@ -78,15 +70,21 @@ def first_divergence(expected: list[dict[str, np.ndarray]], got: list[dict[str, 
 
 def adam_slot(slots: dict[str, np.ndarray], variant: str, name: str, kind: str) -> np.ndarray:
     """Keras's Adam slot ("momentum" or "velocity") for the oracle's weight `name` (Keras 3 or 2 naming)."""
-    layer, weight = name.split("/")
-    keras_layer = {"dense": "dense" if get_variant(variant).batch_norm == "before_activation" else "hidden",
-                   "bn": "batch_norm", "output": "output"}[layer]
+    group, weight = name.split("/")
+    keras_layer = get_variant(variant).layer_names()[group]
     keras2 = f"{kind[0]}/{keras_layer}/{weight}"
     found = [a for k, a in slots.items()
              if k.split("/")[-1] == f"{keras_layer}_{weight}_{kind}" or k.split(":")[0].endswith(keras2)]
     if len(found) != 1:
         raise ValueError(f"no unique Adam {kind} slot for {name} among {sorted(slots)}")
     return found[0]
+
+
+def adam_slot_pairs(slots: dict[str, np.ndarray], expected: oracle.OracleTrace, variant: str):
+    """(label, Keras's slot, the oracle's) for every Adam slot of every trained weight."""
+    for name in expected.m:
+        for kind, want in (("momentum", expected.m[name]), ("velocity", expected.v[name])):
+            yield f"Adam {kind} of {name}", adam_slot(slots, variant, name, kind).reshape(want.shape), want
 
 
 def save(t: Trace, path: str) -> None:

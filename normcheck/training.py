@@ -23,11 +23,11 @@ def check_seed(seed: object) -> int:
 
 
 def resolve_steps_per_execution(experiment: Experiment, backend: str) -> int:
-    """None means one whole epoch; torch in Keras 3 accepts only 1."""
+    """None means one whole epoch, where the backend accepts more than one step per call."""
     wanted = experiment.steps_per_execution
-    if backend == "torch":
+    if not framework.traits(backend).whole_epoch_calls:
         if wanted not in (None, 1):
-            raise ValueError(f"Experiment.steps_per_execution={wanted!r} is invalid on torch; allowed: 1 or None")
+            raise ValueError(f"Experiment.steps_per_execution={wanted!r} is invalid on {backend}; allowed: 1 or None")
         return 1
     return min(wanted or experiment.steps_per_epoch, experiment.steps_per_epoch)
 

@@ -7,39 +7,60 @@ from dataclasses import dataclass
 from . import framework
 from .experiment import QUESTION_EXPERIMENT, Experiment
 
-BN_AFTER = "after_activation"
-BN_BEFORE = "before_activation"
+DENSE, BN, TANH = "dense", "bn", "tanh"
+HIDDEN = "hidden"
+LAYER_NAMES = {DENSE: "dense", BN: "batch_norm", "output": "output"}
 
 
 @dataclass(frozen=True)
 class Variant:
-    """How one variant differs from the plain network: input scaling and where BN sits."""
+    """One variant as data: input scaling and the ops between the input and the output layer, in order.
+
+    `hidden` holds "dense" (the first layer's affine map), "tanh" and, where the
+    variant has it, "bn". Everything that builds, replays or measures a variant
+    (Keras model, NumPy oracle, diagnostics, traces) reads this one description.
+    """
 
     name: str
     input_norm: bool
-    batch_norm: str | None
+    hidden: tuple[str, ...]
     question_label: str | None
+
+    def __post_init__(self) -> None:
+        if sorted(self.hidden) not in (sorted((DENSE, TANH)), sorted((DENSE, TANH, BN))) or self.hidden[0] != DENSE:
+            raise ValueError(f"Variant.hidden={self.hidden!r} is invalid; allowed: {DENSE!r} first, then {TANH!r} "
+                             f"and at most one {BN!r}, in any order")
 
     @property
     def in_question(self) -> bool:
         return self.question_label is not None
 
+    @property
+    def batch_norm(self) -> bool:
+        return BN in self.hidden
+
+    @property
+    def fused(self) -> bool:
+        """Dense followed directly by tanh is one Keras layer, Dense(activation="tanh"), as in the question."""
+        return self.hidden[:2] == (DENSE, TANH)
+
+    def layer_names(self) -> dict[str, str]:
+        """Keras layer name per weight group ("dense", "bn", "output"); the layer whose output is tanh is "hidden"."""
+        names = {**LAYER_NAMES, DENSE: HIDDEN if self.fused else LAYER_NAMES[DENSE]}
+        return {group: name for group, name in names.items() if group != BN or self.batch_norm}
+
 
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
-        Variant("none", False, None, "No Normalization"),
-        Variant("batch_norm", False, BN_AFTER, "Batch Normalization only"),
-        Variant("input_norm", True, None, "Input normalization only"),
-        Variant("input_and_batch_norm", True, BN_AFTER, "Input and batch normalization"),
-        Variant("batch_norm_before_activation", False, BN_BEFORE, None),
+        Variant("none", False, (DENSE, TANH), "No Normalization"),
+        Variant("batch_norm", False, (DENSE, TANH, BN), "Batch Normalization only"),
+        Variant("input_norm", True, (DENSE, TANH), "Input normalization only"),
+        Variant("input_and_batch_norm", True, (DENSE, TANH, BN), "Input and batch normalization"),
+        Variant("batch_norm_before_activation", False, (DENSE, BN, TANH), None),
     )
 }
 QUESTION_VARIANTS: tuple[str, ...] = tuple(n for n, v in VARIANTS.items() if v.in_question)
-
-HIDDEN = "hidden"
-BN_LAYER = "batch_norm"
-OUTPUT = "output"
 
 
 def get_variant(name: str | Variant) -> Variant:
@@ -60,16 +81,15 @@ def build_model(variant: str | Variant, experiment: Experiment = QUESTION_EXPERI
     v = get_variant(variant)
     keras = framework.keras()
     layers = keras.layers
-    units = experiment.hidden_units
-    inputs = keras.Input(shape=(1,))
-    if v.batch_norm == BN_BEFORE:
-        h = layers.Dense(units, name="dense")(inputs)
-        h = layers.BatchNormalization(name=BN_LAYER)(h)
-        h = layers.Activation(experiment.activation, name=HIDDEN)(h)
-    else:
-        h = layers.Dense(units, activation=experiment.activation, name=HIDDEN)(inputs)
-        if v.batch_norm == BN_AFTER:
-            h = layers.BatchNormalization(name=BN_LAYER)(h)
-    outputs = layers.Dense(1, activation="sigmoid", name=OUTPUT)(h)
+    names = v.layer_names()
+    h = inputs = keras.Input(shape=(1,))
+    for i, op in enumerate(v.hidden):
+        if op == DENSE:
+            h = layers.Dense(experiment.hidden_units, activation=experiment.activation if v.fused else None,
+                             name=names[DENSE])(h)
+        elif op == BN:
+            h = layers.BatchNormalization(name=names[BN])(h)
+        elif not (v.fused and i == 1):
+            h = layers.Activation(experiment.activation, name=HIDDEN)(h)
+    outputs = layers.Dense(1, activation="sigmoid", name=names["output"])(h)
     return keras.Model(inputs=inputs, outputs=outputs, name=v.name)
-

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from normcheck import QUESTION_EXPERIMENT, VARIANTS, oracle, traces
+from normcheck import QUESTION_EXPERIMENT, VARIANTS, framework, oracle, traces
 from normcheck.data import dataset
 
 STEPS = 300
@@ -24,7 +24,8 @@ def _needs(module):
     return pytest.mark.skipif(importlib.util.find_spec(module) is None, reason=f"pip install 'normcheck[{module}]'")
 
 
-OTHERS = [pytest.param("jax", marks=_needs("jax")), pytest.param("torch", marks=[pytest.mark.torch, _needs("torch")])]
+OTHERS = [pytest.param(b, marks=[_needs(b), *([pytest.mark.torch] if b == "torch" else [])])
+          for b in framework.BACKENDS if b != "tensorflow"]
 
 
 def _trace(backend, variant, out, init=None):
@@ -50,13 +51,10 @@ def test_backend_follows_tensorflow_and_the_oracle(tf_traces, tmp_path, backend,
     diverged = traces.first_divergence(tf["weights"], other["weights"], RTOL, ATOL)
     assert diverged is None, f"{backend} parts from tensorflow at step {diverged[0]}, {diverged[1]}: max diff {diverged[2]:.3g}"
     np.testing.assert_allclose(other["losses"], tf["losses"], rtol=1e-3, atol=1e-4, err_msg="per-step loss vs tensorflow")
-    x, y, order = None, None, other["order"]
-
+    order = other["order"]
     x, y = dataset(QUESTION_EXPERIMENT, VARIANTS[variant].input_norm)
-    expected = oracle.train_steps(variant, other["initial"], x, y, order, 20, loss_mode=oracle.loss_mode_for(backend))
+    expected = oracle.train_steps(variant, other["initial"], x, y, order, 20, loss_mode=framework.traits(backend).loss_mode)
     diverged = traces.first_divergence(expected.weights, other["weights"], RTOL, ATOL)
     assert diverged is None, f"{backend} parts from the oracle at step {diverged[0]}, {diverged[1]}: max diff {diverged[2]:.3g}"
-    for name in expected.m:
-        for kind, want in (("momentum", expected.m[name]), ("velocity", expected.v[name])):
-            got = traces.adam_slot(other["slots"], variant, name, kind).reshape(want.shape)
-            np.testing.assert_allclose(got, want, rtol=1e-2, atol=1e-7, err_msg=f"{backend} Adam {kind} of {name}")
+    for label, got, want in traces.adam_slot_pairs(other["slots"], expected, variant):
+        np.testing.assert_allclose(got, want, rtol=1e-2, atol=1e-7, err_msg=f"{backend} {label}")

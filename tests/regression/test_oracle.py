@@ -32,15 +32,13 @@ def test_keras_follows_the_oracle_for_500_steps(variant, normcheck_backend):
     experiment = Experiment()
     t = traces.trace(variant, STEPS, 0, experiment=experiment)
     expected = oracle.train_steps(variant, t.initial, t.x, t.y, t.order, experiment.batch_size,
-                                  loss_mode=oracle.loss_mode_for(normcheck_backend))
+                                  loss_mode=framework.traits(normcheck_backend).loss_mode)
     assert len(t.weights) == STEPS
     diverged = first_divergence(expected, t.weights)
     assert diverged is None, "first divergence at step {}, {}: max |keras - oracle| = {:.3g}".format(*diverged)
     np.testing.assert_allclose(t.losses, expected.losses, rtol=1e-3, atol=1e-4, err_msg="per-step loss")
-    for name in expected.m:
-        for kind, want in (("momentum", expected.m[name]), ("velocity", expected.v[name])):
-            got = traces.adam_slot(t.slots, variant, name, kind).reshape(want.shape)
-            np.testing.assert_allclose(got, want, rtol=1e-2, atol=1e-7, err_msg=f"Adam {kind} of {name}")
+    for label, got, want in traces.adam_slot_pairs(t.slots, expected, variant):
+        np.testing.assert_allclose(got, want, rtol=1e-2, atol=1e-7, err_msg=label)
 
 
 @pytest.mark.parametrize("variant", RAW)
@@ -57,7 +55,7 @@ def test_raw_input_first_step_follows_the_oracle(variant, normcheck_backend):
     experiment = Experiment()
     t = traces.trace(variant, 1, 0, experiment=experiment)
     expected = oracle.train_steps(variant, t.initial, t.x, t.y, t.order, experiment.batch_size,
-                                  loss_mode=oracle.loss_mode_for(normcheck_backend))
+                                  loss_mode=framework.traits(normcheck_backend).loss_mode)
     np.testing.assert_allclose(t.losses[0], expected.losses[0], rtol=1e-5, atol=1e-6, err_msg="step-1 loss")
     for name in ("bn/moving_mean", "bn/moving_variance"):
         if name in t.initial:
@@ -66,10 +64,7 @@ def test_raw_input_first_step_follows_the_oracle(variant, normcheck_backend):
 
 def test_oracle_gradients_match_finite_differences():
     rng = np.random.default_rng(0)
-    w = {"dense/kernel": rng.normal(size=(1, 4)), "dense/bias": rng.normal(size=4),
-         "bn/gamma": rng.normal(size=4) + 1, "bn/beta": rng.normal(size=4),
-         "bn/moving_mean": np.zeros(4), "bn/moving_variance": np.ones(4),
-         "output/kernel": rng.normal(size=(4, 1)), "output/bias": rng.normal(size=1)}
+    w = oracle.random_weights(rng, 4)
     x, y = rng.normal(size=(8, 1)), (rng.random((8, 1)) > 0.5).astype(float)
     for variant in VARIANTS:
         for training in (True, False):

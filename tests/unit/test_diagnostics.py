@@ -7,11 +7,8 @@ from normcheck.diagnostics import SATURATION_LEVEL, Probe
 
 
 def random_weights(rng, x, kernel_scale: float, gamma_scale: float) -> dict[str, np.ndarray]:
-    """Weights in the layout `oracle.weights_from_model` gives, with the kernel scaled to the inputs' range."""
-    return {"dense/kernel": rng.normal(size=(1, 20)) * kernel_scale / np.abs(x).max(), "dense/bias": rng.normal(size=20),
-            "bn/gamma": rng.normal(size=20) * gamma_scale, "bn/beta": rng.normal(size=20),
-            "bn/moving_mean": rng.normal(size=20), "bn/moving_variance": rng.uniform(0.1, 2, size=20),
-            "output/kernel": rng.normal(size=(20, 1)), "output/bias": rng.normal(size=1)}
+    """The oracle's random weights with the kernel scaled to the inputs' range."""
+    return oracle.random_weights(rng, kernel_scale=kernel_scale / np.abs(x).max(), gamma_scale=gamma_scale)
 
 
 @pytest.mark.parametrize("variant", ["none", "batch_norm_before_activation", "input_norm"])
@@ -31,13 +28,15 @@ def test_saturation_count_equals_a_full_pass(variant, seed):
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
-def test_probe_gradient_equals_the_oracle_backward_pass(variant):
-    """The probe's folded gradient must be the oracle's inference-mode backward pass, number for number."""
+def test_batch_std_is_what_bn_normalizes(variant):
+    """BN's view: per batch of 20 and unit, the std of BN's input (tanh or the dense output), in float32."""
     v = VARIANTS[variant]
     x, y = dataset(Experiment(n_samples=500), v.input_norm)
-    rng = np.random.default_rng(1)
-    w = random_weights(rng, x, kernel_scale=1, gamma_scale=1)
-    full = oracle.forward_backward(variant, w, x, y, training=False)
-    kernel, preact = oracle.kernel_gradient(variant, w, x, y)
-    np.testing.assert_allclose(kernel, full.grads["dense/kernel"].ravel(), rtol=1e-10, atol=1e-16)
-    np.testing.assert_allclose(preact, full.preact_grad, rtol=1e-10, atol=1e-16)
+    w = random_weights(np.random.default_rng(2), x, kernel_scale=2, gamma_scale=1)
+    probe = Probe(None, v, x, y, 20, 0)
+    z = probe._batch_x * w["dense/kernel"].ravel().astype(np.float32) + w["dense/bias"].astype(np.float32)
+    bn_before_tanh = v.hidden[1] == "bn"
+    expected = (z if bn_before_tanh else np.tanh(z)).std(axis=1, dtype=np.float64)
+    got = probe._batch_std(w)
+    np.testing.assert_array_equal(got, expected)
+    assert got.shape == (len(x) // 20, 20)
