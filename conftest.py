@@ -5,7 +5,9 @@ flakes), chosen with HYPOTHESIS_PROFILE or `--hypothesis-profile`; CI=true picks
 """
 
 import os
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 pytest_plugins = ["normcheck.plugin"]
@@ -15,3 +17,13 @@ settings.register_profile("dev", max_examples=3, **_common)
 settings.register_profile("ci", max_examples=3, derandomize=True, **_common)
 settings.register_profile("thorough", max_examples=25, **_common)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+UNIT = Path(__file__).parent / "tests" / "unit"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The folder is the kind: tests/unit items carry the `unit` marker, so `-m "unit or upgrade"` selects by kind."""
+    for item in items:
+        if UNIT in item.path.parents:
+            item.add_marker(pytest.mark.unit)

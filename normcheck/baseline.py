@@ -30,7 +30,7 @@ from typing import Any
 
 from .claims import Verdict, check_all
 from .experiment import QUESTION_EXPERIMENT, Experiment
-from .run import Run
+from .run import Run, by_seed
 
 SCHEMA = "normcheck.baseline/1"
 METRICS = ("loss", "accuracy", "eval_accuracy")
@@ -51,10 +51,7 @@ class Baseline:
         return list(dict.fromkeys(r.variant for r in self.runs))
 
     def matrix(self) -> dict[int, dict[str, Run]]:
-        out: dict[int, dict[str, Run]] = {}
-        for r in self.runs:
-            out.setdefault(r.seed, {})[r.variant] = r
-        return out
+        return by_seed(self.runs)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "fingerprint": self.fingerprint, "experiment": self.experiment.to_dict(),
@@ -107,13 +104,6 @@ def load(path: str | Path) -> Baseline:
         if r.experiment != experiment or r.seed not in seeds:
             raise ValueError(f"{where} is inconsistent: run {r.variant} seed {r.seed} does not match its experiment/seeds")
     return Baseline(fingerprint, experiment, seeds, runs, created)
-
-
-def check_same_experiment(baseline: Baseline, experiment: Experiment) -> None:
-    diffs = [f"{k}: baseline {v!r}, now {getattr(experiment, k)!r}"
-             for k, v in baseline.experiment.to_dict().items() if getattr(experiment, k) != v]
-    if diffs:
-        raise ValueError("baseline was recorded for a different experiment (" + "; ".join(diffs) + ")")
 
 
 @dataclass(frozen=True)

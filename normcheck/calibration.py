@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .experiment import QUESTION_EXPERIMENT, Experiment
-from .run import Run
-from .variants import VARIANTS
+from .run import Run, by_seed
+from .variants import QUESTION_VARIANTS, VARIANTS
 
 
 def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUESTION_EXPERIMENT,
@@ -47,13 +47,11 @@ def table(runs: list[Run], backend: str) -> str:
 
     from .claims import CLAIMS
 
-    by_seed: dict[int, dict[str, Run]] = {}
-    for r in runs:
-        by_seed.setdefault(r.seed, {})[r.variant] = r
+    matrix = by_seed(runs)
     lines = [
         f"# Calibration on {backend}",
         "",
-        f"{len(by_seed)} seeds ({min(by_seed)}-{max(by_seed)}), each variant trained with the question's experiment "
+        f"{len(matrix)} seeds ({min(matrix)}-{max(matrix)}), each variant trained with the question's experiment "
         f"({runs[0].epochs} epochs, batch order: {runs[0].order}). Versions: {runs[0].versions}.",
         "Margin = how far the worst seed is from the threshold, on the passing side.",
         f"Regenerate: `python -m normcheck calibrate --backend {backend} --seeds 24"
@@ -64,15 +62,13 @@ def table(runs: list[Run], backend: str) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for claim in CLAIMS:
-        seeds = [s for s, rs in by_seed.items() if all(v in rs for v in claim.variants)]
-        if not seeds:
+        by_value = claim.values({s: rs for s, rs in matrix.items() if all(v in rs for v in claim.variants)})
+        if not by_value:
             continue
-        values = [float(claim.measure(by_seed[s])) for s in seeds]
-        t = claim.threshold_for(backend)
-        worst = min(values) if claim.op.startswith(">") else max(values)
-        margin = worst - t if claim.op.startswith(">") else t - worst
-        passing = sum(claim.holds(v, backend) for v in values)
-        lines.append(f"| `{claim.id}` | {claim.op} {t:g} | {min(values):.4g} | {statistics.median(values):.4g} | "
+        values = list(by_value.values())
+        margin = claim.margin(by_value[claim.worst(by_value)])
+        passing = sum(claim.holds(v) for v in values)
+        lines.append(f"| `{claim.id}` | {claim.op} {claim.threshold:g} | {min(values):.4g} | {statistics.median(values):.4g} | "
                      f"{max(values):.4g} | {margin:+.4g} | {passing}/{len(values)} |")
     return "\n".join(lines) + "\n"
 
@@ -87,7 +83,7 @@ def main(out: str | Path, seeds: Iterable[int], report_only: bool, order: str = 
         raise ValueError(f"calibration folder {str(out)!r} does not exist")
     path = out / f"runs-{backend}-{order}.jsonl"
     experiment = QUESTION_EXPERIMENT.replace(order=order, epochs=epochs)
-    variants = tuple(VARIANTS) if order == "owned" else tuple(n for n, v in VARIANTS.items() if v.in_question)
+    variants = tuple(VARIANTS) if order == "owned" else QUESTION_VARIANTS
     if report_only:
         if not path.exists():
             raise ValueError(f"no stored runs at {str(path)!r}; run without --report first")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import partial
 
 from .run import Run
 
@@ -30,42 +31,46 @@ class Claim:
     variants: tuple[str, ...]
     measure: Callable[[Runs], float] = field(repr=False, compare=False)
     op: str
-    threshold: float | Mapping[str, float]
+    threshold: float
     basis: str
 
-    def threshold_for(self, backend: str) -> float:
-        if isinstance(self.threshold, Mapping):
-            return self.threshold.get(backend, self.threshold["default"])
-        return self.threshold
+    def holds(self, value: float) -> bool:
+        return _OPS[self.op](value, self.threshold)
 
-    def holds(self, value: float, backend: str) -> bool:
-        return _OPS[self.op](value, self.threshold_for(backend))
+    def worst(self, values: Mapping[int, float]) -> int:
+        """The seed whose value lies nearest the failing side of the threshold."""
+        return (min if self.op.startswith(">") else max)(values, key=values.__getitem__)
 
-    def check(self, runs_by_seed: Mapping[int, Runs]) -> Verdict:
-        """The verdict over every seed given; the worst seed decides."""
-        values: dict[int, float] = {}
-        backend = "?"
+    def margin(self, value: float) -> float:
+        """How far `value` is from the threshold on the passing side (negative: it fails)."""
+        return value - self.threshold if self.op.startswith(">") else self.threshold - value
+
+    def values(self, runs_by_seed: Mapping[int, Runs]) -> dict[int, float]:
+        """The measure for each seed given, in seed order."""
+        out: dict[int, float] = {}
         for seed, runs in sorted(runs_by_seed.items()):
             missing = [v for v in self.variants if v not in runs]
             if missing:
                 raise ValueError(f"claim {self.id!r} needs variant(s) {missing} for seed {seed}")
-            backend = runs[self.variants[0]].backend
-            values[seed] = float(self.measure(runs))
+            out[seed] = float(self.measure(runs))
+        return out
+
+    def check(self, runs_by_seed: Mapping[int, Runs]) -> Verdict:
+        """The verdict over every seed given; the worst seed decides."""
+        values = self.values(runs_by_seed)
         if not values:
             raise ValueError(f"claim {self.id!r} needs at least one seed")
-        pick = min if self.op.startswith(">") else max
-        worst_seed = pick(values, key=values.__getitem__)
-        threshold = self.threshold_for(backend)
+        worst_seed = self.worst(values)
         return Verdict(
             claim=self.id,
-            holds=all(self.holds(v, backend) for v in values.values()),
+            holds=all(self.holds(v) for v in values.values()),
             worst=values[worst_seed],
             worst_seed=worst_seed,
             op=self.op,
-            threshold=threshold,
+            threshold=self.threshold,
             values={str(k): v for k, v in values.items()},
             statement=self.statement,
-            backend=backend,
+            backend=runs_by_seed[worst_seed][self.variants[0]].backend,
         )
 
 
@@ -93,10 +98,6 @@ class Verdict:
                 f"{self.op} {self.threshold:g} over {n} seed{'s' if n != 1 else ''}")
 
 
-def _epoch1_gap(runs: Runs, key: str) -> float:
-    return getattr(runs["input_norm"], key)[0] - getattr(runs["input_and_batch_norm"], key)[0]
-
-
 QUOTE_NO_LEARNING = "No Normalization ... OUTCOME: Essentially 0 learning"
 QUOTE_BN_ONLY = "Batch Normalization only ... OUTCOME: Essentially 0 learning"
 QUOTE_INPUT_NORM = "Input normalization only ... OUTCOME: Extremely accurate @ epoch 1"
@@ -105,20 +106,42 @@ QUOTE_Q1 = "Why does the model without normalization not learn anything?"
 QUOTE_Q2 = "Why does batch normalization not correct this?"
 QUOTE_Q3 = "Between the 2 models with input normalization why does the one with batch norm learn more slowly?"
 
-def _train_chance_gap(run: Run) -> float:
-    return max(abs(a - 0.5) for a in run.accuracy)
+
+def train_chance_gap(runs: Runs, *, variant: str) -> float:
+    """Largest distance of the train-mode accuracy from 0.5 over the epochs."""
+    return max(abs(a - 0.5) for a in runs[variant].accuracy)
 
 
-def _final_eval_chance_gap(run: Run) -> float:
-    return abs(run.eval_accuracy[-1] - 0.5)
+def final_eval_chance_gap(runs: Runs, *, variant: str) -> float:
+    return abs(runs[variant].eval_accuracy[-1] - 0.5)
 
 
-def _eval_gap(runs: Runs, epoch: int) -> float:
-    return runs["input_norm"].eval_accuracy[epoch] - runs["input_and_batch_norm"].eval_accuracy[epoch]
+def accuracy_at(runs: Runs, *, variant: str, epoch: int, metric: str = "accuracy") -> float:
+    """`metric` after epoch `epoch` (1-based; -1 the last)."""
+    return getattr(runs[variant], metric)[epoch - 1 if epoch > 0 else epoch]
 
 
-def _grad_starvation(runs: Runs) -> float:
-    return max(runs["none"].diag("preact_grad_rms")) / min(runs["input_norm"].diag("preact_grad_rms"))
+def gap(runs: Runs, *, epoch: int, metric: str, better: str = "input_norm", worse: str = "input_and_batch_norm") -> float:
+    """`metric` after epoch `epoch`, `better` minus `worse`, same seed."""
+    return accuracy_at(runs, variant=better, epoch=epoch, metric=metric) - accuracy_at(runs, variant=worse, epoch=epoch, metric=metric)
+
+
+def train_gap_beyond_eval_gap(runs: Runs, *, epoch: int) -> float:
+    """How much more of the input_norm vs input_and_batch_norm gap the train-mode metric shows than inference."""
+    return gap(runs, epoch=epoch, metric="accuracy") - gap(runs, epoch=epoch, metric="eval_accuracy")
+
+
+def lowest_diagnostic(runs: Runs, *, variant: str, key: str) -> float:
+    return min(runs[variant].diag(key))
+
+
+def highest_diagnostic(runs: Runs, *, variant: str, key: str) -> float:
+    return max(runs[variant].diag(key))
+
+
+def gradient_starvation(runs: Runs, *, starved: str = "none", fed: str = "input_norm") -> float:
+    """`starved`'s largest per-sample first-layer gradient (RMS) over training / `fed`'s smallest."""
+    return max(runs[starved].diag("preact_grad_rms")) / min(runs[fed].diag("preact_grad_rms"))
 
 
 _CAL = "calibration/{tensorflow,jax}.md, 24 seeds each: "
@@ -128,100 +151,101 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "none_stays_at_chance", "outcome", QUOTE_NO_LEARNING,
         "no normalization: abs(train-mode accuracy - 0.5) at every epoch at most",
-        ("none",), lambda r: _train_chance_gap(r["none"]), "<=", 0.03,
+        ("none",), partial(train_chance_gap, variant="none"), "<=", 0.03,
         _CAL + "worst seed 0.0099 (TF), 0.0102 (JAX); a model that learns is > 0.4 away",
     ),
     Claim(
         "none_ends_at_chance", "outcome", QUOTE_NO_LEARNING,
         "no normalization: abs(inference-mode accuracy after the last epoch - 0.5) at most",
-        ("none",), lambda r: _final_eval_chance_gap(r["none"]), "<=", 0.2,
+        ("none",), partial(final_eval_chance_gap, variant="none"), "<=", 0.2,
         _CAL + "worst 0.006 (TF), 0.011 (JAX); inference-mode accuracy can blip (one TF seed read 0.595 "
         "after epoch 9, 0.50 after 10), hence the wide bound",
     ),
     Claim(
         "batch_norm_does_not_rescue", "outcome", QUOTE_BN_ONLY,
         "BN only: abs(train-mode accuracy - 0.5) at every epoch at most",
-        ("batch_norm",), lambda r: _train_chance_gap(r["batch_norm"]), "<=", 0.03,
+        ("batch_norm",), partial(train_chance_gap, variant="batch_norm"), "<=", 0.03,
         _CAL + "worst seed 0.0122 (TF), 0.0127 (JAX)",
     ),
     Claim(
         "batch_norm_ends_at_chance", "outcome", QUOTE_BN_ONLY,
         "BN only: abs(inference-mode accuracy after the last epoch - 0.5) at most",
-        ("batch_norm",), lambda r: _final_eval_chance_gap(r["batch_norm"]), "<=", 0.2,
+        ("batch_norm",), partial(final_eval_chance_gap, variant="batch_norm"), "<=", 0.2,
         _CAL + "worst 0.0095 (TF), 0.0114 (JAX)",
     ),
     Claim(
         "input_norm_learns_in_one_epoch", "outcome", QUOTE_INPUT_NORM,
         "input normalization: train-mode accuracy after epoch 1 at least",
-        ("input_norm",), lambda r: r["input_norm"].accuracy[0], ">=", 0.85,
+        ("input_norm",), partial(accuracy_at, variant="input_norm", epoch=1), ">=", 0.85,
         _CAL + "0.921-0.998 (TF), 0.942-0.998 (JAX): not >= 0.99 for every seed, the question's 0.9965 was one draw",
     ),
     Claim(
         "input_norm_ends_near_perfect", "outcome", QUOTE_INPUT_NORM,
         "input normalization: train-mode accuracy after the last epoch at least",
-        ("input_norm",), lambda r: r["input_norm"].accuracy[-1], ">=", 0.995,
+        ("input_norm",), partial(accuracy_at, variant="input_norm", epoch=-1), ">=", 0.995,
         _CAL + "0.9994-0.9998 on both backends",
     ),
     Claim(
         "input_and_batch_norm_ends_accurate", "outcome", QUOTE_BOTH,
         "input + BN: train-mode accuracy after the last epoch at least",
-        ("input_and_batch_norm",), lambda r: r["input_and_batch_norm"].accuracy[-1], ">=", 0.98,
+        ("input_and_batch_norm",), partial(accuracy_at, variant="input_and_batch_norm", epoch=-1), ">=", 0.98,
         _CAL + "0.9928-0.9954 (TF), 0.9935-0.9953 (JAX)",
     ),
     Claim(
         "batch_norm_slows_epoch1_train_accuracy", "outcome", QUOTE_BOTH,
         "train-mode accuracy after epoch 1, input_norm minus input_and_batch_norm (same seed), at least",
-        _IN_BN, lambda r: _epoch1_gap(r, "accuracy"), ">", 0.0,
+        _IN_BN, partial(gap, epoch=1, metric="accuracy"), ">", 0.0,
         _CAL + "gap 0.0099-0.056 (TF), 0.021-0.049 (JAX): behind for every one of 48 seeds, median 3.8 points",
     ),
     Claim(
         "q1_tanh_saturated_throughout", "mechanism", QUOTE_Q1,
         "no normalization: fraction of abs(tanh) > 0.99 over the data, before training and after every epoch, at least",
-        ("none",), lambda r: min(r["none"].diag("saturation")), ">=", 0.95,
+        ("none",), partial(lowest_diagnostic, variant="none", key="saturation"), ">=", 0.95,
         _CAL + "0.985-0.998 (TF), 0.988-0.998 (JAX); input_norm's stays below 0.46",
     ),
     Claim(
         "q1_first_layer_gets_no_gradient", "mechanism", QUOTE_Q1,
         "per-sample gradient reaching the first layer (RMS), no normalization's largest over its "
         "training / input_norm's smallest, at most",
-        ("none", "input_norm"), _grad_starvation, "<=", 0.35,
+        ("none", "input_norm"), gradient_starvation, "<=", 0.35,
         _CAL + "ratio 0.055-0.177 (TF), 0.055-0.102 (JAX): saturated units pass (almost) no gradient back",
     ),
     Claim(
         "q2_bn_after_tanh_sees_constant_inputs", "mechanism", QUOTE_Q2,
         "BN only: median over batches of 20 and units of the batch std of BN's input, at every epoch, at most",
-        ("batch_norm",), lambda r: max(r["batch_norm"].diag("batch_std")), "<=", 1e-3,
+        ("batch_norm",), partial(highest_diagnostic, variant="batch_norm", key="batch_std"), "<=", 1e-3,
         _CAL + "exactly 0 for every seed on both backends (saturated tanh is +-1 in float32); input_and_batch_norm's >= 0.10",
     ),
     Claim(
         "q2_bn_after_tanh_outputs_constant_features", "mechanism", QUOTE_Q2,
         "BN only: median batch std of BN's train-mode output, at every epoch, at most",
-        ("batch_norm",), lambda r: max(r["batch_norm"].diag("bn_output_std")), "<=", 0.03,
+        ("batch_norm",), partial(highest_diagnostic, variant="batch_norm", key="bn_output_std"), "<=", 0.03,
         _CAL + "exactly 0 for every seed; input_and_batch_norm's >= 0.92",
     ),
     Claim(
         "q2_bn_before_tanh_learns", "mechanism", QUOTE_Q2,
         "Dense -> BN -> tanh on raw X: inference-mode accuracy after epoch 1 at least",
-        ("batch_norm_before_activation",), lambda r: r["batch_norm_before_activation"].eval_accuracy[0], ">=", 0.93,
+        ("batch_norm_before_activation",),
+        partial(accuracy_at, variant="batch_norm_before_activation", epoch=1, metric="eval_accuracy"), ">=", 0.93,
         _CAL + "0.974-1.000 (TF), 0.986-0.999 (JAX): BN placed before the saturation rescues the raw input",
     ),
     Claim(
         "q3_slowdown_is_mostly_the_train_mode_metric", "mechanism", QUOTE_Q3,
         "after epoch 1, (train-mode gap) - (inference-mode gap) between input_norm and input_and_batch_norm, at least",
-        _IN_BN, lambda r: _epoch1_gap(r, "accuracy") - _eval_gap(r, 0), ">", 0.0,
+        _IN_BN, partial(train_gap_beyond_eval_gap, epoch=1), ">", 0.0,
         _CAL + "0.0053-0.052 (TF), 0.019-0.050 (JAX), median 3.8 points: batch statistics of 20 samples cost the "
         "BN model accuracy in train mode",
     ),
     Claim(
         "q3_inference_gap_after_epoch1_small", "mechanism", QUOTE_Q3,
         "inference-mode accuracy after epoch 1, input_norm minus input_and_batch_norm, at most",
-        _IN_BN, lambda r: _eval_gap(r, 0), "<=", 0.02,
+        _IN_BN, partial(gap, epoch=1, metric="eval_accuracy"), "<=", 0.02,
         _CAL + "-0.003 to 0.008 (TF), -0.004 to 0.008 (JAX)",
     ),
     Claim(
         "q3_bn_model_catches_up", "mechanism", QUOTE_Q3,
         "inference-mode accuracy after the last epoch, input_norm minus input_and_batch_norm, at most",
-        _IN_BN, lambda r: _eval_gap(r, -1), "<=", 0.005,
+        _IN_BN, partial(gap, epoch=-1, metric="eval_accuracy"), "<=", 0.005,
         _CAL + "-0.0006 to 0.0010 (TF), -0.0006 to 0.0012 (JAX)",
     ),
 )

@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .experiment import Experiment
+from .experiment import ORDERS, Experiment
 
 COMMANDS = ("run", "calibrate", "sweep", "bench", "baseline")
 
@@ -31,14 +31,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _seed_int(text: str) -> int:
+def _seed_list(text: str) -> list[int]:
+    from .seeds import parse
+
     try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; allowed: 0 to 2**32 - 1") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"{value} is invalid; allowed: 0 to 2**32 - 1")
-    return value
+        return parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _variant_list(text: str) -> list[str]:
@@ -53,39 +52,43 @@ def _variant_list(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _common(p: argparse.ArgumentParser, seeds_default: int) -> None:
+def _common(p: argparse.ArgumentParser, seeds_default: str) -> None:
     from .framework import BACKENDS
+    from .seeds import SYNTAX
 
     p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
-    p.add_argument("--seeds", type=_positive_int, default=seeds_default, help=f"number of seeds (default {seeds_default})")
-    p.add_argument("--first-seed", type=_seed_int, default=0, help="first seed (default 0)")
+    p.add_argument("--seeds", type=_seed_list, default=_seed_list(seeds_default),
+                   help=f"seeds: {SYNTAX} (default {seeds_default})")
     p.add_argument("--epochs", type=_positive_int, default=Experiment.epochs, help="epochs per run (default 10)")
     p.add_argument("--jobs", type=_positive_int, default=1, help="worker processes (default 1)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import sweep
+    from .variants import QUESTION_VARIANTS
+
     parser = _Parser(prog="python -m normcheck", description=__doc__)
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="(default) reproduce the question's experiment and check every claim")
-    _common(run, 1)
+    _common(run, "1")
     run.add_argument("--variants", type=_variant_list, default=None, help="comma-separated variants (default: all)")
-    run.add_argument("--order", choices=("owned", "fit"), default="owned",
+    run.add_argument("--order", choices=ORDERS, default="owned",
                      help="batch order: normcheck's per-(seed, epoch) permutation, or fit(shuffle=True)'s own")
     run.add_argument("--json", metavar="PATH", help="write the runs and verdicts as JSON")
     run.add_argument("--plot", metavar="PATH", help="write learning curves as a PNG")
 
     cal = sub.add_parser("calibrate", help="train many seeds and tabulate each claim's margin")
-    _common(cal, 24)
+    _common(cal, "24")
     cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables")
     cal.add_argument("--report", action="store_true", help="only rebuild the tables from the stored runs")
-    cal.add_argument("--order", choices=("owned", "fit"), default="owned", help="batch order to calibrate (default owned)")
+    cal.add_argument("--order", choices=ORDERS, default="owned", help="batch order to calibrate (default owned)")
 
     sw = sub.add_parser("sweep", help="accuracy against input scale, per variant, with a PNG plot")
-    _common(sw, 3)
+    _common(sw, "3")
     sw.set_defaults(epochs=1)
-    sw.add_argument("--variants", type=_variant_list, default=["none", "batch_norm", "input_norm", "batch_norm_before_activation"])
+    sw.add_argument("--variants", type=_variant_list, default=list(sweep.SWEEP_VARIANTS))
     sw.add_argument("--low", type=float, default=1.0, help="smallest max|x| (default 1)")
     sw.add_argument("--high", type=float, default=1e6, help="largest max|x| (default 1e6)")
     sw.add_argument("--per-decade", type=_positive_int, default=2, help="grid points per decade (default 2)")
@@ -93,15 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--plot", metavar="PATH", default="sweep.png", help="write the plot (default sweep.png)")
 
     bench = sub.add_parser("bench", help="epoch time per variant, and the speed targets as ratios")
-    _common(bench, 1)
+    _common(bench, "1")
     bench.set_defaults(epochs=4, jobs=2)
-    bench.add_argument("--variants", type=_variant_list, default=["none", "batch_norm", "input_norm", "input_and_batch_norm"])
+    bench.add_argument("--variants", type=_variant_list, default=list(QUESTION_VARIANTS))
     bench.add_argument("--targets", action="store_true", help="also measure recording overhead and matrix vs the question's script")
 
     base = sub.add_parser("baseline", help="record runs on one framework version, compare another against them")
     bsub = base.add_subparsers(dest="action", parser_class=_Parser, required=True)
     rec = bsub.add_parser("record", help="train every variant over the seeds and save runs + versions as JSON")
-    _common(rec, 5)
+    _common(rec, "5")
     rec.add_argument("path", metavar="PATH")
     rec.add_argument("--force", action="store_true", help="overwrite an existing file")
     cmp_ = bsub.add_parser("compare", help="train today's runs for the baseline's seeds and compare")
@@ -149,7 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         files.check_writable(args.plot)
     experiment = Experiment(epochs=args.epochs, order=args.order)
     names = args.variants or list(variants.VARIANTS)
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    seeds = args.seeds
     epoch_cb, run_cb = _progress(args.quiet)
     matrix = parallel.train_matrix(names, seeds, experiment, jobs=args.jobs, on_run=run_cb, progress=epoch_cb)
     by_variant = {n: [matrix[s][n] for s in seeds] for n in names}
@@ -176,8 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from . import calibration
 
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    return calibration.main(args.out, seeds, args.report, order=args.order, epochs=args.epochs, quiet=args.quiet,
+    return calibration.main(args.out, args.seeds, args.report, order=args.order, epochs=args.epochs, quiet=args.quiet,
                             jobs=args.jobs)
 
 
@@ -188,9 +190,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         raise ValueError(f"--low {args.low:g} / --high {args.high:g} are invalid; allowed: 0 < low < high <= 1e30")
     files.check_writable(args.csv)
     files.check_writable(args.plot)
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    points = sweep.sweep(args.variants, sweep.grid(args.low, args.high, args.per_decade), seeds, args.epochs, log)
+    points = sweep.sweep(args.variants, sweep.grid(args.low, args.high, args.per_decade), args.seeds, args.epochs, log)
     files.write_text(args.csv, sweep.to_csv(points))
     from . import plots
 
@@ -214,7 +215,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
         files.check_writable(args.path, force=args.force)
         experiment = Experiment(epochs=args.epochs)
-        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+        seeds = args.seeds
         matrix = parallel.train_matrix(list(variants.VARIANTS), seeds, experiment, jobs=args.jobs, on_run=run_cb)
         runs = [matrix[s][v] for s in seeds for v in variants.VARIANTS]
         baseline.save(baseline.make(runs, experiment, seeds, framework.versions()), args.path, force=args.force)

@@ -8,9 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from .experiment import Experiment
-from .run import Run
-
-Matrix = dict[int, dict[str, Run]]
+from .run import Matrix, Run, by_seed
 
 
 def _worker_init(backend: str, legacy: str | None) -> None:
@@ -51,9 +49,7 @@ def train_matrix(
     """Every variant for every seed; with jobs > 1, runs are spread over processes. Runs in `done` are not retrained."""
     from . import framework
 
-    out: Matrix = {s: {} for s in seeds}
-    for run in done:
-        out.setdefault(run.seed, {})[run.variant] = run
+    out: Matrix = {s: {} for s in seeds} | by_seed(done)
     tasks = [(v, s) for s in seeds for v in variants if v not in out[s]]
     total = len(tasks) + sum(len(r) for r in out.values())
 

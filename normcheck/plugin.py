@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from . import files
+from . import files, seeds
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
 
@@ -29,28 +29,10 @@ except ImportError:  # Windows: each xdist worker keeps its own cache
 DEFAULT_SEEDS = "5"
 
 
-def parse_seeds(text: str) -> list[int]:
-    """'N' is seeds 0..N-1, 'A-B' a range, '3,7,11' a list."""
-    text = str(text).strip()
-    try:
-        if "," in text:
-            seeds = [int(t) for t in text.split(",") if t.strip()]
-        elif "-" in text.lstrip("-"):
-            a, b = text.split("-", 1)
-            seeds = list(range(int(a), int(b) + 1))
-        else:
-            seeds = list(range(int(text)))
-    except ValueError:
-        raise ValueError(f"seeds {text!r} are invalid; allowed: N, A-B or a comma list of integers >= 0") from None
-    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds {text!r} are invalid; allowed: N >= 1, A-B or a comma list of distinct integers >= 0")
-    return seeds
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("normcheck")
     group.addoption("--normcheck-seeds", default=os.environ.get("NORMCHECK_SEEDS", DEFAULT_SEEDS),
-                    help="seeds every claim must hold for: N (0..N-1), A-B or a list (default 5; env NORMCHECK_SEEDS)")
+                    help=f"seeds every claim must hold for: {seeds.SYNTAX} (default 5; env NORMCHECK_SEEDS)")
     group.addoption("--normcheck-backend", default=None,
                     help="Keras backend: tensorflow, jax or torch (default: $KERAS_BACKEND, else tensorflow)")
     group.addoption("--normcheck-baseline", default=None, metavar="PATH",
@@ -63,7 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long sweeps and matrices")
     config.addinivalue_line("markers", "benchmark: epoch-time benchmarks")
     try:
-        config.normcheck_seeds = parse_seeds(config.getoption("--normcheck-seeds"))
+        config.normcheck_seeds = seeds.parse(config.getoption("--normcheck-seeds"))
         config.normcheck_backend = framework.select_backend(config.getoption("--normcheck-backend"))
         from .mutations import apply_from_environment
 
@@ -137,9 +119,6 @@ class RunCache:
 
     def for_seed(self, seed: int, variants: Sequence[str], experiment: Experiment = QUESTION_EXPERIMENT) -> dict[str, Run]:
         return {v: self.get(v, experiment, seed) for v in variants}
-
-    def __len__(self) -> int:
-        return len(self._runs)
 
     def _train(self, variant: str, experiment: Experiment, seed: int) -> Run:
         from .training import train

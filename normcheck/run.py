@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,3 +86,14 @@ class Run:
     @classmethod
     def from_json(cls, text: str) -> Run:
         return cls.from_dict(json.loads(text))
+
+
+Matrix = dict[int, dict[str, Run]]
+
+
+def by_seed(runs: Iterable[Run]) -> Matrix:
+    """Runs grouped as {seed: {variant: run}}, seeds in the order first seen."""
+    out: Matrix = {}
+    for run in runs:
+        out.setdefault(run.seed, {})[run.variant] = run
+    return out

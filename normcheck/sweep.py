@@ -11,6 +11,8 @@ import numpy as np
 
 from .experiment import QUESTION_EXPERIMENT, Experiment
 
+SWEEP_VARIANTS = ("none", "batch_norm", "input_norm", "batch_norm_before_activation")
+
 
 @dataclass(frozen=True)
 class SweepPoint:

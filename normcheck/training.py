@@ -6,7 +6,7 @@ import os
 import time
 from collections.abc import Callable
 
-from . import framework
+from . import framework, seeds
 from .data import dataset, epoch_order
 from .diagnostics import Probe
 from .experiment import QUESTION_EXPERIMENT, Experiment
@@ -14,12 +14,6 @@ from .run import Run
 from .variants import Variant, build_model, get_variant
 
 Progress = Callable[[str, int, int, int, float], None]
-
-
-def check_seed(seed: object) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed={seed!r} is invalid; allowed: an integer from 0 to 2**32 - 1")
-    return seed
 
 
 def resolve_steps_per_execution(experiment: Experiment, backend: str) -> int:
@@ -131,7 +125,7 @@ def train(
     (inference-mode metrics are then NaN): the bare path benchmarks compare against.
     """
     v = get_variant(variant)
-    check_seed(seed)
+    seeds.check(seed)
     if not isinstance(experiment, Experiment):
         raise ValueError(f"experiment={experiment!r} is invalid; allowed: a normcheck.Experiment")
     x, y = dataset(experiment, v.input_norm)

@@ -1,6 +1,10 @@
 """Every claim in the registry, on the question's experiment, for every seed (--normcheck-seeds)."""
 
+import pytest
+
 from normcheck.claims import parametrize_with_claims
+
+pytestmark = pytest.mark.upgrade
 
 
 @parametrize_with_claims()

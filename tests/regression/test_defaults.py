@@ -6,6 +6,8 @@ from normcheck import build_model, framework
 from normcheck.oracle import DEFAULTS
 from normcheck.training import build_compiled
 
+pytestmark = pytest.mark.upgrade
+
 
 def _class_name(config):
     return config["class_name"] if isinstance(config, dict) else config

@@ -5,6 +5,8 @@ import pytest
 
 from normcheck import Experiment
 
+pytestmark = pytest.mark.upgrade
+
 SMALL = Experiment(n_samples=2000, epochs=3)
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from normcheck import framework
 
+pytestmark = pytest.mark.upgrade
+
 TF_REPEATS = pytest.mark.xfail(
     strict=True,
     reason="tensorflow/tensorflow#35682: under a global seed, tf.data's shuffle inside fit repeats one order every epoch",

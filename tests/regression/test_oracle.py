@@ -15,6 +15,8 @@ from normcheck import VARIANTS, Experiment, framework, oracle, traces
 from normcheck.data import dataset
 from normcheck.training import build_compiled, fit_epochs
 
+pytestmark = pytest.mark.upgrade
+
 STEPS = 500
 RTOL, ATOL = 2e-3, 1e-4  # atol: a tenth of one Adam step (lr = 1e-3); see test docstring
 

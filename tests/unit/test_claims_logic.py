@@ -24,7 +24,7 @@ def test_claim_ids_are_unique_and_each_cites_the_seed():
 
 def test_worst_seed_decides():
     claim = get_claim("input_norm_learns_in_one_epoch")
-    t = claim.threshold_for("tensorflow")
+    t = claim.threshold
     good = {s: {"input_norm": fake_run("input_norm", s, [t + 0.01] * 10)} for s in (0, 1)}
     assert claim.check(good).holds
     bad = dict(good)

@@ -1,7 +1,8 @@
 import pytest
 
 from normcheck import Experiment
-from normcheck.plugin import RunCache, parse_seeds, trained_twice
+from normcheck.plugin import RunCache, trained_twice
+from normcheck.seeds import parse as parse_seeds
 
 TINY = Experiment(n_samples=200, epochs=1)
 
@@ -11,7 +12,7 @@ def test_seed_options(text, seeds):
     assert parse_seeds(text) == seeds
 
 
-@pytest.mark.parametrize("text", ["0", "x", "3-1", "1,1", "-2"])
+@pytest.mark.parametrize("text", ["0", "x", "3-1", "1,1", "-2", "4294967296-4294967296"])
 def test_bad_seed_options_are_named(text):
     with pytest.raises(ValueError, match=f"seeds '{text}' are invalid"):
         parse_seeds(text)

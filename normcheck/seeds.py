@@ -1,0 +1,31 @@
+"""Random seeds: the one syntax the CLI and the pytest plugin accept, and the one range check."""
+
+from __future__ import annotations
+
+LIMIT = 2**32
+SYNTAX = "N (seeds 0..N-1), A-B (a range) or a comma list of distinct integers from 0 to 2**32 - 1"
+
+
+def check(seed: object) -> int:
+    """`seed` itself if it is a seed Keras and NumPy accept, else a ValueError naming it."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < LIMIT:
+        raise ValueError(f"seed={seed!r} is invalid; allowed: an integer from 0 to 2**32 - 1")
+    return seed
+
+
+def parse(text: str) -> list[int]:
+    """'N' is seeds 0..N-1, 'A-B' a range, '3,7,11' a list: every seed a run must hold for."""
+    text = str(text).strip()
+    try:
+        if "," in text:
+            seeds = [int(t) for t in text.split(",") if t.strip()]
+        elif "-" in text.lstrip("-"):
+            a, b = text.split("-", 1)
+            seeds = list(range(int(a), int(b) + 1))
+        else:
+            seeds = list(range(int(text)))
+    except ValueError:
+        raise ValueError(f"seeds {text!r} are invalid; allowed: {SYNTAX}") from None
+    if not seeds or min(seeds) < 0 or max(seeds) >= LIMIT or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds {text!r} are invalid; allowed: {SYNTAX}")
+    return seeds
