@@ -153,21 +153,17 @@ def matrix_vs_question_script(backend: str, seeds: int = 5, jobs: int = 2) -> di
     return out
 
 
-def main(backend: str, epochs: int, variants: Sequence[str], targets: bool, jobs: int) -> int:
-    print(epoch_table(epoch_times(variants, epochs, slow_too=backend != "torch"), backend), flush=True)
-    if targets:
-        o = recording_overhead()
-        print(f"\nrecording overhead (input_and_batch_norm, 10 epochs, {len(o.bare)} alternating pairs): train() "
-              f"{statistics.median(o.recorded):.2f} s vs bare fit {statistics.median(o.bare):.2f} s (medians); "
-              f"median paired ratio {o.ratio:.3f} wall (quartiles {o.ratio_quartiles[0]:.3f}-{o.ratio_quartiles[1]:.3f}), "
-              f"{o.cpu_ratio:.3f} CPU; "
-              f"the probe's own time is {100 * o.probe:.1f}% of a bare fit", flush=True)
-        m = matrix_vs_question_script(backend, jobs=jobs)
-        script = m["question_script_wall"]
-        cold = (f" (compilation cache cold: {m['matrix_wall_cold']:.1f} s, ratio {m['matrix_wall_cold'] / script:.2f})"
-                if "matrix_wall_cold" in m else "")
-        print(f"claim matrix (4 variants x 5 seeds x 10 epochs, {backend}, --jobs {jobs}): {m['matrix_wall']:.1f} s{cold}; "
-              f"the question's script, one seed, TensorFlow default fit: {script:.1f} s "
-              f"({m['question_script_fit']:.1f} s in fit); ratio {m['matrix_wall'] / script:.2f}")
-    return 0
+def overhead_line(o: Overhead) -> str:
+    return (f"recording overhead (input_and_batch_norm, 10 epochs, {len(o.bare)} alternating pairs): train() "
+            f"{statistics.median(o.recorded):.2f} s vs bare fit {statistics.median(o.bare):.2f} s (medians); "
+            f"median paired ratio {o.ratio:.3f} wall (quartiles {o.ratio_quartiles[0]:.3f}-{o.ratio_quartiles[1]:.3f}), "
+            f"{o.cpu_ratio:.3f} CPU; the probe's own time is {100 * o.probe:.1f}% of a bare fit")
 
+
+def matrix_line(m: dict[str, float], backend: str, jobs: int) -> str:
+    script = m["question_script_wall"]
+    cold = (f" (compilation cache cold: {m['matrix_wall_cold']:.1f} s, ratio {m['matrix_wall_cold'] / script:.2f})"
+            if "matrix_wall_cold" in m else "")
+    return (f"claim matrix (4 variants x 5 seeds x 10 epochs, {backend}, --jobs {jobs}): {m['matrix_wall']:.1f} s{cold}; "
+            f"the question's script, one seed, TensorFlow default fit: {script:.1f} s "
+            f"({m['question_script_fit']:.1f} s in fit); ratio {m['matrix_wall'] / script:.2f}")

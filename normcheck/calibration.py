@@ -9,7 +9,7 @@ median, maximum over seeds, the threshold, and the margin between them).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .experiment import QUESTION_EXPERIMENT, Experiment
@@ -73,8 +73,9 @@ def table(runs: list[Run], backend: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(out: str | Path, seeds: Iterable[int], report_only: bool, order: str = "owned", epochs: int = 10,
-         quiet: bool = False, jobs: int = 1) -> int:
+def calibrate(out: str | Path, seeds: Iterable[int], report_only: bool, order: str = "owned", epochs: int = 10,
+              log: Callable[[str], None] | None = None, jobs: int = 1) -> str:
+    """Train (or, with `report_only`, reload) the calibration runs and write their table; returns the table."""
     from . import files, framework
 
     backend = framework.default_backend()
@@ -89,9 +90,7 @@ def main(out: str | Path, seeds: Iterable[int], report_only: bool, order: str = 
             raise ValueError(f"no stored runs at {str(path)!r}; run without --report first")
         runs = load(path)
     else:
-        runs = collect(seeds, path, experiment, variants, log=(lambda m: None) if quiet else (lambda m: print(m, flush=True)),
-                       jobs=jobs)
+        runs = collect(seeds, path, experiment, variants, log=log or (lambda m: None), jobs=jobs)
     text = table(runs, backend)
     files.write_text(out / (f"{backend}.md" if order == "owned" else f"{backend}-{order}-order.md"), text)
-    print(text)
-    return 0
+    return text

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from .experiment import ORDERS, Experiment
 
-COMMANDS = ("run", "calibrate", "sweep", "bench", "baseline")
+COMMANDS = ("run", "calibrate", "sweep", "bench", "baseline", "mutations")
 
 
 class UsageError(Exception):
@@ -66,6 +66,7 @@ def _common(p: argparse.ArgumentParser, seeds_default: str) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from . import sweep
+    from .framework import BACKENDS
     from .variants import QUESTION_VARIANTS
 
     parser = _Parser(prog="python -m normcheck", description=__doc__)
@@ -101,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--variants", type=_variant_list, default=list(QUESTION_VARIANTS))
     bench.add_argument("--targets", action="store_true", help="also measure recording overhead and matrix vs the question's script")
 
+    mut = sub.add_parser("mutations", help="self-test: inject framework changes into Keras and name the tests that catch each")
+    mut.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
+    mut.add_argument("--seeds", type=_seed_list, default=_seed_list("1"), help="seeds for the claim tests (default 1)")
+    mut.add_argument("--only", type=lambda t: [n.strip() for n in t.split(",") if n.strip()], default=None,
+                     help="comma-separated mutation names (default: all)")
+    mut.add_argument("--out", metavar="PATH", help="write the markdown table here")
+
     base = sub.add_parser("baseline", help="record runs on one framework version, compare another against them")
     bsub = base.add_subparsers(dest="action", parser_class=_Parser, required=True)
     rec = bsub.add_parser("record", help="train every variant over the seeds and save runs + versions as JSON")
@@ -108,8 +116,6 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("path", metavar="PATH")
     rec.add_argument("--force", action="store_true", help="overwrite an existing file")
     cmp_ = bsub.add_parser("compare", help="train today's runs for the baseline's seeds and compare")
-    from .framework import BACKENDS
-
     cmp_.add_argument("path", metavar="PATH")
     cmp_.add_argument("--backend", choices=BACKENDS)
     cmp_.add_argument("--jobs", type=_positive_int, default=1)
@@ -179,8 +185,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from . import calibration
 
-    return calibration.main(args.out, args.seeds, args.report, order=args.order, epochs=args.epochs, quiet=args.quiet,
-                            jobs=args.jobs)
+    log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    print(calibration.calibrate(args.out, args.seeds, args.report, order=args.order, epochs=args.epochs, log=log,
+                                jobs=args.jobs))
+    return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -203,7 +211,36 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench, framework
 
-    return bench.main(framework.default_backend(), args.epochs, args.variants, args.targets, args.jobs)
+    backend = framework.default_backend()
+    times = bench.epoch_times(args.variants, args.epochs, slow_too=framework.traits(backend).whole_epoch_calls)
+    print(bench.epoch_table(times, backend), flush=True)
+    if args.targets:
+        print("\n" + bench.overhead_line(bench.recording_overhead()), flush=True)
+        print(bench.matrix_line(bench.matrix_vs_question_script(backend, jobs=args.jobs), backend, args.jobs))
+    return 0
+
+
+def cmd_mutations(args: argparse.Namespace) -> int:
+    from . import files, framework, mutations
+
+    if args.out:
+        files.check_writable(args.out)
+    names = args.only or list(mutations.MUTATIONS)
+    rows = ["| change | caught by (failing tests) |", "|---|---|"]
+    control: list[str] = []
+    uncaught = []
+    for name, failed in mutations.self_test(framework.default_backend(), ",".join(map(str, args.seeds)), names):
+        if name is None:
+            control = failed
+            print(f"control (no mutation): {len(control)} failing {control}", flush=True)
+            continue
+        rows.append(mutations.table_row(name, failed))
+        print(rows[-1], flush=True)
+        if not failed:
+            uncaught.append(name)
+    if args.out:
+        files.write_text(args.out, "\n".join(rows) + "\n")
+    return 1 if control or uncaught else 0
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
@@ -245,7 +282,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
             framework.skip_tensorflow()
             os.environ.setdefault("NORMCHECK_JAX_CACHE", framework.default_jax_cache())
         handler = {"run": cmd_run, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "baseline": cmd_baseline,
-                   "bench": cmd_bench}[args.command]
+                   "bench": cmd_bench, "mutations": cmd_mutations}[args.command]
         return handler(args)
     except (UsageError, ValueError) as exc:
         print(f"normcheck: error: {exc}", file=sys.stderr)

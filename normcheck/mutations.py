@@ -1,21 +1,20 @@
 """Mutation self-test: inject framework changes into Keras and show the suite catches each.
 
 A mutation is applied in the pytest process (NORMCHECK_MUTATION=name) before any
-model is built. `python -m normcheck.mutations` runs the selected tests once per
+model is built. `python -m normcheck mutations` runs the `upgrade` tests once per
 mutation in a fresh process, plus an unmutated control that must pass, and
 writes the table "change -> caught by".
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,33 +157,16 @@ def run_suite(mutation: str | None, backend: str, seeds: str, root: Path, tests:
         return failed
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m normcheck.mutations", description=__doc__)
-    parser.add_argument("--backend", default=os.environ.get("KERAS_BACKEND", "tensorflow"))
-    parser.add_argument("--seeds", default="1", help="--normcheck-seeds for the claim tests (default 1)")
-    parser.add_argument("--only", default=None, help="comma-separated mutation names")
-    parser.add_argument("--out", default=None, help="write the markdown table here")
-    args = parser.parse_args(argv)
+def self_test(backend: str, seeds: str, names: Sequence[str]) -> Iterator[tuple[str | None, list[str]]]:
+    """(mutation, failing tests) for the unmutated control (None) first, then each mutation named."""
     root = Path(__file__).resolve().parent.parent
-    names = args.only.split(",") if args.only else list(MUTATIONS)
-    rows = ["| change | caught by (failing tests) |", "|---|---|"]
-    control = run_suite(None, args.backend, args.seeds, root, SELECTION)
-    print(f"control (no mutation): {len(control)} failing {control}", flush=True)
-    uncaught = []
-    for name in names:
-        failed = run_suite(name, args.backend, args.seeds, root, SELECTION)
-        shown = ", ".join(f"`{f}`" for f in failed[:4]) + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else "")
-        rows.append(f"| {MUTATIONS[name].change} (`{name}`) | {shown or '**NOT CAUGHT**'} |")
-        print(rows[-1], flush=True)
-        if not failed:
-            uncaught.append(name)
-    table = "\n".join(rows) + "\n"
-    if args.out:
-        from . import files
-
-        files.write_text(args.out, table)
-    return 1 if control or uncaught else 0
+    for name in (None, *names):
+        if name is not None and name not in MUTATIONS:
+            raise ValueError(f"mutation {name!r} is unknown; allowed: {', '.join(MUTATIONS)}")
+    for name in (None, *names):
+        yield name, run_suite(name, backend, seeds, root, SELECTION)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def table_row(name: str, failed: list[str]) -> str:
+    shown = ", ".join(f"`{f}`" for f in failed[:4]) + (f" (+{len(failed) - 4} more)" if len(failed) > 4 else "")
+    return f"| {MUTATIONS[name].change} (`{name}`) | {shown or '**NOT CAUGHT**'} |"
