@@ -11,6 +11,8 @@ python -m pip install -q --upgrade pip
 export CI=true
 # README: the test command
 pip install -e '.[test,jax]' && pytest -n auto
+# Lint and types: ruff and mypy clean.
+pip install -q -e '.[lint]' && ruff check . && mypy
 # Keras 2 (tf-keras on TF 2.21) in its own venv: a change that breaks a promised stack cannot land.
 pip install -q 'nox>=2024.3'
 nox -f ci/noxfile.py -s keras2_tfkeras221 -- -n 2

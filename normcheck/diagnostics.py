@@ -60,6 +60,7 @@ class Probe:
         y = self._y64
         gradient = oracle.forward_backward(self.variant, weights, self._grid_x, self._grid_y, training=False)
         batch_std = self._batch_std(weights)
+        assert gradient.preact_grad is not None
         out: dict[str, float | None] = {
             "eval_loss": float(oracle.clipped_bce(probs, y).mean()),
             "eval_accuracy": float(((probs > 0.5) == (y > 0.5)).mean()),
@@ -71,7 +72,7 @@ class Probe:
         }
         if self.variant.batch_norm:
             gamma = np.abs(weights["bn/gamma"])
-            bn_out = gamma * batch_std / np.sqrt(batch_std**2 + float(oracle.DEFAULTS["bn_epsilon"]))
+            bn_out = gamma * batch_std / np.sqrt(batch_std**2 + oracle.DEFAULTS["bn_epsilon"])
             out["bn_output_std"] = float(np.median(bn_out))
         return out
 

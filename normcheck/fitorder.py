@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,9 @@ def orders(shuffle: bool, seed: int | None, epochs: int = 2, n: int = N) -> list
     model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.0), loss="mse")
     means: list[list[float]] = []
 
-    class Logs(keras.callbacks.Callback):
+    Callback: Any = keras.callbacks.Callback
+
+    class Logs(Callback):
         def on_epoch_begin(self, epoch, logs=None):
             means.append([])
 

@@ -13,6 +13,10 @@ import platform
 import sys
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class BackendError(ValueError):
@@ -143,7 +147,7 @@ def keras() -> ModuleType:
     return importlib.import_module("keras")
 
 
-def to_numpy(tensor) -> np.ndarray:  # noqa: F821
+def to_numpy(tensor) -> np.ndarray:
     """A backend tensor as a NumPy array, on Keras 2 and 3 alike."""
     import numpy as np
 
@@ -153,7 +157,7 @@ def to_numpy(tensor) -> np.ndarray:  # noqa: F821
     return np.asarray(tensor)
 
 
-def predict(model, x) -> np.ndarray:  # noqa: F821
+def predict(model, x) -> np.ndarray:
     """Inference-mode outputs for all of `x` in one call, as a NumPy array.
 
     Keras 3's `predict_on_batch` is one compiled call. Keras 2's runs the predict

@@ -16,7 +16,7 @@ import numpy as np
 
 from .variants import BN, DENSE, TANH, Variant, get_variant
 
-DEFAULTS: dict[str, float | str] = {
+DEFAULTS: dict[str, float] = {
     "adam_learning_rate": 0.001,
     "adam_beta_1": 0.9,
     "adam_beta_2": 0.999,
@@ -24,9 +24,8 @@ DEFAULTS: dict[str, float | str] = {
     "bn_momentum": 0.99,
     "bn_epsilon": 1e-3,
     "bce_epsilon": 1e-7,
-    "dense_kernel_initializer": "GlorotUniform",
-    "dense_bias_initializer": "Zeros",
 }
+INITIALIZERS: dict[str, str] = {"dense_kernel_initializer": "GlorotUniform", "dense_bias_initializer": "Zeros"}
 
 PARAMS = ("dense/kernel", "dense/bias", "bn/gamma", "bn/beta", "output/kernel", "output/bias")
 STATS = ("bn/moving_mean", "bn/moving_variance")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -33,7 +33,7 @@ def _save(fig, path) -> None:
     files.write_bytes(path, buf.getvalue())
 
 
-def learning_curves(runs_by_variant: dict[str, Sequence[Run]], path) -> None:
+def learning_curves(runs_by_variant: Mapping[str, Sequence[Run]], path) -> None:
     """Train-mode (what Keras prints) and inference-mode accuracy per epoch; the question's numbers as crosses.
 
     The bottom row zooms into 0.90-1.00, where the input-normalized variants differ.

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,6 +28,19 @@ except ImportError:  # Windows: each xdist worker keeps its own cache
     fcntl = None  # type: ignore[assignment]
 
 DEFAULT_SEEDS = "5"
+
+
+@dataclass
+class NormcheckSession:
+    """What the options chose for this pytest session; the hooks below only read and write this."""
+
+    seeds: list[int]
+    backend: str
+    mutation: str | None = None
+    run_dir: str | None = None  # pytest-xdist: the folder every worker shares runs through
+
+
+SESSION = pytest.StashKey[NormcheckSession]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,13 +59,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long sweeps and matrices")
     config.addinivalue_line("markers", "benchmark: epoch-time benchmarks")
     try:
-        config.normcheck_seeds = seeds.parse(config.getoption("--normcheck-seeds"))
-        config.normcheck_backend = framework.select_backend(config.getoption("--normcheck-backend"))
+        session = NormcheckSession(seeds.parse(config.getoption("--normcheck-seeds")),
+                                   framework.select_backend(config.getoption("--normcheck-backend")))
         from .mutations import apply_from_environment
 
         mutation = apply_from_environment()
-        if mutation is not None:
-            config.normcheck_mutation = mutation.change
+        session.mutation = mutation.change if mutation is not None else None
+        config.stash[SESSION] = session
         if config.getoption("--normcheck-baseline"):
             from . import baseline
 
@@ -63,21 +77,21 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node) -> None:
     """pytest-xdist controller: every worker gets the session's shared run folder."""
-    config = node.config
-    if not hasattr(config, "normcheck_run_dir"):
-        config.normcheck_run_dir = tempfile.mkdtemp(prefix="normcheck-runs-")
-    node.workerinput["normcheck_run_dir"] = config.normcheck_run_dir
+    session = node.config.stash[SESSION]
+    if session.run_dir is None:
+        session.run_dir = tempfile.mkdtemp(prefix="normcheck-runs-")
+    node.workerinput["normcheck_run_dir"] = session.run_dir
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The shared cache promises each run trains once; a run trained twice fails the session."""
-    directory = getattr(session.config, "normcheck_run_dir", None)
+    directory = session.config.stash[SESSION].run_dir
     if directory is not None and trained_twice(directory) and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    directory = getattr(config, "normcheck_run_dir", None)
+    directory = config.stash[SESSION].run_dir
     if directory is None:
         return
     counts = trained_counts(directory)
@@ -87,15 +101,15 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    directory = getattr(config, "normcheck_run_dir", None)
+    directory = config.stash[SESSION].run_dir if SESSION in config.stash else None
     if directory is not None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    header = f"normcheck: backend {config.normcheck_backend}, seeds {config.normcheck_seeds}"
-    mutation = getattr(config, "normcheck_mutation", None)
-    return header + (f"\nnormcheck: MUTATED KERAS: {mutation}" if mutation else "")
+    session = config.stash[SESSION]
+    header = f"normcheck: backend {session.backend}, seeds {session.seeds}"
+    return header + (f"\nnormcheck: MUTATED KERAS: {session.mutation}" if session.mutation else "")
 
 
 class RunCache:
@@ -165,16 +179,16 @@ def normcheck_runs(pytestconfig: pytest.Config) -> RunCache:
 
 @pytest.fixture(scope="session")
 def normcheck_backend(pytestconfig: pytest.Config) -> str:
-    return pytestconfig.normcheck_backend
+    return pytestconfig.stash[SESSION].backend
 
 
 @pytest.fixture(scope="session")
 def normcheck_seeds(pytestconfig: pytest.Config) -> list[int]:
     """Every seed a claim must hold for (--normcheck-seeds)."""
-    return pytestconfig.normcheck_seeds
+    return pytestconfig.stash[SESSION].seeds
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "normcheck_seed" in metafunc.fixturenames:
-        seeds = metafunc.config.normcheck_seeds
-        metafunc.parametrize("normcheck_seed", seeds, ids=[f"seed={s}" for s in seeds], scope="session")
+        chosen = metafunc.config.stash[SESSION].seeds
+        metafunc.parametrize("normcheck_seed", chosen, ids=[f"seed={s}" for s in chosen], scope="session")

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,9 @@ def question_script(input_norm: bool, batch_norm: bool) -> dict:
     model.compile(loss='binary_crossentropy', optimizer='adam', metrics=['accuracy'])
     times = []
 
-    class Clock(keras.callbacks.Callback):
+    Callback: Any = keras.callbacks.Callback
+
+    class Clock(Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.t = time.perf_counter()
 
@@ -49,7 +52,7 @@ if __name__ == "__main__":
     os.environ["NORMCHECK_THREADS"] = "0"
     framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else "tensorflow")
     start = time.perf_counter()
-    out = {name: question_script(i, b) for name, i, b in (("none", False, False), ("batch_norm", False, True),
+    out: dict[str, Any] = {name: question_script(i, b) for name, i, b in (("none", False, False), ("batch_norm", False, True),
                                                       ("input_norm", True, False), ("input_and_batch_norm", True, True))}
     out["fit_seconds"] = time.perf_counter() - start
     print(json.dumps(out))

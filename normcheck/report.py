@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .claims import Verdict
 from .question import reported
@@ -15,7 +15,7 @@ def _med(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
 
-def question_table(runs_by_variant: dict[str, Sequence[Run]]) -> str:
+def question_table(runs_by_variant: Mapping[str, Sequence[Run]]) -> str:
     """Per variant and epoch: median over seeds of what Keras printed, beside the question's numbers."""
     asked = reported()
     lines = []

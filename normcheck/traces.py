@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,9 @@ def trace(variant: str, steps: int, seed: int = 0, initial: dict[str, np.ndarray
     order = epoch_order(seed, 0, len(x))[: steps * experiment.batch_size]
     means, weights = [], []
 
-    class Record(keras.callbacks.Callback):
+    Callback: Any = keras.callbacks.Callback
+
+    class Record(Callback):
         def on_train_batch_end(self, batch, logs=None):
             means.append(float(logs["loss"]))
             weights.append(oracle.weights_from_model(self.model, v))
@@ -88,7 +91,7 @@ def adam_slot_pairs(slots: dict[str, np.ndarray], expected: oracle.OracleTrace, 
 
 
 def save(t: Trace, path: str) -> None:
-    arrays = {f"w{i}/{k}": a for i, w in enumerate(t.weights) for k, a in w.items()}
+    arrays: dict[str, Any] = {f"w{i}/{k}": a for i, w in enumerate(t.weights) for k, a in w.items()}
     arrays.update({f"init/{k}": a for k, a in t.initial.items()})
     arrays.update({f"slot/{k}": a for k, a in t.slots.items()})
     np.savez(path, losses=t.losses, order=t.order, **arrays)
@@ -97,7 +100,7 @@ def save(t: Trace, path: str) -> None:
 def load(path: str) -> dict:
     data = np.load(path)
     steps = len(data["losses"])
-    weights = [{} for _ in range(steps)]
+    weights: list[dict[str, np.ndarray]] = [{} for _ in range(steps)]
     initial, slots = {}, {}
     for key in data.files:
         head, _, name = key.partition("/")

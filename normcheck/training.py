@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 from . import framework, seeds
 from .data import dataset, epoch_order
@@ -29,7 +30,9 @@ def resolve_steps_per_execution(experiment: Experiment, backend: str) -> int:
 def _recorder(probe: Probe | None, records: dict[str, list], progress: Callable[[int], None] | None):
     keras = framework.keras()
 
-    class Recorder(keras.callbacks.Callback):
+    Callback: Any = keras.callbacks.Callback
+
+    class Recorder(Callback):
         """Times each epoch, keeps Keras's train-mode logs, then measures outside the clock."""
 
         def on_epoch_begin(self, epoch, logs=None):

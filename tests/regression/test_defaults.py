@@ -3,7 +3,7 @@
 import pytest
 
 from normcheck import build_model, framework
-from normcheck.oracle import DEFAULTS
+from normcheck.oracle import DEFAULTS, INITIALIZERS
 from normcheck.training import build_compiled
 
 pytestmark = pytest.mark.upgrade
@@ -17,8 +17,8 @@ def test_dense_layers_use_keras_default_initializers():
     model = build_model("batch_norm")
     for name in ("hidden", "output"):
         config = model.get_layer(name).get_config()
-        assert _class_name(config["kernel_initializer"]) == DEFAULTS["dense_kernel_initializer"], name
-        assert _class_name(config["bias_initializer"]) == DEFAULTS["dense_bias_initializer"], name
+        assert _class_name(config["kernel_initializer"]) == INITIALIZERS["dense_kernel_initializer"], name
+        assert _class_name(config["bias_initializer"]) == INITIALIZERS["dense_bias_initializer"], name
         assert config["use_bias"] is True
 
 
