@@ -84,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(cal, "24")
     cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables")
     cal.add_argument("--report", action="store_true", help="only rebuild the tables from the stored runs")
+    cal.add_argument("--page", metavar="PATH", help="only write the claims page (docs/claims.md) from the stored runs of every backend")
     cal.add_argument("--order", choices=ORDERS, default="owned", help="batch order to calibrate (default owned)")
 
     sw = sub.add_parser("sweep", help="accuracy against input scale, per variant, with a PNG plot")
@@ -183,8 +184,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from . import calibration
+    from . import calibration, files
 
+    if args.page:
+        files.check_writable(args.page)
+        files.write_text(args.page, calibration.claims_page(args.out))
+        print(f"wrote {args.page}")
+        return 0
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     print(calibration.calibrate(args.out, args.seeds, args.report, order=args.order, epochs=args.epochs, log=log,
                                 jobs=args.jobs))

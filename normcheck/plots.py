@@ -11,9 +11,7 @@ from . import files
 from .question import reported
 from .run import Run
 from .sweep import SweepPoint
-
-COLORS = {"none": "tab:gray", "batch_norm": "tab:red", "input_norm": "tab:blue",
-          "input_and_batch_norm": "tab:green", "batch_norm_before_activation": "tab:purple"}
+from .variants import VARIANTS
 
 
 def _pyplot():
@@ -51,11 +49,11 @@ def learning_curves(runs_by_variant: Mapping[str, Sequence[Run]], path) -> None:
                     continue
                 values = np.array([getattr(r, key) for r in runs])
                 epochs = np.arange(1, values.shape[1] + 1)
-                ax.plot(epochs, np.median(values, axis=0), marker="o", color=COLORS[name], label=f"{name} ({len(runs)} seed(s))")
+                ax.plot(epochs, np.median(values, axis=0), marker="o", color=VARIANTS[name].color, label=f"{name} ({len(runs)} seed(s))")
                 if len(runs) > 1:
-                    ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=COLORS[name], alpha=0.15)
+                    ax.fill_between(epochs, values.min(axis=0), values.max(axis=0), color=VARIANTS[name].color, alpha=0.15)
                 if key == "accuracy" and name in asked:
-                    ax.plot([e.epoch for e in asked[name]], [e.accuracy for e in asked[name]], "x", color=COLORS[name], ms=8)
+                    ax.plot([e.epoch for e in asked[name]], [e.accuracy for e in asked[name]], "x", color=VARIANTS[name].color, ms=8)
             ax.grid(alpha=0.3)
             if row == 0:
                 ax.set_title(title, fontsize=10)
@@ -80,8 +78,8 @@ def scale_sweep(points: Sequence[SweepPoint], path) -> None:
         pts = [p for p in points if p.variant == name]
         scales = sorted({p.max_abs_x for p in pts})
         acc = [[p.eval_accuracy for p in pts if p.max_abs_x == s] for s in scales]
-        ax.plot(scales, [np.median(a) for a in acc], marker="o", color=COLORS[name], label=name)
-        ax.fill_between(scales, [min(a) for a in acc], [max(a) for a in acc], color=COLORS[name], alpha=0.15)
+        ax.plot(scales, [np.median(a) for a in acc], marker="o", color=VARIANTS[name].color, label=name)
+        ax.fill_between(scales, [min(a) for a in acc], [max(a) for a in acc], color=VARIANTS[name].color, alpha=0.15)
     ax.axvline(24999, color="k", ls=":", lw=1)
     ax.text(24999, 0.52, " the question's X (max 24999)", fontsize=8)
     ax.set_xscale("log")

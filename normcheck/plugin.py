@@ -20,6 +20,7 @@ import pytest
 
 from . import files, seeds
 from .experiment import QUESTION_EXPERIMENT, Experiment
+from .framework import BACKENDS
 from .run import Run
 
 try:
@@ -48,7 +49,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--normcheck-seeds", default=os.environ.get("NORMCHECK_SEEDS", DEFAULT_SEEDS),
                     help=f"seeds every claim must hold for: {seeds.SYNTAX} (default 5; env NORMCHECK_SEEDS)")
     group.addoption("--normcheck-backend", default=None,
-                    help="Keras backend: tensorflow, jax or torch (default: $KERAS_BACKEND, else tensorflow)")
+                    help=f"Keras backend: {', '.join(BACKENDS)} (default: $KERAS_BACKEND, else tensorflow)")
     group.addoption("--normcheck-baseline", default=None, metavar="PATH",
                     help="compare today's runs against a baseline recorded by `python -m normcheck baseline record`")
 

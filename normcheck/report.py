@@ -24,7 +24,7 @@ def question_table(runs_by_variant: Mapping[str, Sequence[Run]]) -> str:
             continue
         v = VARIANTS[name]
         n = len(runs)
-        label = v.question_label or "BN before tanh (not in the question)"
+        label = v.label
         lines.append(f"----- {label} [{name}], {'median of ' + str(n) + ' seeds' if n > 1 else 'seed ' + str(runs[0].seed)} -----")
         lines.append(f"{'epoch':>7} {'loss':>8} {'acc':>7} {'eval_acc':>8} {'seconds':>8} | {'asked: loss':>11} {'acc':>7} {'seconds':>7}")
         epochs = runs[0].epochs

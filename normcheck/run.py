@@ -21,7 +21,7 @@ class Run:
 
     `loss`/`accuracy` are the train-mode numbers Keras prints (what the seed
     reported); `eval_*` are inference-mode numbers on the whole data set after
-    each epoch (Keras's own `predict_on_batch`); `probe_seconds` is the wall
+    each epoch (Keras's own inference, `framework.predict`); `probe_seconds` is the wall
     time spent measuring them and the diagnostics, outside the epoch clock;
     `diagnostics[0]` is taken before training, `diagnostics[e]` after epoch e.
     """

@@ -14,7 +14,9 @@ LAYER_NAMES = {DENSE: "dense", BN: "batch_norm", "output": "output"}
 
 @dataclass(frozen=True)
 class Variant:
-    """One variant as data: input scaling and the ops between the input and the output layer, in order.
+    """One variant as data: input scaling, the ops between the input and the output layer, and how it is shown.
+
+    `label` is the question's own heading for its four variants; `color` is the plots' colour.
 
     `hidden` holds "dense" (the first layer's affine map), "tanh" and, where the
     variant has it, "bn". Everything that builds, replays or measures a variant
@@ -24,16 +26,14 @@ class Variant:
     name: str
     input_norm: bool
     hidden: tuple[str, ...]
-    question_label: str | None
+    label: str
+    in_question: bool
+    color: str
 
     def __post_init__(self) -> None:
         if sorted(self.hidden) not in (sorted((DENSE, TANH)), sorted((DENSE, TANH, BN))) or self.hidden[0] != DENSE:
             raise ValueError(f"Variant.hidden={self.hidden!r} is invalid; allowed: {DENSE!r} first, then {TANH!r} "
                              f"and at most one {BN!r}, in any order")
-
-    @property
-    def in_question(self) -> bool:
-        return self.question_label is not None
 
     @property
     def batch_norm(self) -> bool:
@@ -53,11 +53,12 @@ class Variant:
 VARIANTS: dict[str, Variant] = {
     v.name: v
     for v in (
-        Variant("none", False, (DENSE, TANH), "No Normalization"),
-        Variant("batch_norm", False, (DENSE, TANH, BN), "Batch Normalization only"),
-        Variant("input_norm", True, (DENSE, TANH), "Input normalization only"),
-        Variant("input_and_batch_norm", True, (DENSE, TANH, BN), "Input and batch normalization"),
-        Variant("batch_norm_before_activation", False, (DENSE, BN, TANH), None),
+        Variant("none", False, (DENSE, TANH), "No Normalization", True, "tab:gray"),
+        Variant("batch_norm", False, (DENSE, TANH, BN), "Batch Normalization only", True, "tab:red"),
+        Variant("input_norm", True, (DENSE, TANH), "Input normalization only", True, "tab:blue"),
+        Variant("input_and_batch_norm", True, (DENSE, TANH, BN), "Input and batch normalization", True, "tab:green"),
+        Variant("batch_norm_before_activation", False, (DENSE, BN, TANH), "BN before tanh (not in the question)", False,
+                "tab:purple"),
     )
 }
 QUESTION_VARIANTS: tuple[str, ...] = tuple(n for n, v in VARIANTS.items() if v.in_question)

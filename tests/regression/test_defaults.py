@@ -1,4 +1,4 @@
-"""The Keras defaults the seed relied on, as normcheck writes them down (oracle.DEFAULTS)."""
+"""The Keras defaults the question relied on, as normcheck writes them down (oracle.DEFAULTS)."""
 
 import pytest
 

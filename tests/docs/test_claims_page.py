@@ -1,0 +1,21 @@
+"""docs/claims.md is generated from the claim registry and the stored calibration runs."""
+
+from pathlib import Path
+
+from normcheck import calibration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_claims_page_is_current():
+    assert (ROOT / "docs" / "claims.md").read_text() == calibration.claims_page(ROOT / "calibration"), (
+        "docs/claims.md is stale: run `python -m normcheck calibrate --page docs/claims.md`")
+
+
+def test_claims_page_names_every_claim_and_backend():
+    page = (ROOT / "docs" / "claims.md").read_text()
+    from normcheck.claims import CLAIMS
+
+    for claim in CLAIMS:
+        assert f"`{claim.id}`" in page
+    assert "| jax | tensorflow |" in page
