@@ -1,4 +1,7 @@
-"""Repository conftest: load the normcheck plugin and register hypothesis profiles.
+"""Repository conftest: normcheck's own tests set normcheck up, register hypothesis profiles, mark unit tests.
+
+The plugin itself (entry point `normcheck`, loaded because the README installs the
+package) stays passive until asked; this project asks at configure time.
 
 Profiles: `dev` (default; few examples) and `ci` (derandomized, so CI never
 flakes), chosen with HYPOTHESIS_PROFILE or `--hypothesis-profile`; CI=true picks `ci`.
@@ -10,7 +13,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["normcheck.plugin"]
+pytest_plugins = ["pytester"]
 
 _common = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow], "print_blob": True}
 settings.register_profile("dev", max_examples=3, **_common)
@@ -27,3 +30,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if UNIT in item.path.parents:
             item.add_marker(pytest.mark.unit)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    from normcheck.plugin import activate
+
+    activate(config)

@@ -1,7 +1,11 @@
-"""pytest plugin: options, markers and a session cache so each run trains once.
+"""pytest plugin: `--normcheck-*` options, fixtures and a session cache so each run trains once.
 
-Registered through the `pytest11` entry point, so any project that installs
-normcheck gets `--normcheck-*` options and the `normcheck_runs` fixture.
+Registered through the `pytest11` entry point (name `normcheck`, so `-p no:normcheck`
+turns it off). It is a guest in every pytest session of an environment where
+normcheck is installed: until a `--normcheck-*` option is given or a test uses one
+of its fixtures, it chooses no backend, sets no environment variable, adds no
+marker, header or summary line and creates no folder. Hooks stay thin and hand
+off to one `NormcheckSession` kept in `config.stash`.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -33,20 +38,49 @@ DEFAULT_SEEDS = "5"
 
 @dataclass
 class NormcheckSession:
-    """What the options chose for this pytest session; the hooks below only read and write this."""
+    """What the options chose for this pytest session; `backend` is None until normcheck is asked for."""
 
-    seeds: list[int]
-    backend: str
+    seeds_text: str
+    backend: str | None = None
+    seeds: list[int] = field(default_factory=list)
     mutation: str | None = None
-    run_dir: str | None = None  # pytest-xdist: the folder every worker shares runs through
+    run_dir: str | None = None  # pytest-xdist: the folder every worker shares runs through, made on first use
+
+    def activate(self, config: pytest.Config) -> None:
+        """Parse the seeds, choose the backend (and its thread settings), apply NORMCHECK_MUTATION, check the baseline."""
+        if self.backend is not None:
+            return
+        from . import framework
+        from .mutations import apply_from_environment
+
+        try:
+            self.seeds = seeds.parse(self.seeds_text)
+            self.backend = framework.select_backend(config.getoption("--normcheck-backend"))
+            mutation = apply_from_environment()
+            self.mutation = mutation.change if mutation is not None else None
+            if config.getoption("--normcheck-baseline"):
+                from . import baseline
+
+                baseline.load(config.getoption("--normcheck-baseline"))
+        except ValueError as exc:
+            self.backend = None
+            raise pytest.UsageError(str(exc)) from None
 
 
 SESSION = pytest.StashKey[NormcheckSession]()
+FIXTURES = frozenset({"normcheck_runs", "normcheck_backend", "normcheck_seeds", "normcheck_seed"})
+
+
+def activate(config: pytest.Config) -> NormcheckSession:
+    """Set normcheck up for this session: called by its options, its fixtures, and normcheck's own conftest."""
+    session = config.stash[SESSION]
+    session.activate(config)
+    return session
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("normcheck")
-    group.addoption("--normcheck-seeds", default=os.environ.get("NORMCHECK_SEEDS", DEFAULT_SEEDS),
+    group.addoption("--normcheck-seeds", default=None,
                     help=f"seeds every claim must hold for: {seeds.SYNTAX} (default 5; env NORMCHECK_SEEDS)")
     group.addoption("--normcheck-backend", default=None,
                     help=f"Keras backend: {', '.join(BACKENDS)} (default: $KERAS_BACKEND, else tensorflow)")
@@ -55,24 +89,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from . import framework
+    given = [config.getoption(name) for name in ("--normcheck-seeds", "--normcheck-backend", "--normcheck-baseline")]
+    config.stash[SESSION] = NormcheckSession(given[0] or os.environ.get("NORMCHECK_SEEDS") or DEFAULT_SEEDS)
+    if any(value is not None for value in given):
+        activate(config)
 
-    config.addinivalue_line("markers", "slow: long sweeps and matrices")
-    config.addinivalue_line("markers", "benchmark: epoch-time benchmarks")
-    try:
-        session = NormcheckSession(seeds.parse(config.getoption("--normcheck-seeds")),
-                                   framework.select_backend(config.getoption("--normcheck-backend")))
-        from .mutations import apply_from_environment
 
-        mutation = apply_from_environment()
-        session.mutation = mutation.change if mutation is not None else None
-        config.stash[SESSION] = session
-        if config.getoption("--normcheck-baseline"):
-            from . import baseline
-
-            baseline.load(config.getoption("--normcheck-baseline"))
-    except ValueError as exc:
-        raise pytest.UsageError(str(exc)) from None
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if any(FIXTURES.intersection(getattr(item, "fixturenames", ())) for item in items):
+        activate(config)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -80,19 +106,19 @@ def pytest_configure_node(node) -> None:
     """pytest-xdist controller: every worker gets the session's shared run folder."""
     session = node.config.stash[SESSION]
     if session.run_dir is None:
-        session.run_dir = tempfile.mkdtemp(prefix="normcheck-runs-")
+        session.run_dir = os.path.join(tempfile.gettempdir(), f"normcheck-runs-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     node.workerinput["normcheck_run_dir"] = session.run_dir
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The shared cache promises each run trains once; a run trained twice fails the session."""
-    directory = session.config.stash[SESSION].run_dir
+    directory = _made(session.config)
     if directory is not None and trained_twice(directory) and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
-    directory = config.stash[SESSION].run_dir
+    directory = _made(config)
     if directory is None:
         return
     counts = trained_counts(directory)
@@ -102,13 +128,21 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    directory = config.stash[SESSION].run_dir if SESSION in config.stash else None
+    directory = _made(config) if SESSION in config.stash else None
     if directory is not None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def _made(config: pytest.Config) -> str | None:
+    """The shared run folder, if a worker made it."""
+    directory = config.stash[SESSION].run_dir
+    return directory if directory is not None and os.path.isdir(directory) else None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
     session = config.stash[SESSION]
+    if session.backend is None:
+        return None
     header = f"normcheck: backend {session.backend}, seeds {session.seeds}"
     return header + (f"\nnormcheck: MUTATED KERAS: {session.mutation}" if session.mutation else "")
 
@@ -174,22 +208,27 @@ def trained_twice(directory: str | Path) -> list[str]:
 @pytest.fixture(scope="session")
 def normcheck_runs(pytestconfig: pytest.Config) -> RunCache:
     """The session's cache of training runs, shared by pytest-xdist workers on the controller's machine."""
+    activate(pytestconfig)
     shared = getattr(pytestconfig, "workerinput", {}).get("normcheck_run_dir")
-    return RunCache(shared if shared is not None and Path(shared).is_dir() else None)
+    if shared is not None:
+        Path(shared).mkdir(parents=True, exist_ok=True)
+    return RunCache(shared)
 
 
 @pytest.fixture(scope="session")
 def normcheck_backend(pytestconfig: pytest.Config) -> str:
-    return pytestconfig.stash[SESSION].backend
+    backend = activate(pytestconfig).backend
+    assert backend is not None
+    return backend
 
 
 @pytest.fixture(scope="session")
 def normcheck_seeds(pytestconfig: pytest.Config) -> list[int]:
     """Every seed a claim must hold for (--normcheck-seeds)."""
-    return pytestconfig.stash[SESSION].seeds
+    return activate(pytestconfig).seeds
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "normcheck_seed" in metafunc.fixturenames:
-        chosen = metafunc.config.stash[SESSION].seeds
+        chosen = activate(metafunc.config).seeds
         metafunc.parametrize("normcheck_seed", chosen, ids=[f"seed={s}" for s in chosen], scope="session")

@@ -1,0 +1,73 @@
+"""The pytest plugin as another project sees it: whole sessions in a scratch project (pytester, a fresh process each).
+
+normcheck is installed, so its `pytest11` entry point loads in every session here,
+exactly as in any project that shares the environment.
+"""
+
+import json
+
+import pytest
+
+FOREIGN = """
+import json, os, sys
+
+def test_records_its_world(request):
+    with open(os.environ["NORMCHECK_TEST_OUT"], "w") as fh:
+        json.dump({"env": dict(os.environ), "markers": request.config.getini("markers"),
+                   "frameworks": sorted(m for m in ("keras", "tensorflow", "jax", "torch") if m in sys.modules)}, fh)
+"""
+
+
+def _shown(result) -> list[str]:
+    """What the session printed, less pytest's own list of installed plugins and the timing."""
+    return [line.split(" in ")[0] for line in result.outlines if not line.startswith(("plugins:", "rootdir:"))]
+
+
+def _world(pytester, monkeypatch, name, *args):
+    out = pytester.path / f"{name}.json"
+    monkeypatch.setenv("NORMCHECK_TEST_OUT", str(out))
+    result = pytester.runpytest_subprocess(*args)
+    data = json.loads(out.read_text())
+    data["env"] = {k: v for k, v in data["env"].items() if k not in ("NORMCHECK_TEST_OUT", "PYTEST_CURRENT_TEST")}
+    return result, data
+
+
+@pytest.mark.parametrize("keras_backend", [None, "numpy"], ids=["plain", "KERAS_BACKEND=numpy"])
+def test_a_foreign_session_is_unchanged_by_normcheck(pytester, monkeypatch, tmp_path, keras_backend):
+    """Same environment, markers and output with and without the plugin; a foreign KERAS_BACKEND is not its business."""
+    pytester.makepyfile(test_foreign=FOREIGN)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    if keras_backend:
+        monkeypatch.setenv("KERAS_BACKEND", keras_backend)
+    without, alone = _world(pytester, monkeypatch, "without", "-p", "no:normcheck")
+    with_, guest = _world(pytester, monkeypatch, "with")
+    assert without.ret == with_.ret == 0
+    assert guest == alone
+    assert guest["frameworks"] == []
+    assert _shown(with_) == _shown(without)
+    assert not list(tmp_path.glob("normcheck-runs-*"))
+
+
+def test_a_bad_normcheck_seeds_option_is_a_usage_error(pytester):
+    pytester.makepyfile(test_foreign="def test_nothing():\n    pass\n")
+    result = pytester.runpytest_subprocess("--normcheck-seeds", "3-1")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*seeds '3-1' are invalid; allowed: N (seeds 0..N-1)*"])
+
+
+def test_xdist_workers_train_each_run_once(pytester):
+    """Two workers ask for the same run four times: one trains it, the summary says so, the folder is gone after."""
+    pytest.importorskip("xdist")
+    pytester.makepyfile(test_runs="""
+import pytest
+from normcheck import Experiment
+
+TINY = Experiment(n_samples=200, epochs=1)
+
+@pytest.mark.parametrize("i", range(4))
+def test_shares_a_run(normcheck_runs, i):
+    assert normcheck_runs.get("input_norm", TINY, 0).seed == 0
+""")
+    result = pytester.runpytest_subprocess("-n", "2")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["normcheck: 1 runs trained across workers, 0 of them twice"])
