@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .claims import Verdict, check_all
+from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run, by_seed
 
@@ -74,20 +75,20 @@ def load(path: str | Path) -> Baseline:
     path = Path(path)
     where = f"baseline {str(path)!r}"
     if not path.exists():
-        raise ValueError(f"{where} does not exist; record one with `python -m normcheck baseline record {path}`")
+        raise InputError(f"{where} does not exist; record one with `python -m normcheck baseline record {path}`")
     if path.is_dir():
-        raise ValueError(f"{where} is a directory; allowed: a JSON file")
+        raise InputError(f"{where} is a directory; allowed: a JSON file")
     try:
         text = path.read_text()
     except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{where} cannot be read: {exc}") from None
+        raise InputError(f"{where} cannot be read: {exc}") from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{where} is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+        raise InputError(f"{where} is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         got = data.get("schema") if isinstance(data, dict) else type(data).__name__
-        raise ValueError(f"{where} has schema {got!r}; expected {SCHEMA!r}")
+        raise InputError(f"{where} has schema {got!r}; expected {SCHEMA!r}")
     try:
         experiment = Experiment.from_dict(data["experiment"])
         seeds = [int(s) for s in data["seeds"]]
@@ -95,14 +96,14 @@ def load(path: str | Path) -> Baseline:
         fingerprint = dict(data["fingerprint"])
         created = str(data.get("created", "?"))
     except KeyError as exc:
-        raise ValueError(f"{where} lacks the field {exc.args[0]!r}") from None
+        raise InputError(f"{where} lacks the field {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{where} is malformed: {exc}") from None
+        raise InputError(f"{where} is malformed: {exc}") from None
     if not runs or not seeds:
-        raise ValueError(f"{where} holds no runs")
+        raise InputError(f"{where} holds no runs")
     for r in runs:
         if r.experiment != experiment or r.seed not in seeds:
-            raise ValueError(f"{where} is inconsistent: run {r.variant} seed {r.seed} does not match its experiment/seeds")
+            raise InputError(f"{where} is inconsistent: run {r.variant} seed {r.seed} does not match its experiment/seeds")
     return Baseline(fingerprint, experiment, seeds, runs, created)
 
 
@@ -188,7 +189,7 @@ def compare(baseline: Baseline, today: dict[int, dict[str, Run]], fingerprint_no
         seeds = [s for s in baseline.seeds if variant in then.get(s, {})]
         missing = [s for s in seeds if variant not in today.get(s, {})]
         if missing:
-            raise ValueError(f"today's runs lack {variant} for seed(s) {missing}")
+            raise InputError(f"today's runs lack {variant} for seed(s) {missing}")
         for metric in METRICS:
             for e in range(baseline.experiment.epochs):
                 old = [getattr(then[s][variant], metric)[e] for s in seeds]

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run, by_seed
 from .variants import QUESTION_VARIANTS, VARIANTS
@@ -123,13 +124,13 @@ def calibrate(out: str | Path, seeds: Iterable[int], report_only: bool, order: s
     backend = framework.default_backend()
     out = Path(out)
     if not out.is_dir():
-        raise ValueError(f"calibration folder {str(out)!r} does not exist")
+        raise InputError(f"calibration folder {str(out)!r} does not exist")
     path = out / f"runs-{backend}-{order}.jsonl"
     experiment = QUESTION_EXPERIMENT.replace(order=order, epochs=epochs)
     variants = tuple(VARIANTS) if order == "owned" else QUESTION_VARIANTS
     if report_only:
         if not path.exists():
-            raise ValueError(f"no stored runs at {str(path)!r}; run without --report first")
+            raise InputError(f"no stored runs at {str(path)!r}; run without --report first")
         runs = load(path)
     else:
         runs = collect(seeds, path, experiment, variants, log=log or (lambda m: None), jobs=jobs)

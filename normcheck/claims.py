@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 
+from .errors import InputError
 from .run import Run
 
 Runs = Mapping[str, Run]
@@ -51,7 +52,7 @@ class Claim:
         for seed, runs in sorted(runs_by_seed.items()):
             missing = [v for v in self.variants if v not in runs]
             if missing:
-                raise ValueError(f"claim {self.id!r} needs variant(s) {missing} for seed {seed}")
+                raise InputError(f"claim {self.id!r} needs variant(s) {missing} for seed {seed}")
             out[seed] = float(self.measure(runs))
         return out
 
@@ -59,7 +60,7 @@ class Claim:
         """The verdict over every seed given; the worst seed decides."""
         values = self.values(runs_by_seed)
         if not values:
-            raise ValueError(f"claim {self.id!r} needs at least one seed")
+            raise InputError(f"claim {self.id!r} needs at least one seed")
         worst_seed = self.worst(values)
         return Verdict(
             claim=self.id,
@@ -259,7 +260,7 @@ def get_claim(claim_id: str) -> Claim:
     for c in CLAIMS:
         if c.id == claim_id:
             return c
-    raise ValueError(f"claim {claim_id!r} is unknown; allowed: {', '.join(claim_ids())}")
+    raise InputError(f"claim {claim_id!r} is unknown; allowed: {', '.join(claim_ids())}")
 
 
 def required_variants(claims: Iterable[Claim] = CLAIMS) -> list[str]:

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import signal
 import sys
+import time
+import traceback
 from collections.abc import Sequence
 
+from .errors import InputError
 from .experiment import ORDERS, Experiment
 
 COMMANDS = ("run", "calibrate", "sweep", "bench", "baseline", "mutations")
@@ -52,16 +57,30 @@ def _variant_list(text: str) -> list[str]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _common(p: argparse.ArgumentParser, seeds_default: str) -> None:
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity), the default for --jobs."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _common(p: argparse.ArgumentParser, seeds_default: str | None, *, epochs: int = Experiment.epochs,
+            jobs: bool = True, quiet: bool = True) -> None:
+    """The options a command really uses, each with its true default in the help."""
     from .framework import BACKENDS
     from .seeds import SYNTAX
 
     p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
-    p.add_argument("--seeds", type=_seed_list, default=_seed_list(seeds_default),
-                   help=f"seeds: {SYNTAX} (default {seeds_default})")
-    p.add_argument("--epochs", type=_positive_int, default=Experiment.epochs, help="epochs per run (default 10)")
-    p.add_argument("--jobs", type=_positive_int, default=1, help="worker processes (default 1)")
-    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    if seeds_default is not None:
+        p.add_argument("--seeds", type=_seed_list, default=_seed_list(seeds_default),
+                       help=f"seeds: {SYNTAX} (default {seeds_default})")
+    p.add_argument("--epochs", type=_positive_int, default=epochs, help="epochs per run (default %(default)s)")
+    if jobs:
+        p.add_argument("--jobs", type=_positive_int, default=available_cores(),
+                       help="worker processes; 1 trains in this process (default %(default)s: the cores available)")
+    if quiet:
+        p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,36 +89,36 @@ def build_parser() -> argparse.ArgumentParser:
     from .variants import QUESTION_VARIANTS
 
     parser = _Parser(prog="python -m normcheck", description=__doc__)
+    parser.add_argument("--version", action="version", version=version_text())
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="(default) reproduce the question's experiment and check every claim")
     _common(run, "1")
     run.add_argument("--variants", type=_variant_list, default=None, help="comma-separated variants (default: all)")
     run.add_argument("--order", choices=ORDERS, default="owned",
-                     help="batch order: normcheck's per-(seed, epoch) permutation, or fit(shuffle=True)'s own")
+                     help="batch order: normcheck's per-(seed, epoch) permutation, or fit(shuffle=True)'s own (default %(default)s)")
     run.add_argument("--json", metavar="PATH", help="write the runs and verdicts as JSON")
-    run.add_argument("--plot", metavar="PATH", help="write learning curves as a PNG")
+    run.add_argument("--plot", metavar="PATH", help="write learning curves: .png, .svg or .pdf")
 
     cal = sub.add_parser("calibrate", help="train many seeds and tabulate each claim's margin")
     _common(cal, "24")
-    cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables")
+    cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables (default %(default)s)")
     cal.add_argument("--report", action="store_true", help="only rebuild the tables from the stored runs")
     cal.add_argument("--page", metavar="PATH", help="only write the claims page (docs/claims.md) from the stored runs of every backend")
-    cal.add_argument("--order", choices=ORDERS, default="owned", help="batch order to calibrate (default owned)")
+    cal.add_argument("--order", choices=ORDERS, default="owned", help="batch order to calibrate (default %(default)s)")
 
-    sw = sub.add_parser("sweep", help="accuracy against input scale, per variant, with a PNG plot")
-    _common(sw, "3")
-    sw.set_defaults(epochs=1)
+    sw = sub.add_parser("sweep", help="accuracy against input scale, per variant, with a plot")
+    _common(sw, "3", epochs=1, jobs=False)
     sw.add_argument("--variants", type=_variant_list, default=list(sweep.SWEEP_VARIANTS))
-    sw.add_argument("--low", type=float, default=1.0, help="smallest max|x| (default 1)")
-    sw.add_argument("--high", type=float, default=1e6, help="largest max|x| (default 1e6)")
-    sw.add_argument("--per-decade", type=_positive_int, default=2, help="grid points per decade (default 2)")
-    sw.add_argument("--csv", metavar="PATH", default="sweep.csv", help="write the points (default sweep.csv)")
-    sw.add_argument("--plot", metavar="PATH", default="sweep.png", help="write the plot (default sweep.png)")
+    sw.add_argument("--low", type=float, default=1.0, help="smallest max|x| (default %(default)g)")
+    sw.add_argument("--high", type=float, default=1e6, help="largest max|x| (default %(default)g)")
+    sw.add_argument("--per-decade", type=_positive_int, default=2, help="grid points per decade (default %(default)s)")
+    sw.add_argument("--csv", metavar="PATH", default="sweep.csv", help="write the points (default %(default)s)")
+    sw.add_argument("--plot", metavar="PATH", default="sweep.png", help="write the plot: .png, .svg or .pdf (default %(default)s)")
 
     bench = sub.add_parser("bench", help="epoch time per variant, and the speed targets as ratios")
-    _common(bench, "1")
-    bench.set_defaults(epochs=4, jobs=2)
+    _common(bench, None, epochs=4, quiet=False)
+    bench.add_argument("--json", metavar="PATH", help="write the epoch times (and targets) as JSON")
     bench.add_argument("--variants", type=_variant_list, default=list(QUESTION_VARIANTS))
     bench.add_argument("--targets", action="store_true", help="also measure recording overhead and matrix vs the question's script")
 
@@ -119,15 +138,31 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = bsub.add_parser("compare", help="train today's runs for the baseline's seeds and compare")
     cmp_.add_argument("path", metavar="PATH")
     cmp_.add_argument("--backend", choices=BACKENDS)
-    cmp_.add_argument("--jobs", type=_positive_int, default=1)
+    cmp_.add_argument("--jobs", type=_positive_int, default=available_cores(),
+                      help="worker processes (default %(default)s: the cores available)")
     cmp_.add_argument("--json", metavar="OUT", help="write the comparison as JSON")
     cmp_.add_argument("--quiet", action="store_true")
     return parser
 
 
+def version_text() -> str:
+    """normcheck's version and the frameworks installed beside it, read from package metadata (nothing imported)."""
+    from importlib import metadata
+
+    from . import __version__
+
+    found = []
+    for name in ("tensorflow", "tf-keras", "keras", "jax", "torch", "numpy"):
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return f"normcheck {__version__} ({', '.join(found)})"
+
+
 def parse(argv: Sequence[str]) -> argparse.Namespace:
     argv = list(argv)
-    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0] not in COMMANDS and argv[0] not in ("-h", "--help", "--version")):
         argv = ["run", *argv]
     return build_parser().parse_args(argv)
 
@@ -142,10 +177,14 @@ def _progress(quiet: bool):
             print(f"\r  {variant} seed {seed}: epoch {epoch}/{epochs} accuracy {accuracy:.4f}   ",
                   end="", file=sys.stderr, flush=True)
 
+    start = time.monotonic()
+
     def run_done(run, done: int, total: int) -> None:
+        elapsed = time.monotonic() - start
+        eta = f", about {elapsed / done * (total - done):.0f} s left" if done < total else f", {elapsed:.0f} s in all"
         print(f"{chr(13) if tty else ''}[{done}/{total}] {run.variant} seed {run.seed}: accuracy "
               f"{run.accuracy[0]:.4f} after epoch 1, {run.accuracy[-1]:.4f} after {run.epochs}, "
-              f"{sum(run.seconds):.1f} s{' ' * 10 if tty else ''}", file=sys.stderr, flush=True)
+              f"{sum(run.seconds):.1f} s{eta}{' ' * 10 if tty else ''}", file=sys.stderr, flush=True)
 
     return epoch, run_done
 
@@ -156,7 +195,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         files.check_writable(args.json)
     if args.plot:
-        files.check_writable(args.plot)
+        from . import plots
+
+        plots.check_target(args.plot)
     experiment = Experiment(epochs=args.epochs, order=args.order)
     names = args.variants or list(variants.VARIANTS)
     seeds = args.seeds
@@ -201,9 +242,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from . import files, sweep
 
     if not (0 < args.low < args.high) or args.high > 1e30:
-        raise ValueError(f"--low {args.low:g} / --high {args.high:g} are invalid; allowed: 0 < low < high <= 1e30")
+        raise InputError(f"--low {args.low:g} / --high {args.high:g} are invalid; allowed: 0 < low < high <= 1e30")
     files.check_writable(args.csv)
-    files.check_writable(args.plot)
+    from . import plots
+
+    plots.check_target(args.plot)
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     points = sweep.sweep(args.variants, sweep.grid(args.low, args.high, args.per_decade), args.seeds, args.epochs, log)
     files.write_text(args.csv, sweep.to_csv(points))
@@ -215,14 +258,22 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import bench, framework
+    from . import bench, files, framework
 
+    if args.json:
+        files.check_writable(args.json)
     backend = framework.default_backend()
     times = bench.epoch_times(args.variants, args.epochs, slow_too=framework.traits(backend).whole_epoch_calls)
     print(bench.epoch_table(times, backend), flush=True)
+    out: dict = {"backend": backend, "versions": framework.versions(), "epoch_times": [dataclasses.asdict(t) for t in times]}
     if args.targets:
-        print("\n" + bench.overhead_line(bench.recording_overhead()), flush=True)
-        print(bench.matrix_line(bench.matrix_vs_question_script(backend, jobs=args.jobs), backend, args.jobs))
+        overhead = bench.recording_overhead()
+        print("\n" + bench.overhead_line(overhead), flush=True)
+        matrix = bench.matrix_vs_question_script(backend, jobs=args.jobs)
+        print(bench.matrix_line(matrix, backend, args.jobs))
+        out.update(recording_overhead=dataclasses.asdict(overhead), matrix_vs_question_script=matrix)
+    if args.json:
+        files.write_json(args.json, out)
     return 0
 
 
@@ -278,7 +329,11 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int:
-    """`own_process`: this process exists only for the CLI (`python -m normcheck`), so it may skip TensorFlow on JAX/torch."""
+    """Exit 0 every claim holds, 1 a claim fails or something moved, 2 bad input, 3 internal error, 130/143 interrupted.
+
+    `own_process`: this process exists only for the CLI, so it may keep TensorFlow out on
+    JAX/torch and quiet the frameworks' start-up logs.
+    """
     from . import framework
 
     try:
@@ -286,13 +341,35 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         framework.select_backend(getattr(args, "backend", None))
         if own_process:
             framework.skip_tensorflow()
+            framework.quiet_startup()
             os.environ.setdefault("NORMCHECK_JAX_CACHE", framework.default_jax_cache())
         handler = {"run": cmd_run, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "baseline": cmd_baseline,
                    "bench": cmd_bench, "mutations": cmd_mutations}[args.command]
         return handler(args)
-    except (UsageError, ValueError) as exc:
+    except (UsageError, InputError) as exc:
         print(f"normcheck: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("normcheck: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("normcheck: terminated", file=sys.stderr)
+        return 143
+    except Exception:
+        traceback.print_exc()
+        print("normcheck: internal error (exit 3): not a bad argument; the traceback above says where", file=sys.stderr)
+        return 3
+
+
+class Terminated(Exception):
+    """SIGTERM, turned into an exception so workers are stopped and nothing half-written is left."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def console() -> None:
+    """`normcheck` and `python -m normcheck`: the same program, in a process of its own."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    sys.exit(main(own_process=True))

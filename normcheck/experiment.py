@@ -7,11 +7,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import InputError
+
 ORDERS: tuple[str, ...] = ("owned", "fit")
 
 
 def _fail(field: str, value: Any, allowed: str) -> None:
-    raise ValueError(f"Experiment.{field}={value!r} is invalid; allowed: {allowed}")
+    raise InputError(f"Experiment.{field}={value!r} is invalid; allowed: {allowed}")
 
 
 def _check_int(field: str, value: Any, low: int) -> None:
@@ -77,11 +79,11 @@ class Experiment:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Experiment:
         if not isinstance(data, dict):
-            raise ValueError(f"an experiment must be a JSON object, got {type(data).__name__}")
+            raise InputError(f"an experiment must be a JSON object, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown Experiment field(s) {unknown}; allowed: {sorted(known)}")
+            raise InputError(f"unknown Experiment field(s) {unknown}; allowed: {sorted(known)}")
         return cls(**data)
 
 

@@ -8,19 +8,21 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .errors import InputError
+
 
 def check_writable(path: str | Path, *, force: bool = True) -> Path:
     """Fail before any work if `path` cannot be written."""
     path = Path(path)
     if path.is_dir():
-        raise ValueError(f"output path {str(path)!r} is a directory; allowed: a file path")
+        raise InputError(f"output path {str(path)!r} is a directory; allowed: a file path")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
-        raise ValueError(f"output path {str(path)!r}: folder {str(parent)!r} does not exist")
+        raise InputError(f"output path {str(path)!r}: folder {str(parent)!r} does not exist")
     if not os.access(parent, os.W_OK):
-        raise ValueError(f"output path {str(path)!r}: folder {str(parent)!r} is not writable")
+        raise InputError(f"output path {str(path)!r}: folder {str(parent)!r} is not writable")
     if not force and path.exists():
-        raise ValueError(f"output path {str(path)!r} exists; pass --force to overwrite it")
+        raise InputError(f"output path {str(path)!r} exists; pass --force to overwrite it")
     return path
 
 

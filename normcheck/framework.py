@@ -6,20 +6,25 @@ Keras fixes its backend at first import, so every module that needs Keras asks
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
 import platform
 import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
+
+from .errors import InputError
 
 if TYPE_CHECKING:
     import numpy as np
 
 
-class BackendError(ValueError):
+class BackendError(InputError):
     """The backend asked for is unknown, not installed, or differs from the loaded one."""
 
 
@@ -130,8 +135,54 @@ def _loaded_backend() -> str | None:
     return mod.backend.backend()
 
 
+_QUIET: list[bool] = []  # set by quiet_startup in processes normcheck owns
+
+
+def quiet_startup() -> None:
+    """In a process normcheck owns, keep the frameworks' start-up logs off stderr, unless the user set TF_CPP_MIN_LOG_LEVEL.
+
+    TensorFlow 2.19+ writes its CUDA probing and CPU notes from C++ through absl,
+    which TF_CPP_MIN_LOG_LEVEL no longer silences (tensorflow/tensorflow#100442).
+    So the first import of Keras (and with it the backend) runs with stderr's file
+    descriptor pointed at a temporary file; if the import fails, what it wrote is shown.
+    """
+    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ and not _QUIET:
+        _QUIET.append(True)
+
+
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[None]:
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def keras() -> ModuleType:
     """The Keras module in use: tf_keras under TF_USE_LEGACY_KERAS=1 when installed, else keras."""
+    name = "tf_keras" if legacy_keras() and importlib.util.find_spec("tf_keras") is not None else "keras"
+    if _QUIET and name not in sys.modules:
+        with _stderr_captured():
+            module = _import_keras(name)
+            if hasattr(module, "ops"):  # the first device use logs too
+                module.ops.zeros((1,))
+            else:
+                module.backend.constant(0.0)
+            return module
+    return _import_keras(name)
+
+
+def _import_keras(name: str) -> ModuleType:
     if "jax" in _PENDING:
         _PENDING.discard("jax")
         import jax
@@ -142,9 +193,7 @@ def keras() -> ModuleType:
         if cache not in ("", "0"):
             jax.config.update("jax_compilation_cache_dir", cache)
             jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    if legacy_keras() and importlib.util.find_spec("tf_keras") is not None:
-        return importlib.import_module("tf_keras")
-    return importlib.import_module("keras")
+    return importlib.import_module(name)
 
 
 def to_numpy(tensor) -> np.ndarray:

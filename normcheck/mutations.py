@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import InputError
+
 
 @dataclass(frozen=True)
 class Mutation:
@@ -40,7 +42,7 @@ def _default(cls, **defaults) -> None:
         elif name in kw:
             kw[name] = value
         else:
-            raise ValueError(f"{cls.__name__}.__init__ has no default for {name!r}")
+            raise InputError(f"{cls.__name__}.__init__ has no default for {name!r}")
     init.__defaults__ = tuple(values)
     init.__kwdefaults__ = kw or None
 
@@ -126,7 +128,7 @@ def apply(name: str) -> Mutation:
     try:
         mutation = MUTATIONS[name]
     except KeyError:
-        raise ValueError(f"mutation {name!r} is unknown; allowed: {', '.join(MUTATIONS)}") from None
+        raise InputError(f"mutation {name!r} is unknown; allowed: {', '.join(MUTATIONS)}") from None
     mutation.apply()
     return mutation
 
@@ -162,7 +164,7 @@ def self_test(backend: str, seeds: str, names: Sequence[str]) -> Iterator[tuple[
     root = Path(__file__).resolve().parent.parent
     for name in (None, *names):
         if name is not None and name not in MUTATIONS:
-            raise ValueError(f"mutation {name!r} is unknown; allowed: {', '.join(MUTATIONS)}")
+            raise InputError(f"mutation {name!r} is unknown; allowed: {', '.join(MUTATIONS)}")
     for name in (None, *names):
         yield name, run_suite(name, backend, seeds, root, SELECTION)
 

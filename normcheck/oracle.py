@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import InputError
 from .variants import BN, DENSE, TANH, Variant, get_variant
 
 DEFAULTS: dict[str, float] = {
@@ -131,7 +132,7 @@ def forward_backward(
     """Mean binary cross-entropy of one batch and its gradients, as Keras's train step computes them."""
     v = get_variant(variant)
     if loss_mode not in LOSS_MODES:
-        raise ValueError(f"loss_mode={loss_mode!r} is invalid; allowed: {', '.join(LOSS_MODES)}")
+        raise InputError(f"loss_mode={loss_mode!r} is invalid; allowed: {', '.join(LOSS_MODES)}")
     x = np.asarray(x, dtype=dtype).reshape(-1, 1)
     y = np.asarray(y, dtype=dtype).reshape(-1, 1)
     feats, caches = hidden_forward(v, w, x, training=training)

@@ -18,6 +18,7 @@ def _worker_init(backend: str, legacy: str | None) -> None:
 
     framework.select_backend(backend)
     framework.skip_tensorflow()
+    framework.quiet_startup()
 
 
 def _train_chunk(tasks: list[tuple[str, int]], experiment: Experiment) -> list[str]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from . import files
+from .errors import InputError
 from .question import reported
 from .run import Run
 from .sweep import SweepPoint
@@ -18,16 +20,29 @@ def _pyplot():
     try:
         import matplotlib
     except ImportError:
-        raise ValueError("plots need matplotlib: pip install 'normcheck[plot]'") from None
+        raise InputError("plots need matplotlib, which is not installed; allowed: pip install 'normcheck[plot]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
 
 
+FORMATS = ("png", "svg", "pdf")
+
+
+def check_target(path: str | Path) -> str:
+    """Before any training: the format the file's suffix asks for is one matplotlib writes, matplotlib is there, the path is writable."""
+    fmt = Path(path).suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise InputError(f"plot path {str(path)!r} has suffix {Path(path).suffix!r}; allowed: {', '.join('.' + f for f in FORMATS)}")
+    _pyplot()
+    files.check_writable(path)
+    return fmt
+
+
 def _save(fig, path) -> None:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format=check_target(path), dpi=110, bbox_inches="tight")
     files.write_bytes(path, buf.getvalue())
 
 

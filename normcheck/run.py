@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import InputError
 from .experiment import Experiment
 
 SCHEMA = "normcheck.run/2"
@@ -62,7 +63,7 @@ class Run:
     def from_dict(cls, data: dict[str, Any]) -> Run:
         if not isinstance(data, dict) or data.get("schema") not in READABLE:
             got = data.get("schema") if isinstance(data, dict) else type(data).__name__
-            raise ValueError(f"not a normcheck run (schema {got!r}); expected schema {SCHEMA!r}")
+            raise InputError(f"not a normcheck run (schema {got!r}); expected schema {SCHEMA!r}")
         data = dict(data)
         if data.pop("schema") == "normcheck.run/1":
             data.pop("keras_eval_accuracy", None)
@@ -70,14 +71,14 @@ class Run:
         missing = sorted(n for n in names if n not in data and cls.__dataclass_fields__[n].default is dataclasses.MISSING
                          and cls.__dataclass_fields__[n].default_factory is dataclasses.MISSING)
         if missing:
-            raise ValueError(f"run is missing field(s) {missing}")
+            raise InputError(f"run is missing field(s) {missing}")
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(f"run has unknown field(s) {unknown}")
+            raise InputError(f"run has unknown field(s) {unknown}")
         data["experiment"] = Experiment.from_dict(data["experiment"])
         lengths = {k: len(data[k]) for k in PER_EPOCH}
         if len(set(lengths.values())) != 1:
-            raise ValueError(f"run's per-epoch lists differ in length: {lengths}")
+            raise InputError(f"run's per-epoch lists differ in length: {lengths}")
         return cls(**data)
 
     def to_json(self) -> str:

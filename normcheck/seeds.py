@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .errors import InputError
+
 LIMIT = 2**32
 SYNTAX = "N (seeds 0..N-1), A-B (a range) or a comma list of distinct integers from 0 to 2**32 - 1"
 
@@ -9,7 +11,7 @@ SYNTAX = "N (seeds 0..N-1), A-B (a range) or a comma list of distinct integers f
 def check(seed: object) -> int:
     """`seed` itself if it is a seed Keras and NumPy accept, else a ValueError naming it."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < LIMIT:
-        raise ValueError(f"seed={seed!r} is invalid; allowed: an integer from 0 to 2**32 - 1")
+        raise InputError(f"seed={seed!r} is invalid; allowed: an integer from 0 to 2**32 - 1")
     return seed
 
 
@@ -25,7 +27,7 @@ def parse(text: str) -> list[int]:
         else:
             seeds = list(range(int(text)))
     except ValueError:
-        raise ValueError(f"seeds {text!r} are invalid; allowed: {SYNTAX}") from None
+        raise InputError(f"seeds {text!r} are invalid; allowed: {SYNTAX}") from None
     if not seeds or min(seeds) < 0 or max(seeds) >= LIMIT or len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds {text!r} are invalid; allowed: {SYNTAX}")
+        raise InputError(f"seeds {text!r} are invalid; allowed: {SYNTAX}")
     return seeds

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import framework, oracle
 from .data import dataset, epoch_order
+from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .variants import get_variant
 
@@ -79,7 +80,7 @@ def adam_slot(slots: dict[str, np.ndarray], variant: str, name: str, kind: str) 
     found = [a for k, a in slots.items()
              if k.split("/")[-1] == f"{keras_layer}_{weight}_{kind}" or k.split(":")[0].endswith(keras2)]
     if len(found) != 1:
-        raise ValueError(f"no unique Adam {kind} slot for {name} among {sorted(slots)}")
+        raise InputError(f"no unique Adam {kind} slot for {name} among {sorted(slots)}")
     return found[0]
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from . import framework, seeds
 from .data import dataset, epoch_order
 from .diagnostics import Probe
+from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
 from .variants import Variant, build_model, get_variant
@@ -22,7 +23,7 @@ def resolve_steps_per_execution(experiment: Experiment, backend: str) -> int:
     wanted = experiment.steps_per_execution
     if not framework.traits(backend).whole_epoch_calls:
         if wanted not in (None, 1):
-            raise ValueError(f"Experiment.steps_per_execution={wanted!r} is invalid on {backend}; allowed: 1 or None")
+            raise InputError(f"Experiment.steps_per_execution={wanted!r} is invalid on {backend}; allowed: 1 or None")
         return 1
     return min(wanted or experiment.steps_per_epoch, experiment.steps_per_epoch)
 
@@ -130,7 +131,7 @@ def train(
     v = get_variant(variant)
     seeds.check(seed)
     if not isinstance(experiment, Experiment):
-        raise ValueError(f"experiment={experiment!r} is invalid; allowed: a normcheck.Experiment")
+        raise InputError(f"experiment={experiment!r} is invalid; allowed: a normcheck.Experiment")
     x, y = dataset(experiment, v.input_norm)
     model, spe = prepared_model(v, experiment, seed)
     probe = Probe(model, v, x, y, experiment.batch_size, seed) if diagnostics else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import framework
+from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
 
 DENSE, BN, TANH = "dense", "bn", "tanh"
@@ -32,7 +33,7 @@ class Variant:
 
     def __post_init__(self) -> None:
         if sorted(self.hidden) not in (sorted((DENSE, TANH)), sorted((DENSE, TANH, BN))) or self.hidden[0] != DENSE:
-            raise ValueError(f"Variant.hidden={self.hidden!r} is invalid; allowed: {DENSE!r} first, then {TANH!r} "
+            raise InputError(f"Variant.hidden={self.hidden!r} is invalid; allowed: {DENSE!r} first, then {TANH!r} "
                              f"and at most one {BN!r}, in any order")
 
     @property
@@ -70,7 +71,7 @@ def get_variant(name: str | Variant) -> Variant:
     try:
         return VARIANTS[name]
     except (KeyError, TypeError):
-        raise ValueError(f"variant {name!r} is unknown; allowed: {', '.join(VARIANTS)}") from None
+        raise InputError(f"variant {name!r} is unknown; allowed: {', '.join(VARIANTS)}") from None
 
 
 def build_model(variant: str | Variant, experiment: Experiment = QUESTION_EXPERIMENT):

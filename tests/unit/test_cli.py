@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from normcheck import claims, cli, framework
+import normcheck
+from normcheck import Experiment, claims, cli, framework
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,9 @@ from normcheck import claims, cli, framework
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["baseline"], "required: action"),
         (["sweep", "--low", "10", "--high", "1"], "--low 10 / --high 1 are invalid"),
+        (["bench", "--seeds", "3"], "unrecognized arguments: --seeds 3"),
+        (["sweep", "--jobs", "2"], "unrecognized arguments: --jobs 2"),
+        (["--plot", "curves.txt"], "plot path 'curves.txt' has suffix '.txt'; allowed: .png, .svg, .pdf"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
@@ -56,7 +60,7 @@ def test_uninstalled_backend_names_the_extra():
 
 def test_run_prints_the_seed_table_and_verdicts_and_writes_json(tmp_path, capsys):
     path = tmp_path / "runs.json"
-    code = cli.main(["--variants", "input_norm,input_and_batch_norm", "--json", str(path), "--quiet"])
+    code = cli.main(["--variants", "input_norm,input_and_batch_norm", "--json", str(path), "--quiet", "--jobs", "1"])
     out = capsys.readouterr().out
     assert code == 0
     assert "----- Input normalization only [input_norm], seed 0 -----" in out
@@ -71,5 +75,89 @@ def test_run_prints_the_seed_table_and_verdicts_and_writes_json(tmp_path, capsys
 def test_a_failing_claim_exits_1(monkeypatch, capsys):
     strict = dataclasses.replace(claims.get_claim("input_norm_ends_near_perfect"), threshold=1.01)
     monkeypatch.setattr(claims, "CLAIMS", (strict,))
-    assert cli.main(["--variants", "input_norm", "--quiet"]) == 1
+    assert cli.main(["--variants", "input_norm", "--quiet", "--jobs", "1"]) == 1
     assert "FAIL input_norm_ends_near_perfect" in capsys.readouterr().out
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """For tests of what happens before or around training: training itself is not what they check."""
+    from normcheck import parallel
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(parallel, "train_matrix", refuse)
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), ValueError("a framework's own ValueError")])
+def test_anything_but_bad_input_is_an_internal_error_with_its_traceback(monkeypatch, capsys, error):
+    from normcheck import parallel
+
+    def crash(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(parallel, "train_matrix", crash)
+    assert cli.main(["--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert str(error) in err
+    assert err.strip().endswith("normcheck: internal error (exit 3): not a bad argument; the traceback above says where")
+
+
+def test_a_missing_matplotlib_is_bad_input_before_training(monkeypatch, capsys, no_training, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert cli.main(["--plot", str(tmp_path / "c.png")]) == 2
+    assert "plots need matplotlib, which is not installed" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF"), (".png", b"\x89PNG")])
+def test_the_plot_format_follows_the_suffix(tmp_path, suffix, magic):
+    pytest.importorskip("matplotlib")
+    from normcheck import plots
+    from normcheck.run import Run
+
+    runs = {"input_norm": [Run("input_norm", 0, Experiment(epochs=2), [0.2, 0.1], [0.9, 0.95], [0.2, 0.1], [0.9, 0.95],
+                               [1.0, 1.0])]}
+    path = tmp_path / f"curves{suffix}"
+    plots.learning_curves(runs, path)
+    assert path.read_bytes().startswith(magic)
+
+
+def test_help_shows_each_commands_true_defaults():
+    def help_of(*command):
+        out = subprocess.run([sys.executable, "-m", "normcheck", *command, "--help"], capture_output=True, text=True,
+                             check=True).stdout
+        return " ".join(out.split())
+
+    assert "epochs per run (default 1)" in help_of("sweep")
+    assert "epochs per run (default 4)" in help_of("bench")
+    assert f"(default {cli.available_cores()}: the cores available)" in help_of("run")
+
+
+def test_version_names_normcheck_and_the_frameworks_and_the_console_script_is_the_same_program():
+    from pathlib import Path
+
+    module = subprocess.run([sys.executable, "-m", "normcheck", "--version"], capture_output=True, text=True, check=True)
+    assert module.stdout.startswith(f"normcheck {normcheck.__version__} (")
+    assert "numpy " in module.stdout
+    script = Path(sys.executable).parent / "normcheck"
+    if not script.exists():
+        pytest.skip("no normcheck console script beside this python (not pip-installed)")
+    console = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    assert console.stdout == module.stdout
+
+
+def test_progress_goes_to_stderr_with_the_time_left(capsys):
+    from normcheck.run import Run
+
+    _, run_done = cli._progress(quiet=False)
+    run = Run("none", 3, Experiment(epochs=1), [0.7], [0.5], [0.7], [0.5], [1.0])
+    run_done(run, 1, 4)
+    run_done(run, 4, 4)
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    first, last = captured.err.strip().splitlines()
+    assert first.startswith("[1/4] none seed 3: accuracy 0.5000")
+    assert "s left" in first
+    assert "s in all" in last
