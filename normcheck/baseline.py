@@ -20,7 +20,6 @@ blips (inference accuracy 0.6 for an epoch), which must not read as a move.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import math
 import statistics
 from collections.abc import Sequence
@@ -71,40 +70,54 @@ def save(baseline: Baseline, path: str | Path, force: bool = False) -> None:
 
 
 def load(path: str | Path) -> Baseline:
-    """Read and validate a baseline file; every problem is one clear ValueError."""
+    """Read and validate a baseline file before any training; every problem is one InputError naming the file and place."""
+    from . import files, seeds
+
     path = Path(path)
     where = f"baseline {str(path)!r}"
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise InputError(f"{where} does not exist; record one with `python -m normcheck baseline record {path}`")
-    if path.is_dir():
-        raise InputError(f"{where} is a directory; allowed: a JSON file")
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{where} cannot be read: {exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{where} is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
+    data = files.read_json(path, "baseline")
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         got = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"{where} has schema {got!r}; expected {SCHEMA!r}")
+    for field_name in ("experiment", "seeds", "runs", "fingerprint"):
+        if field_name not in data:
+            raise InputError(f"{where} lacks the field {field_name!r}")
     try:
         experiment = Experiment.from_dict(data["experiment"])
-        seeds = [int(s) for s in data["seeds"]]
-        runs = [Run.from_dict(r) for r in data["runs"]]
-        fingerprint = dict(data["fingerprint"])
-        created = str(data.get("created", "?"))
-    except KeyError as exc:
-        raise InputError(f"{where} lacks the field {exc.args[0]!r}") from None
-    except (TypeError, ValueError) as exc:
+    except InputError as exc:
         raise InputError(f"{where} is malformed: {exc}") from None
-    if not runs or not seeds:
+    listed = data["seeds"]
+    if not isinstance(listed, list) or not listed:
+        raise InputError(f"{where}: seeds is {listed!r}; allowed: a non-empty list of distinct seeds")
+    for i, s in enumerate(listed):
+        try:
+            seeds.check(s)
+        except InputError:
+            raise InputError(f"{where}: seeds[{i}] is {s!r}; allowed: an integer from 0 to 2**32 - 1") from None
+    if len(set(listed)) != len(listed):
+        raise InputError(f"{where}: seeds {listed!r} repeat a seed; allowed: distinct seeds")
+    if not isinstance(data["runs"], list) or not data["runs"]:
         raise InputError(f"{where} holds no runs")
-    for r in runs:
-        if r.experiment != experiment or r.seed not in seeds:
-            raise InputError(f"{where} is inconsistent: run {r.variant} seed {r.seed} does not match its experiment/seeds")
-    return Baseline(fingerprint, experiment, seeds, runs, created)
+    runs = [Run.from_dict(r, f"{where}: runs[{i}]") for i, r in enumerate(data["runs"])]
+    fingerprint = data["fingerprint"]
+    if not isinstance(fingerprint, dict) or not all(isinstance(v, str) for v in fingerprint.values()):
+        raise InputError(f"{where}: fingerprint is {fingerprint!r}; allowed: an object of names to version strings")
+    seen: set[tuple[int, str]] = set()
+    for i, r in enumerate(runs):
+        if r.experiment != experiment or r.seed not in listed:
+            raise InputError(f"{where} is inconsistent: runs[{i}] ({r.variant}, seed {r.seed}) does not match the "
+                             "baseline's experiment and seeds")
+        if (r.seed, r.variant) in seen:
+            raise InputError(f"{where}: runs[{i}] repeats {r.variant} for seed {r.seed}")
+        seen.add((r.seed, r.variant))
+    variants = list(dict.fromkeys(r.variant for r in runs))
+    lacking = [(s, v) for s in listed for v in variants if (s, v) not in seen]
+    if lacking:
+        raise InputError(f"{where}: seed {lacking[0][0]} has no run of {lacking[0][1]}; allowed: every seed with a run "
+                         "of every variant")
+    return Baseline(dict(fingerprint), experiment, list(listed), runs, str(data.get("created", "?")))
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,8 @@ class Move:
 
     @property
     def ok(self) -> bool:
-        return abs(self.diff) <= self.tolerance
+        """Within tolerance; a non-finite value today (a diverged framework) is a move, never a wider tolerance."""
+        return math.isfinite(self.today) and abs(self.diff) <= self.tolerance
 
 
 @dataclass(frozen=True)
@@ -170,8 +184,12 @@ class Comparison:
             for m in ranked:
                 lines.append(f"{m.variant:<30} {m.metric:<14} {m.epoch:>5} {m.baseline:9.4f} {m.today:9.4f} "
                              f"{m.diff:+9.4f} {m.tolerance:9.4f}{'  MOVED' if not m.ok else ''}")
-        lines.append("claims: " + ", ".join(f"{v.claim} {'holds' if v.holds else 'FAILS'}" for v in self.verdicts if not v.holds)
-                     if any(not v.holds for v in self.verdicts) else f"claims: all {len(self.verdicts)} hold")
+        if not self.verdicts:
+            lines.append("claims: not checked (they are calibrated for the question's experiment, not the baseline's)")
+        elif any(not v.holds for v in self.verdicts):
+            lines.append("claims: " + ", ".join(f"{v.claim} FAILS" for v in self.verdicts if not v.holds))
+        else:
+            lines.append(f"claims: all {len(self.verdicts)} hold")
         return "\n".join(lines)
 
 
@@ -194,7 +212,7 @@ def compare(baseline: Baseline, today: dict[int, dict[str, Run]], fingerprint_no
             for e in range(baseline.experiment.epochs):
                 old = [getattr(then[s][variant], metric)[e] for s in seeds]
                 new = [getattr(today[s][variant], metric)[e] for s in seeds]
-                moves.append(Move(variant, metric, e + 1, statistics.median(old), statistics.median(new),
-                                  tolerance(old), old == new))
+                today_median = statistics.median(new) if all(map(math.isfinite, new)) else math.nan
+                moves.append(Move(variant, metric, e + 1, statistics.median(old), today_median, tolerance(old), old == new))
     verdicts = check_all({s: today[s] for s in baseline.seeds}) if baseline.experiment == QUESTION_EXPERIMENT else []
     return Comparison(baseline.fingerprint, fingerprint_now, moves, verdicts)

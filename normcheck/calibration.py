@@ -8,6 +8,7 @@ median, maximum over seeds, the threshold, and the margin between them).
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -20,26 +21,68 @@ from .variants import QUESTION_VARIANTS, VARIANTS
 
 def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUESTION_EXPERIMENT,
             variants: Iterable[str] = tuple(VARIANTS), log=print, jobs: int = 1) -> list[Run]:
-    """Train every (variant, seed) and write the runs to `path` (JSON lines), resuming a partial file."""
+    """Train every (variant, seed) and write the runs to `path` (JSON lines), resuming a partial file of the same setup.
+
+    The partial file's first line records the setup (experiment, backend, variants); a
+    partial left by another setup is refused before any training, naming what differs.
+    """
+    from . import framework
     from .parallel import train_matrix
 
     path = Path(path)
+    variants = list(variants)
     partial = path.with_name(path.name + ".partial")
-    done = load(partial) if partial.exists() else []
+    setup = {"setup": {"experiment": experiment.to_dict(), "backend": framework.default_backend(), "variants": variants}}
+    done = _resume(partial, setup) if partial.exists() else []
     with partial.open("a") as fh:
+        if partial.stat().st_size == 0:
+            fh.write(json.dumps(setup) + "\n")
+
         def keep(run: Run, finished: int, total: int) -> None:
             fh.write(run.to_json() + "\n")
             fh.flush()
             log(f"[{finished}/{total}] {run.variant} seed={run.seed}: accuracy {run.accuracy[0]:.4f} -> "
                 f"{run.accuracy[-1]:.4f}, {sum(run.seconds):.1f} s")
 
-        matrix = train_matrix(list(variants), list(seeds), experiment, jobs=jobs, on_run=keep, done=done)
+        matrix = train_matrix(variants, list(seeds), experiment, jobs=jobs, on_run=keep, done=done)
     os.replace(partial, path)
     return [matrix[s][v] for s in sorted(matrix) for v in variants if v in matrix[s]]
 
 
+def _resume(partial: Path, setup: dict) -> list[Run]:
+    """The runs of a partial file left by an interrupted calibration of this same setup."""
+    from . import files
+
+    lines = files.read_text(partial, "calibration resume file").splitlines()
+    if not lines:
+        return []
+    head = files.parse_json(lines[0], f"calibration resume file {str(partial)!r}, line 1")
+    if not isinstance(head, dict) or "setup" not in head:
+        raise InputError(f"calibration resume file {str(partial)!r} does not say which setup it belongs to; delete it to start over")
+    if head != setup:
+        then, now = head["setup"], setup["setup"]
+        differ = [k for k in now if then.get(k) != now[k]]
+        raise InputError(f"calibration resume file {str(partial)!r} was left by another setup (its {', '.join(differ)} "
+                         "differ from this run's); delete it to start over")
+    return [Run.from_dict(files.parse_json(line, f"calibration resume file {str(partial)!r}, line {i}"),
+                          f"calibration resume file {str(partial)!r}, line {i}", finite=False)
+            for i, line in enumerate(lines[1:], start=2) if line.strip()]
+
+
 def load(path: str | Path) -> list[Run]:
-    return [Run.from_json(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    """The runs of a calibration file (JSON lines; a leading setup line is skipped)."""
+    from . import files
+
+    where = f"calibration runs {str(path)!r}"
+    runs = []
+    for i, line in enumerate(files.read_text(path, "calibration runs").splitlines(), start=1):
+        if not line.strip():
+            continue
+        data = files.parse_json(line, f"{where}, line {i}")
+        if i == 1 and isinstance(data, dict) and "setup" in data:
+            continue
+        runs.append(Run.from_dict(data, f"{where}, line {i}", finite=False))
+    return runs
 
 
 def table(runs: list[Run], backend: str) -> str:

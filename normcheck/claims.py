@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 
 from .errors import InputError
+from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
 
 Runs = Mapping[str, Run]
@@ -274,8 +275,19 @@ def iter_claims(kind: str | None = None) -> Iterator[Claim]:
     return (c for c in CLAIMS if kind is None or c.kind == kind)
 
 
+def applies_to(experiment: Experiment) -> bool:
+    """Claims are calibrated on the question's experiment; batch order and steps per call do not change what they judge."""
+    return experiment.replace(order=QUESTION_EXPERIMENT.order,
+                              steps_per_execution=QUESTION_EXPERIMENT.steps_per_execution) == QUESTION_EXPERIMENT
+
+
 def check_all(runs_by_seed: Mapping[int, Runs], claims: Sequence[Claim] | None = None) -> list[Verdict]:
-    """Every claim whose variants were run, checked over every seed."""
+    """Every claim whose variants were run, checked over every seed (runs of the question's experiment only)."""
+    for runs in runs_by_seed.values():
+        for run in runs.values():
+            if not applies_to(run.experiment):
+                raise InputError(f"claims are calibrated for the question's experiment; run {run.variant} seed {run.seed} "
+                                 f"has {run.experiment}")
     return [c.check(runs_by_seed) for c in (CLAIMS if claims is None else claims)
             if all(v in runs for runs in runs_by_seed.values() for v in c.variants)]
 

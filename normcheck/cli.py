@@ -51,6 +51,9 @@ def _variant_list(text: str) -> list[str]:
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
         raise argparse.ArgumentTypeError("empty; allowed: comma-separated variant names")
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise argparse.ArgumentTypeError(f"variant(s) {', '.join(twice)} listed twice; allowed: each variant once")
     try:
         return [get_variant(n).name for n in names]
     except ValueError as exc:
@@ -205,12 +208,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     matrix = parallel.train_matrix(names, seeds, experiment, jobs=args.jobs, on_run=run_cb, progress=epoch_cb)
     by_variant = {n: [matrix[s][n] for s in seeds] for n in names}
     print(report.question_table(by_variant))
-    verdicts = claims.check_all(matrix) if experiment.epochs == Experiment.epochs else []
+    verdicts = claims.check_all(matrix) if claims.applies_to(experiment) else []
     print()
     if verdicts:
         print(report.verdict_lines(verdicts))
     else:
-        print("claims are calibrated for 10 epochs; none checked")
+        print("claims are calibrated for the question's experiment (10 epochs); none checked")
     if args.json:
         files.write_json(args.json, {
             "runs": [r.to_dict() for rs in by_variant.values() for r in rs],
@@ -243,6 +246,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if not (0 < args.low < args.high) or args.high > 1e30:
         raise InputError(f"--low {args.low:g} / --high {args.high:g} are invalid; allowed: 0 < low < high <= 1e30")
+    if args.per_decade > sweep.MAX_PER_DECADE:
+        raise InputError(f"--per-decade {args.per_decade} is invalid; allowed: 1 to {sweep.MAX_PER_DECADE}")
     files.check_writable(args.csv)
     from . import plots
 
@@ -339,6 +344,9 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     try:
         args = parse(sys.argv[1:] if argv is None else argv)
         framework.select_backend(getattr(args, "backend", None))
+        from .training import reuse_requested
+
+        reuse_requested()
         if own_process:
             framework.skip_tensorflow()
             framework.quiet_startup()

@@ -10,15 +10,18 @@ from typing import Any
 from .errors import InputError
 
 ORDERS: tuple[str, ...] = ("owned", "fit")
+MAX_SAMPLES = 10_000_000  # the diagnostics hold a (samples x units) float64 array: bounds keep it within memory
+MAX_UNITS = 4096
+MAX_EPOCHS = 10_000
 
 
 def _fail(field: str, value: Any, allowed: str) -> None:
     raise InputError(f"Experiment.{field}={value!r} is invalid; allowed: {allowed}")
 
 
-def _check_int(field: str, value: Any, low: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        _fail(field, value, f"an integer >= {low}")
+def _check_int(field: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        _fail(field, value, f"an integer from {low} to {high}")
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,10 @@ class Experiment:
     loss = "binary_crossentropy"
 
     def __post_init__(self) -> None:
-        _check_int("n_samples", self.n_samples, 2)
-        _check_int("hidden_units", self.hidden_units, 1)
-        _check_int("batch_size", self.batch_size, 1)
-        _check_int("epochs", self.epochs, 1)
+        _check_int("n_samples", self.n_samples, 2, MAX_SAMPLES)
+        _check_int("hidden_units", self.hidden_units, 1, MAX_UNITS)
+        _check_int("batch_size", self.batch_size, 1, MAX_SAMPLES)
+        _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
         if self.batch_size > self.n_samples:
             _fail("batch_size", self.batch_size, f"at most n_samples={self.n_samples}")
         for name in ("scale", "shift"):
@@ -62,7 +65,7 @@ class Experiment:
         if max(abs(self.shift), abs(self.shift + self.scale * (self.n_samples - 1))) > 1e30:
             _fail("scale", self.scale, "values that keep every input below 1e30 in magnitude")
         if self.steps_per_execution is not None:
-            _check_int("steps_per_execution", self.steps_per_execution, 1)
+            _check_int("steps_per_execution", self.steps_per_execution, 1, MAX_SAMPLES)
         if self.order not in ORDERS:
             _fail("order", self.order, " or ".join(repr(o) for o in ORDERS))
 

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import functools
+import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 from .experiment import Experiment
 from .run import Matrix, Run, by_seed
 
 
 def _worker_init(backend: str, legacy: str | None) -> None:
+    """A worker: its parent's backend, Ctrl-C left to the parent (which stops the pool), gone when the parent is."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def leave_with_parent() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=leave_with_parent, daemon=True).start()
     if legacy is not None:
         os.environ["TF_USE_LEGACY_KERAS"] = legacy
     from . import framework
@@ -67,15 +81,13 @@ def train_matrix(
         for v, s in tasks:
             record(train(v, experiment, s, progress=progress))
         return out
-    import multiprocessing
-
-    backend = framework.default_backend()
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx, initializer=_worker_init,
-                             initargs=(backend, os.environ.get("TF_USE_LEGACY_KERAS"))) as pool:
-        futures = [pool.submit(_train_chunk, chunk, experiment) for chunk in chunks(tasks, jobs)]
-        for fut in as_completed(futures):
-            for text in fut.result():
+    initargs = (framework.default_backend(), os.environ.get("TF_USE_LEGACY_KERAS"))
+    # The pool's exit terminates its workers at once: on Ctrl-C, SIGTERM (the CLI raises) or an error,
+    # queued chunks are dropped and running ones stopped instead of waited for.
+    with ctx.Pool(min(jobs, len(tasks)), _worker_init, initargs) as pool:
+        for texts in pool.imap_unordered(functools.partial(_train_chunk, experiment=experiment), chunks(tasks, jobs)):
+            for text in texts:
                 record(Run.from_json(text))
     sys.stderr.flush()
     return out

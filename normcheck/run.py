@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,10 +61,15 @@ class Run:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Run:
+    def from_dict(cls, data: Any, where: str = "run", *, finite: bool = True) -> Run:
+        """A Run from its JSON form, every field checked; errors name `where` and the place in it.
+
+        `finite=False` lets NaN and infinities through: a run normcheck trained itself may
+        carry them (a framework that diverges), and that is a finding, not bad input.
+        """
         if not isinstance(data, dict) or data.get("schema") not in READABLE:
             got = data.get("schema") if isinstance(data, dict) else type(data).__name__
-            raise InputError(f"not a normcheck run (schema {got!r}); expected schema {SCHEMA!r}")
+            raise InputError(f"{where} is not a normcheck run (schema {got!r}); expected schema {SCHEMA!r}")
         data = dict(data)
         if data.pop("schema") == "normcheck.run/1":
             data.pop("keras_eval_accuracy", None)
@@ -71,14 +77,12 @@ class Run:
         missing = sorted(n for n in names if n not in data and cls.__dataclass_fields__[n].default is dataclasses.MISSING
                          and cls.__dataclass_fields__[n].default_factory is dataclasses.MISSING)
         if missing:
-            raise InputError(f"run is missing field(s) {missing}")
+            raise InputError(f"{where} is missing field(s) {missing}")
         unknown = sorted(set(data) - names)
         if unknown:
-            raise InputError(f"run has unknown field(s) {unknown}")
+            raise InputError(f"{where} has unknown field(s) {unknown}")
+        _check_fields(data, where, finite)
         data["experiment"] = Experiment.from_dict(data["experiment"])
-        lengths = {k: len(data[k]) for k in PER_EPOCH}
-        if len(set(lengths.values())) != 1:
-            raise InputError(f"run's per-epoch lists differ in length: {lengths}")
         return cls(**data)
 
     def to_json(self) -> str:
@@ -86,7 +90,8 @@ class Run:
 
     @classmethod
     def from_json(cls, text: str) -> Run:
-        return cls.from_dict(json.loads(text))
+        """A run normcheck wrote itself (a worker's result, the shared cache): non-finite values pass."""
+        return cls.from_dict(json.loads(text), finite=False)
 
 
 Matrix = dict[int, dict[str, Run]]
@@ -98,3 +103,58 @@ def by_seed(runs: Iterable[Run]) -> Matrix:
     for run in runs:
         out.setdefault(run.seed, {})[run.variant] = run
     return out
+
+
+def _bad(where: str, place: str, value: Any, allowed: str) -> InputError:
+    return InputError(f"{where}: {place} is {value!r}; allowed: {allowed}")
+
+
+def _number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float))
+
+
+def _check_fields(data: dict[str, Any], where: str, finite: bool) -> None:
+    """Types, finite values, known names and per-epoch lengths equal to the experiment's epochs."""
+    from . import seeds
+    from .experiment import ORDERS
+    from .variants import VARIANTS
+
+    if data["variant"] not in VARIANTS:
+        raise _bad(where, "variant", data["variant"], ", ".join(VARIANTS))
+    try:
+        seeds.check(data["seed"])
+    except InputError:
+        raise _bad(where, "seed", data["seed"], "an integer from 0 to 2**32 - 1") from None
+    if not isinstance(data["experiment"], dict):
+        raise _bad(where, "experiment", data["experiment"], "a JSON object of Experiment fields")
+    try:
+        epochs = Experiment.from_dict(data["experiment"]).epochs
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    diagnostics = data.get("diagnostics", [])
+    no_probe = diagnostics == []
+    for key in PER_EPOCH:
+        values = data[key]
+        if not isinstance(values, list) or len(values) != epochs:
+            raise _bad(where, key, values, f"a list of {epochs} numbers, one per epoch")
+        for i, v in enumerate(values):
+            nan_allowed = not finite or (no_probe and key.startswith("eval_") and _number(v) and math.isnan(v))
+            if not _number(v) or not (math.isfinite(v) or nan_allowed) or (key == "seconds" and v < 0):
+                raise _bad(where, f"{key}[{i}]", v, "a finite number" + (" >= 0" if key == "seconds" else ""))
+    if not isinstance(diagnostics, list) or len(diagnostics) not in (0, epochs + 1):
+        raise _bad(where, "diagnostics", diagnostics, f"a list of {epochs + 1} objects (before training, then per epoch) or []")
+    for i, d in enumerate(diagnostics):
+        if not isinstance(d, dict) or not all(isinstance(k, str) and (v is None or (_number(v) and (math.isfinite(v) or not finite)))
+                                              for k, v in d.items()):
+            raise _bad(where, f"diagnostics[{i}]", d, "an object of names to finite numbers or null")
+    if data.get("order", "owned") not in ORDERS:
+        raise _bad(where, "order", data["order"], " or ".join(ORDERS))
+    spe = data.get("steps_per_execution", 1)
+    if not _number(spe) or isinstance(spe, float) or spe < 1:
+        raise _bad(where, "steps_per_execution", spe, "an integer >= 1")
+    versions = data.get("versions", {})
+    if not isinstance(versions, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in versions.items()):
+        raise _bad(where, "versions", versions, "an object of names to version strings")
+    probe = data.get("probe_seconds", 0.0)
+    if not _number(probe) or not math.isfinite(probe) or probe < 0:
+        raise _bad(where, "probe_seconds", probe, "a finite number >= 0")

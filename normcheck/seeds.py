@@ -5,7 +5,9 @@ from __future__ import annotations
 from .errors import InputError
 
 LIMIT = 2**32
-SYNTAX = "N (seeds 0..N-1), A-B (a range) or a comma list of distinct integers from 0 to 2**32 - 1"
+MAX_SEEDS = 100_000  # each seed is a training run per variant: more is weeks of work, and a list that size a mistake
+SYNTAX = ("N (seeds 0..N-1), A-B (a range) or a comma list of distinct integers from 0 to 2**32 - 1, "
+          f"at most {MAX_SEEDS} seeds")
 
 
 def check(seed: object) -> int:
@@ -22,12 +24,13 @@ def parse(text: str) -> list[int]:
         if "," in text:
             seeds = [int(t) for t in text.split(",") if t.strip()]
         elif "-" in text.lstrip("-"):
-            a, b = text.split("-", 1)
-            seeds = list(range(int(a), int(b) + 1))
+            a, b = (int(t) for t in text.split("-", 1))
+            seeds = list(range(a, b + 1)) if 0 <= b - a < MAX_SEEDS else []
         else:
-            seeds = list(range(int(text)))
+            n = int(text)
+            seeds = list(range(n)) if n <= MAX_SEEDS else []
     except ValueError:
         raise InputError(f"seeds {text!r} are invalid; allowed: {SYNTAX}") from None
-    if not seeds or min(seeds) < 0 or max(seeds) >= LIMIT or len(set(seeds)) != len(seeds):
+    if not seeds or len(seeds) > MAX_SEEDS or min(seeds) < 0 or max(seeds) >= LIMIT or len(set(seeds)) != len(seeds):
         raise InputError(f"seeds {text!r} are invalid; allowed: {SYNTAX}")
     return seeds

@@ -11,6 +11,7 @@ import numpy as np
 
 from .experiment import QUESTION_EXPERIMENT, Experiment
 
+MAX_PER_DECADE = 100  # a finer grid is a training run per point per seed, and says nothing new
 SWEEP_VARIANTS = ("none", "batch_norm", "input_norm", "batch_norm_before_activation")
 
 

@@ -70,8 +70,16 @@ def build_compiled(variant: str | Variant, experiment: Experiment, seed: int):
 _COMPILED: dict[tuple, tuple] = {}
 
 
+def reuse_requested() -> bool:
+    """NORMCHECK_REUSE=0 builds a fresh model for every run (1, the default: reuse one compiled model per variant)."""
+    value = os.environ.get("NORMCHECK_REUSE", "1")
+    if value not in ("0", "1"):
+        raise InputError(f"NORMCHECK_REUSE={value!r} is invalid; allowed: 0 or 1")
+    return value == "1"
+
+
 def reuse_enabled() -> bool:
-    return os.environ.get("NORMCHECK_REUSE", "1") != "0" and hasattr(framework.keras(), "ops")
+    return reuse_requested() and hasattr(framework.keras(), "ops")
 
 
 def prepared_model(variant: Variant, experiment: Experiment, seed: int):
