@@ -55,6 +55,7 @@ def _gone(tag: str, within: float) -> bool:
 @pytest.mark.parametrize(("sig", "code", "said"), [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
 def test_a_signal_ends_the_cli_and_its_workers_within_seconds(tmp_path, sig, code, said):
     proc, tag, out = _start(tmp_path)
+    assert not out.exists()
     sent = time.monotonic()
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
@@ -62,7 +63,8 @@ def test_a_signal_ends_the_cli_and_its_workers_within_seconds(tmp_path, sig, cod
     assert proc.returncode == code
     assert err.strip().splitlines()[-1] == f"normcheck: {said}"
     assert _gone(tag, within=5), f"workers still alive: {_tagged(tag)}"
-    assert list(tmp_path.iterdir()) == [], "no partial output"
+    assert not out.exists(), "no partial output"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_workers_leave_when_the_parent_is_killed(tmp_path):
