@@ -51,15 +51,25 @@ def orders(shuffle: bool, seed: int | None, epochs: int = 2, n: int = N) -> list
     return out
 
 
-def probe() -> dict[str, list[list[int]]]:
-    """Every case the fit-shuffle checks need, in one fresh process."""
+def probe() -> dict[str, object]:
+    """Every case the fit-shuffle checks need, in one fresh process, and the versions that produced them."""
+    from . import framework
+
     return {
         "unseeded": orders(True, None),
         "seed1": orders(True, 1),
         "seed1_again": orders(True, 1),
         "seed2": orders(True, 2),
         "no_shuffle": orders(False, 1),
+        "versions": framework.versions(),
     }
+
+
+def describe(what: str, feeds: dict[str, list[int]], versions: dict[str, str], shown: int = 8) -> str:
+    """A failure in words: what fit did, the first indices of each order it fed (labelled), and on which stack."""
+    stack = ", ".join(f"{k} {versions[k]}" for k in ("keras", "tensorflow", "jax", "torch", "backend") if k in versions)
+    feeds_text = "; ".join(f"{label}: {order[:shown]}" for label, order in feeds.items())
+    return f"{what}; first {shown} indices fed, {feeds_text}; {stack}"
 
 
 if __name__ == "__main__":

@@ -133,6 +133,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
+    """pytest-benchmark: a saved benchmark names the Keras stack it timed (only where normcheck was used)."""
+    session = config.stash.get(SESSION, None)
+    if session is not None and session.backend is not None:
+        from . import framework
+
+        machine_info["normcheck"] = framework.versions()
+
+
 def _made(config: pytest.Config) -> str | None:
     """The shared run folder, if a worker made it."""
     directory = config.stash[SESSION].run_dir
