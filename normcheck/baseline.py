@@ -170,6 +170,26 @@ class Comparison:
                 "fingerprint_now": self.fingerprint_now, "moves": [asdict(m) for m in self.moves],
                 "verdicts": [v.to_dict() for v in self.verdicts]}
 
+    def markdown(self, top: int = 15) -> str:
+        """The comparison for a CI summary: what changed in the stack, what moved beyond tolerance, the claims."""
+        changed = sorted(k for k in set(self.fingerprint_then) | set(self.fingerprint_now)
+                         if self.fingerprint_then.get(k) != self.fingerprint_now.get(k))
+        bad = [m for m in self.moves if not m.ok]
+        lines = [f"### normcheck baseline compare: {self.summary}", "",
+                 "Versions: " + (", ".join(f"{k} {self.fingerprint_then.get(k)} -> {self.fingerprint_now.get(k)}"
+                                           for k in changed) or "unchanged") + ".",
+                 f"{len(self.moves)} per-epoch medians compared, {len(bad)} beyond tolerance.", ""]
+        if bad:
+            lines += ["| variant | metric | epoch | baseline | today | diff | tolerance |", "|---|---|---|---|---|---|---|"]
+            for m in sorted(bad, key=lambda m: -abs(m.diff) / m.tolerance if math.isfinite(m.diff) else -math.inf)[:top]:
+                lines.append(f"| {m.variant} | {m.metric} | {m.epoch} | {m.baseline:.4f} | {m.today:.4f} | "
+                             f"{m.diff:+.4f} | {m.tolerance:.4f} |")
+            lines.append("")
+        failing = [v.claim for v in self.verdicts if not v.holds]
+        lines.append("Claims: " + (", ".join(f"`{c}` fails" for c in failing) if failing else
+                                   f"all {len(self.verdicts)} hold" if self.verdicts else "not checked"))
+        return "\n".join(lines) + "\n"
+
     def table(self, top: int = 15) -> str:
         changed = {k for k in set(self.fingerprint_then) | set(self.fingerprint_now)
                    if self.fingerprint_then.get(k) != self.fingerprint_now.get(k)}

@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="batch order: normcheck's per-(seed, epoch) permutation, or fit(shuffle=True)'s own (default %(default)s)")
     run.add_argument("--json", metavar="PATH", help="write the runs and verdicts as JSON")
     run.add_argument("--plot", metavar="PATH", help="write learning curves: .png, .svg or .pdf")
+    run.add_argument("--markdown", metavar="PATH",
+                     help="write the claim table as Markdown (also appended to $GITHUB_STEP_SUMMARY when set)")
 
     cal = sub.add_parser("calibrate", help="train many seeds and tabulate each claim's margin")
     _common(cal, "24")
@@ -144,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--jobs", type=_positive_int, default=available_cores(),
                       help="worker processes (default %(default)s: the cores available)")
     cmp_.add_argument("--json", metavar="OUT", help="write the comparison as JSON")
+    cmp_.add_argument("--markdown", metavar="PATH",
+                      help="write what moved as Markdown (also appended to $GITHUB_STEP_SUMMARY when set)")
     cmp_.add_argument("--quiet", action="store_true")
     return parser
 
@@ -195,8 +199,9 @@ def _progress(quiet: bool):
 def cmd_run(args: argparse.Namespace) -> int:
     from . import claims, files, parallel, report, variants
 
-    if args.json:
-        files.check_writable(args.json)
+    for path in (args.json, args.markdown):
+        if path:
+            files.check_writable(path)
     if args.plot:
         from . import plots
 
@@ -224,7 +229,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         plots.learning_curves(by_variant, args.plot)
         print(f"wrote {args.plot}")
+    if verdicts:
+        _summary(args.markdown, report.verdicts_markdown(verdicts, matrix[args.seeds[0]][names[0]].versions))
     return 0 if all(v.holds for v in verdicts) else 1
+
+
+def _summary(path: str | None, text: str) -> None:
+    """Markdown to `path` (atomically) and to the CI job summary GitHub Actions names in $GITHUB_STEP_SUMMARY."""
+    from . import files
+
+    if path:
+        files.write_text(path, text)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as fh:
+            fh.write(text)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -321,15 +340,17 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         print(f"recorded {len(runs)} runs ({len(seeds)} seeds) on {framework.versions()} to {args.path}")
         return 0
     base = baseline.load(args.path)
-    if args.json:
-        from . import files
+    from . import files
 
-        files.check_writable(args.json)
+    for path in (args.json, args.markdown):
+        if path:
+            files.check_writable(path)
     today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
     result = baseline.compare(base, today, framework.versions())
     print(result.table())
     if args.json:
         files.write_json(args.json, result.to_dict())
+    _summary(args.markdown, result.markdown())
     return 0 if result.ok else 1
 
 

@@ -42,3 +42,18 @@ def question_table(runs_by_variant: Mapping[str, Sequence[Run]]) -> str:
 def verdict_lines(verdicts: Sequence[Verdict]) -> str:
     held = sum(v.holds for v in verdicts)
     return "\n".join([v.line() for v in verdicts] + [f"{held}/{len(verdicts)} claims hold"])
+
+
+def verdicts_markdown(verdicts: Sequence[Verdict], versions: Mapping[str, str]) -> str:
+    """The claim table for a CI summary: verdict, worst seed against the threshold, and what the threshold rests on."""
+    from .claims import get_claim
+
+    stack = ", ".join(f"{k} {versions[k]}" for k in ("keras", "tensorflow", "jax", "torch", "backend") if k in versions)
+    held = sum(v.holds for v in verdicts)
+    lines = [f"### normcheck: {held}/{len(verdicts)} claims hold", "", f"Stack: {stack}.", "",
+             "| claim | verdict | worst (seed) | threshold | calibrated |", "|---|---|---|---|---|"]
+    for v in verdicts:
+        lines.append(f"| `{v.claim}` | {'holds' if v.holds else '**FAILS**'} | {v.worst:.4g} (seed {v.worst_seed}) | "
+                     f"{v.op} {v.threshold:g} | {get_claim(v.claim).basis} |")
+    lines += ["", "False-alarm rates per claim have not been measured yet; thresholds rest on the calibration above."]
+    return "\n".join(lines) + "\n"

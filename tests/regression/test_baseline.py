@@ -57,9 +57,25 @@ def test_refuses_to_overwrite_without_force(small_baseline, small_matrix):
     baseline.save(base, small_baseline, force=True)
 
 
-def test_cli_compare_exits_0_on_an_unchanged_framework(small_baseline, capsys):
-    assert cli.main(["baseline", "compare", str(small_baseline), "--quiet"]) == 0
+def test_cli_compare_exits_0_on_an_unchanged_framework(small_baseline, capsys, tmp_path):
+    markdown = tmp_path / "compare.md"
+    assert cli.main(["baseline", "compare", str(small_baseline), "--quiet", "--jobs", "1", "--markdown", str(markdown)]) == 0
     assert "all identical to the baseline" in capsys.readouterr().out
+    assert markdown.read_text().startswith("### normcheck baseline compare: identical")
+
+
+def test_what_moved_is_a_markdown_table(small_baseline, small_matrix):
+    base = baseline.load(small_baseline)
+    moved = {s: dict(rs) for s, rs in small_matrix.items()}
+    for s in SEEDS:
+        r = moved[s]["input_norm"]
+        moved[s]["input_norm"] = dataclasses.replace(r, accuracy=[a - 0.05 for a in r.accuracy])
+    result = baseline.compare(base, moved, framework.versions())
+    bad = [m for m in result.moves if not m.ok]
+    text = result.markdown()
+    assert text.startswith(f"### normcheck baseline compare: {len(bad)} cells moved")
+    for m in bad:
+        assert f"| {m.variant} | {m.metric} | {m.epoch} | {m.baseline:.4f} | {m.today:.4f} |" in text
 
 
 @pytest.mark.parametrize(
@@ -93,6 +109,7 @@ def test_a_run_for_another_experiment_makes_the_baseline_inconsistent(small_base
     data["runs"][0]["loss"].append(0.1)
     for k in ("accuracy", "eval_loss", "eval_accuracy", "seconds"):
         data["runs"][0][k].append(0.1)
+    data["runs"][0]["diagnostics"].append(data["runs"][0]["diagnostics"][-1])
     small_baseline.write_text(json.dumps(data))
     with pytest.raises(ValueError, match="inconsistent"):
         baseline.load(small_baseline)

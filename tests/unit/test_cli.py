@@ -58,9 +58,14 @@ def test_uninstalled_backend_names_the_extra():
     assert out.stderr.strip() == "normcheck: error: backend 'jax' is not installed: pip install 'normcheck[jax]'"
 
 
-def test_run_prints_the_seed_table_and_verdicts_and_writes_json(tmp_path, capsys):
+def test_run_prints_the_seed_table_and_verdicts_and_writes_json_and_markdown(tmp_path, capsys, monkeypatch):
     path = tmp_path / "runs.json"
-    code = cli.main(["--variants", "input_norm,input_and_batch_norm", "--json", str(path), "--quiet", "--jobs", "1"])
+    markdown = tmp_path / "claims.md"
+    step_summary = tmp_path / "summary.md"
+    step_summary.write_text("earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+    code = cli.main(["--variants", "input_norm,input_and_batch_norm", "--json", str(path), "--quiet", "--jobs", "1",
+                     "--markdown", str(markdown)])
     out = capsys.readouterr().out
     assert code == 0
     assert "----- Input normalization only [input_norm], seed 0 -----" in out
@@ -70,6 +75,10 @@ def test_run_prints_the_seed_table_and_verdicts_and_writes_json(tmp_path, capsys
     assert [r["variant"] for r in data["runs"]] == ["input_norm", "input_and_batch_norm"]
     assert all(v["holds"] for v in data["verdicts"])
     assert not list(tmp_path.glob("*.tmp"))
+    table = markdown.read_text()
+    assert table.startswith(f"### normcheck: {len(data['verdicts'])}/{len(data['verdicts'])} claims hold")
+    assert "| `batch_norm_slows_epoch1_train_accuracy` | holds | " in table
+    assert step_summary.read_text() == "earlier step\n" + table
 
 
 def test_a_failing_claim_exits_1(monkeypatch, capsys):
