@@ -1,7 +1,9 @@
 """Version matrix: the suite on each TensorFlow/Keras generation, each in its own venv.
 
-    nox -f ci/noxfile.py                 # every session
-    nox -f ci/noxfile.py -s keras2_tf215 # one
+    nox -f ci/noxfile.py                       # the supported stacks (the default sessions)
+    nox -f ci/noxfile.py -s keras2_tf215       # one
+    nox -f ci/noxfile.py -s newest nightly     # the upgrade radar: latest releases and nightlies
+    nox -f ci/noxfile.py -s python             # Python 3.10 and 3.12 (each must be on PATH as python3.X)
 
 Each session runs `python -m normcheck` and the suite against the baseline recorded
 on its backend (baselines/current.json for TensorFlow, baselines/jax.json) through ci/matrix.py, which writes
@@ -12,10 +14,15 @@ table is rendered from those files: `python ci/matrix.py render --write README.m
 import os
 
 import nox
+import tomllib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["keras2_tf215", "keras2_tfkeras221", "keras3_tf216", "keras3_tf221", "jax"]
+
+with open(os.path.join(ROOT, "pyproject.toml"), "rb") as _fh:
+    TEST_DEPS = tomllib.load(_fh)["project"]["optional-dependencies"]["test"]
 
 SUITE = ["-m", "unit or upgrade"]
 MATRIX = {
@@ -72,3 +79,26 @@ def torch(session):
     session.run("python", os.path.join(ROOT, "ci", "matrix.py"), "session", session.name, "-p", "no:cacheprovider",
                 "--normcheck-seeds", os.environ.get("NORMCHECK_SEEDS", "2"), "-m", "(unit or upgrade) and not slow",
                 *session.posargs, env={"KERAS_BACKEND": "torch"})
+
+
+@nox.session(python="3.11")
+def newest(session):
+    """Upgrade radar: the latest releases of TensorFlow, Keras and JAX, compared with today's baseline."""
+    session.install("--upgrade", "tensorflow", "keras", "jax", "-e", f"{ROOT}[test,jax]")
+    _suite(session, {})
+
+
+@nox.session(python="3.11")
+def nightly(session):
+    """Upgrade radar: tf-nightly + keras-nightly. normcheck goes in without its dependencies, so pip does not
+    also pull the stable `tensorflow` beside tf-nightly."""
+    session.install("--upgrade", "--pre", "tf-nightly", "keras-nightly", *TEST_DEPS)
+    session.install("--no-deps", "-e", ROOT)
+    _suite(session, {})
+
+
+@nox.session(python=["3.10", "3.12"])
+def python(session):
+    """The Pythons requires-python promises beside 3.11, on the default stack."""
+    session.install("-e", f"{ROOT}[test]")
+    _suite(session, {})
