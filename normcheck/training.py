@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from . import framework, seeds
 from .data import dataset, epoch_order
 from .diagnostics import Probe
@@ -112,15 +114,36 @@ def prepared_model(variant: Variant, experiment: Experiment, seed: int):
 
 
 def fit_epochs(model, experiment: Experiment, seed: int, x, y, callbacks: list) -> None:
-    """All epochs through keras.Model.fit, in normcheck's order or in fit's own."""
+    """All epochs through keras.Model.fit, in normcheck's order or in fit's own.
+
+    normcheck's order is one fit call over the epochs' permutations laid end to end,
+    with `steps_per_epoch` set so Keras keeps one iterator across epochs: the same
+    batches, per-epoch metrics and callbacks as a call per epoch, without building a
+    data pipeline per epoch. Where the samples do not divide into whole batches, an
+    epoch ends with a short batch, so each epoch is its own call.
+    """
     if experiment.order == "fit":
         model.fit(x, y, batch_size=experiment.batch_size, epochs=experiment.epochs, shuffle=True,
                   verbose=0, callbacks=callbacks)
         return
+    n = len(x)
+    if n % experiment.batch_size == 0 and single_call_enabled():
+        order = np.concatenate([epoch_order(seed, epoch, n) for epoch in range(experiment.epochs)])
+        model.fit(x[order], y[order], batch_size=experiment.batch_size, epochs=experiment.epochs,
+                  steps_per_epoch=experiment.steps_per_epoch, shuffle=False, verbose=0, callbacks=callbacks)
+        return
     for epoch in range(experiment.epochs):
-        perm = epoch_order(seed, epoch, len(x))
+        perm = epoch_order(seed, epoch, n)
         model.fit(x[perm], y[perm], batch_size=experiment.batch_size, epochs=epoch + 1, initial_epoch=epoch,
                   shuffle=False, verbose=0, callbacks=callbacks)
+
+
+def single_call_enabled() -> bool:
+    """NORMCHECK_FIT_CALLS=epoch feeds each epoch in its own fit call (the reference the suite compares against)."""
+    value = os.environ.get("NORMCHECK_FIT_CALLS", "run")
+    if value not in ("run", "epoch"):
+        raise InputError(f"NORMCHECK_FIT_CALLS={value!r} is invalid; allowed: run (one fit call per run) or epoch")
+    return value == "run"
 
 
 def train(
