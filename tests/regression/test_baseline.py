@@ -37,13 +37,19 @@ def test_recorded_baseline_round_trips_and_matches_itself(small_baseline, small_
     assert "all identical to the baseline" in result.table()
 
 
-def test_a_moved_metric_is_reported_with_its_tolerance(small_baseline, small_matrix):
+@pytest.fixture
+def moved_comparison(small_baseline, small_matrix):
+    """input_norm's train-mode accuracy 5 points lower in every epoch of every seed: a change compare must report."""
     base = baseline.load(small_baseline)
     moved = {s: dict(rs) for s, rs in small_matrix.items()}
     for s in SEEDS:
         r = moved[s]["input_norm"]
         moved[s]["input_norm"] = dataclasses.replace(r, accuracy=[a - 0.05 for a in r.accuracy])
-    result = baseline.compare(base, moved, framework.versions())
+    return baseline.compare(base, moved, framework.versions())
+
+
+def test_a_moved_metric_is_reported_with_its_tolerance(moved_comparison):
+    result = moved_comparison
     assert not result.ok
     bad = [m for m in result.moves if not m.ok]
     assert {(m.variant, m.metric) for m in bad} == {("input_norm", "accuracy")}
@@ -64,13 +70,8 @@ def test_cli_compare_exits_0_on_an_unchanged_framework(small_baseline, capsys, t
     assert markdown.read_text().startswith("### normcheck baseline compare: identical")
 
 
-def test_what_moved_is_a_markdown_table(small_baseline, small_matrix):
-    base = baseline.load(small_baseline)
-    moved = {s: dict(rs) for s, rs in small_matrix.items()}
-    for s in SEEDS:
-        r = moved[s]["input_norm"]
-        moved[s]["input_norm"] = dataclasses.replace(r, accuracy=[a - 0.05 for a in r.accuracy])
-    result = baseline.compare(base, moved, framework.versions())
+def test_what_moved_is_a_markdown_table(moved_comparison):
+    result = moved_comparison
     bad = [m for m in result.moves if not m.ok]
     text = result.markdown()
     assert text.startswith(f"### normcheck baseline compare: {len(bad)} cells moved")
