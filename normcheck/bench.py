@@ -128,10 +128,12 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, st
     return elapsed, out.stdout
 
 
-def matrix_vs_question_script(backend: str, seeds: int = 5, jobs: int = 2) -> dict[str, float]:
-    """Whole-process wall times: the question's script (TensorFlow, one seed) vs normcheck's claim matrix.
+def matrix_vs_question_script(backend: str, seeds: int = 5, jobs: int | None = None) -> dict[str, float]:
+    """Whole-process wall times in one run: the question's script (TensorFlow, one seed) against normcheck's
+    claim matrix (its four variants x `seeds` seeds) and `python -m normcheck` with no options.
 
-    On JAX the matrix runs twice: with an empty compilation cache (cold) and again (warm).
+    `jobs=None` leaves --jobs at the CLI's default. On JAX the matrix runs twice: with an empty
+    compilation cache (cold) and again (warm).
     """
     import tempfile
 
@@ -140,16 +142,18 @@ def matrix_vs_question_script(backend: str, seeds: int = 5, jobs: int = 2) -> di
     env = user_environment()
     question_wall, stdout = _timed([sys.executable, "-m", "normcheck.question_script", "tensorflow"], env)
     question_fit = json.loads(stdout.strip().splitlines()[-1])["fit_seconds"]
-    cmd = [sys.executable, "-m", "normcheck", "--backend", backend, "--seeds", str(seeds),
-           "--variants", ",".join(QUESTION_VARIANTS), "--jobs", str(jobs), "--quiet"]
+    cli = [sys.executable, "-m", "normcheck", "--backend", backend, "--quiet"]
+    cmd = [*cli, "--seeds", str(seeds), "--variants", ",".join(QUESTION_VARIANTS), *(["--jobs", str(jobs)] if jobs else [])]
     out = {"question_script_wall": question_wall, "question_script_fit": question_fit}
-    if backend != "jax":
-        out["matrix_wall"], _ = _timed(cmd, env)
+    if backend == "jax":
+        with tempfile.TemporaryDirectory(prefix="normcheck-jax-cache-") as cache:
+            env = {**env, "NORMCHECK_JAX_CACHE": cache}
+            out["matrix_wall_cold"], _ = _timed(cmd, env)
+            out["matrix_wall"], _ = _timed(cmd, env)
+            out["default_run_wall"], _ = _timed(cli, env)
         return out
-    with tempfile.TemporaryDirectory(prefix="normcheck-jax-cache-") as cache:
-        env = {**env, "NORMCHECK_JAX_CACHE": cache}
-        out["matrix_wall_cold"], _ = _timed(cmd, env)
-        out["matrix_wall"], _ = _timed(cmd, env)
+    out["matrix_wall"], _ = _timed(cmd, env)
+    out["default_run_wall"], _ = _timed(cli, env)
     return out
 
 
@@ -160,10 +164,11 @@ def overhead_line(o: Overhead) -> str:
             f"{o.cpu_ratio:.3f} CPU; the probe's own time is {100 * o.probe:.1f}% of a bare fit")
 
 
-def matrix_line(m: dict[str, float], backend: str, jobs: int) -> str:
+def matrix_line(m: dict[str, float], backend: str, jobs: int | None) -> str:
     script = m["question_script_wall"]
     cold = (f" (compilation cache cold: {m['matrix_wall_cold']:.1f} s, ratio {m['matrix_wall_cold'] / script:.2f})"
             if "matrix_wall_cold" in m else "")
-    return (f"claim matrix (4 variants x 5 seeds x 10 epochs, {backend}, --jobs {jobs}): {m['matrix_wall']:.1f} s{cold}; "
-            f"the question's script, one seed, TensorFlow default fit: {script:.1f} s "
-            f"({m['question_script_fit']:.1f} s in fit); ratio {m['matrix_wall'] / script:.2f}")
+    return (f"the question's script, one seed, TensorFlow default fit: {script:.1f} s ({m['question_script_fit']:.1f} s in fit)\n"
+            f"claim matrix (4 variants x 5 seeds x 10 epochs, {backend}, --jobs {jobs or 'default'}): "
+            f"{m['matrix_wall']:.1f} s{cold}; ratio {m['matrix_wall'] / script:.2f}\n"
+            f"python -m normcheck, no options ({backend}): {m['default_run_wall']:.1f} s; ratio {m['default_run_wall'] / script:.2f}")
