@@ -5,6 +5,7 @@ exactly as in any project that shares the environment.
 """
 
 import json
+import os
 
 import pytest
 
@@ -71,3 +72,15 @@ def test_shares_a_run(normcheck_runs, i):
     result = pytester.runpytest_subprocess("-n", "2")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["normcheck: 1 runs trained across workers, 0 of them twice"])
+
+
+def test_a_saved_benchmark_names_the_keras_stack_only_where_normcheck_was_used(pytester):
+    pytester.makepyfile(test_bench="""
+def test_with_normcheck(benchmark, normcheck_backend):
+    benchmark(lambda: None)
+""")
+    result = pytester.runpytest_subprocess("--benchmark-json=bench.json")
+    assert result.ret == 0
+    info = json.loads((pytester.path / "bench.json").read_text())["machine_info"]
+    assert info["normcheck"]["backend"] == os.environ.get("KERAS_BACKEND", "tensorflow")
+    assert "keras" in info["normcheck"]
