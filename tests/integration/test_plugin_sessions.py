@@ -74,7 +74,9 @@ def test_shares_a_run(normcheck_runs, i):
     result.stdout.fnmatch_lines(["normcheck: 1 runs trained across workers, 0 of them twice"])
 
 
-def test_a_saved_benchmark_names_the_keras_stack_only_where_normcheck_was_used(pytester):
+def test_a_saved_benchmark_names_the_keras_stack_only_where_normcheck_was_used(pytester, monkeypatch):
+    for name in [n for n in os.environ if n.startswith("PYTEST_XDIST")]:
+        monkeypatch.delenv(name)  # under `pytest -n`, pytest-benchmark would take the inner session for a worker
     pytester.makepyfile(test_bench="""
 def test_with_normcheck(benchmark, normcheck_backend):
     benchmark(lambda: None)
