@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .variants import QUESTION_VARIANTS
 
     parser = _Parser(prog="python -m normcheck", description=__doc__)
-    parser.add_argument("--version", action="version", version=version_text())
+    parser.add_argument("--version", action=_Version, nargs=0, help="print normcheck's and the frameworks' versions and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="(default) reproduce the question's experiment and check every claim")
@@ -150,6 +150,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="write what moved as Markdown (also appended to $GITHUB_STEP_SUMMARY when set)")
     cmp_.add_argument("--quiet", action="store_true")
     return parser
+
+
+class _Version(argparse.Action):
+    """--version on one line as it is: argparse's own action wraps it at the terminal's width."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(version_text())
+        parser.exit()
 
 
 def version_text() -> str:

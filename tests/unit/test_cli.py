@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import os
 import subprocess
 import sys
 
@@ -147,13 +148,16 @@ def test_help_shows_each_commands_true_defaults():
 def test_version_names_normcheck_and_the_frameworks_and_the_console_script_is_the_same_program():
     from pathlib import Path
 
-    module = subprocess.run([sys.executable, "-m", "normcheck", "--version"], capture_output=True, text=True, check=True)
+    narrow = {**os.environ, "COLUMNS": "40"}
+    module = subprocess.run([sys.executable, "-m", "normcheck", "--version"], capture_output=True, text=True, check=True,
+                            env=narrow)
     assert module.stdout.startswith(f"normcheck {normcheck.__version__} (")
+    assert module.stdout.count("\n") == 1, "one line, however many frameworks are listed"
     assert "numpy " in module.stdout
     script = Path(sys.executable).parent / "normcheck"
     if not script.exists():
         pytest.skip("no normcheck console script beside this python (not pip-installed)")
-    console = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True)
+    console = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True, env=narrow)
     assert console.stdout == module.stdout
 
 
