@@ -373,9 +373,9 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     try:
         args = parse(sys.argv[1:] if argv is None else argv)
         framework.select_backend(getattr(args, "backend", None))
-        from .training import reuse_requested
+        from .training import check_settings
 
-        reuse_requested()
+        check_settings()
         if own_process:
             framework.skip_tensorflow()
             framework.quiet_startup()

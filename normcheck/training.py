@@ -60,7 +60,7 @@ def _compile(model, experiment: Experiment, spe: int) -> None:
 
 
 def build_compiled(variant: str | Variant, experiment: Experiment, seed: int):
-    """Seed Keras, build the question's network and compile it as the seed did."""
+    """Seed Keras, build the question's network and compile it as the question did."""
     keras = framework.keras()
     keras.utils.set_random_seed(seed)
     model = build_model(variant, experiment)
@@ -72,12 +72,29 @@ def build_compiled(variant: str | Variant, experiment: Experiment, seed: int):
 _COMPILED: dict[tuple, tuple] = {}
 
 
+SETTINGS: dict[str, tuple[str, tuple[str, ...]]] = {  # name: (default, allowed)
+    "NORMCHECK_REUSE": ("1", ("0", "1")),  # 1: one compiled model per variant, reused across seeds; 0: a fresh build per run
+    "NORMCHECK_FIT_CALLS": ("run", ("run", "epoch")),  # run: one fit call per run; epoch: a call per epoch (the long way)
+}
+
+
+def setting(name: str) -> str:
+    """An environment switch of the training path, its default when unset; anything else is bad input."""
+    default, allowed = SETTINGS[name]
+    value = os.environ.get(name, default)
+    if value not in allowed:
+        raise InputError(f"{name}={value!r} is invalid; allowed: {' or '.join(allowed)}")
+    return value
+
+
+def check_settings() -> None:
+    """Every training switch, checked before any training starts."""
+    for name in SETTINGS:
+        setting(name)
+
+
 def reuse_requested() -> bool:
-    """NORMCHECK_REUSE=0 builds a fresh model for every run (1, the default: reuse one compiled model per variant)."""
-    value = os.environ.get("NORMCHECK_REUSE", "1")
-    if value not in ("0", "1"):
-        raise InputError(f"NORMCHECK_REUSE={value!r} is invalid; allowed: 0 or 1")
-    return value == "1"
+    return setting("NORMCHECK_REUSE") == "1"
 
 
 def reuse_enabled() -> bool:
@@ -139,11 +156,7 @@ def fit_epochs(model, experiment: Experiment, seed: int, x, y, callbacks: list) 
 
 
 def single_call_enabled() -> bool:
-    """NORMCHECK_FIT_CALLS=epoch feeds each epoch in its own fit call (the reference the suite compares against)."""
-    value = os.environ.get("NORMCHECK_FIT_CALLS", "run")
-    if value not in ("run", "epoch"):
-        raise InputError(f"NORMCHECK_FIT_CALLS={value!r} is invalid; allowed: run (one fit call per run) or epoch")
-    return value == "run"
+    return setting("NORMCHECK_FIT_CALLS") == "run"
 
 
 def train(

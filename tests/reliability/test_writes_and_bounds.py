@@ -91,11 +91,13 @@ def test_a_pytest_seed_range_beyond_the_seed_limit_is_a_usage_error(pytester):
     assert result.ret == pytest.ExitCode.USAGE_ERROR
 
 
-def test_normcheck_reuse_takes_0_or_1(monkeypatch, capsys, no_training):
-    monkeypatch.setenv("NORMCHECK_REUSE", "maybe")
-    with pytest.raises(InputError, match="NORMCHECK_REUSE='maybe' is invalid; allowed: 0 or 1"):
-        training.reuse_requested()
+@pytest.mark.parametrize(("name", "allowed"), [("NORMCHECK_REUSE", "0 or 1"), ("NORMCHECK_FIT_CALLS", "run or epoch")])
+def test_training_switches_are_checked_before_training(monkeypatch, capsys, no_training, name, allowed):
+    monkeypatch.setenv(name, "maybe")
+    with pytest.raises(InputError, match=f"{name}='maybe' is invalid; allowed: {allowed}"):
+        training.setting(name)
     assert cli.main(["--quiet"]) == 2
+    assert f"{name}='maybe' is invalid" in capsys.readouterr().err
 
 
 def test_claims_refuse_runs_of_another_experiment():
