@@ -11,12 +11,17 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
-from .run import Run, by_seed
+from .run import Matrix, Run, by_seed
 from .variants import QUESTION_VARIANTS, VARIANTS
+
+if TYPE_CHECKING:
+    from .claims import Claim
 
 
 def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUESTION_EXPERIMENT,
@@ -51,44 +56,69 @@ def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUE
 
 def _resume(partial: Path, setup: dict) -> list[Run]:
     """The runs of a partial file left by an interrupted calibration of this same setup."""
-    from . import files
-
-    lines = files.read_text(partial, "calibration resume file").splitlines()
-    if not lines:
-        return []
-    head = files.parse_json(lines[0], f"calibration resume file {str(partial)!r}, line 1")
-    if not isinstance(head, dict) or "setup" not in head:
-        raise InputError(f"calibration resume file {str(partial)!r} does not say which setup it belongs to; delete it to start over")
-    if head != setup:
-        then, now = head["setup"], setup["setup"]
-        differ = [k for k in now if then.get(k) != now[k]]
-        raise InputError(f"calibration resume file {str(partial)!r} was left by another setup (its {', '.join(differ)} "
-                         "differ from this run's); delete it to start over")
-    return [Run.from_dict(files.parse_json(line, f"calibration resume file {str(partial)!r}, line {i}"),
-                          f"calibration resume file {str(partial)!r}, line {i}", finite=False)
-            for i, line in enumerate(lines[1:], start=2) if line.strip()]
+    return _read(partial, "calibration resume file", setup)
 
 
 def load(path: str | Path) -> list[Run]:
     """The runs of a calibration file (JSON lines; a leading setup line is skipped)."""
+    return _read(path, "calibration runs")
+
+
+def _read(path: str | Path, what: str, setup: dict | None = None) -> list[Run]:
+    """The runs of a JSON-lines file; with `setup`, its first line must be that setup, checked before the rest is read."""
     from . import files
 
-    where = f"calibration runs {str(path)!r}"
+    where = f"{what} {str(path)!r}"
     runs = []
-    for i, line in enumerate(files.read_text(path, "calibration runs").splitlines(), start=1):
+    for i, line in enumerate(files.read_text(path, what).splitlines(), start=1):
         if not line.strip():
             continue
         data = files.parse_json(line, f"{where}, line {i}")
+        if i == 1 and setup is not None:
+            _check_setup(data, setup, where)
+            continue
         if i == 1 and isinstance(data, dict) and "setup" in data:
             continue
         runs.append(Run.from_dict(data, f"{where}, line {i}", finite=False))
     return runs
 
 
-def table(runs: list[Run], backend: str) -> str:
-    """Per claim: the threshold and the spread of its measure over the stored seeds."""
+def _check_setup(head: object, setup: dict, where: str) -> None:
+    if not isinstance(head, dict) or "setup" not in head:
+        raise InputError(f"{where} does not say which setup it belongs to; delete it to start over")
+    if head != setup:
+        then, now = head["setup"], setup["setup"]
+        differ = [k for k in now if then.get(k) != now[k]]
+        raise InputError(f"{where} was left by another setup (its {', '.join(differ)} differ from this run's); "
+                         "delete it to start over")
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One claim's measure over the seeds that ran its variants."""
+
+    low: float
+    median: float
+    high: float
+    margin: float  # the worst seed's distance to the threshold, on the passing side
+    passing: int
+    seeds: int
+
+
+def spread(claim: Claim, matrix: Matrix) -> Spread | None:
+    """The claim over every seed of `matrix` that has its variants; None where none has."""
     import statistics
 
+    by_value = claim.values({s: rs for s, rs in matrix.items() if all(v in rs for v in claim.variants)})
+    if not by_value:
+        return None
+    values = list(by_value.values())
+    return Spread(min(values), statistics.median(values), max(values), claim.margin(by_value[claim.worst(by_value)]),
+                  sum(map(claim.holds, values)), len(values))
+
+
+def table(runs: list[Run], backend: str) -> str:
+    """Per claim: the threshold and the spread of its measure over the stored seeds."""
     from .claims import CLAIMS
 
     matrix = by_seed(runs)
@@ -106,21 +136,16 @@ def table(runs: list[Run], backend: str) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for claim in CLAIMS:
-        by_value = claim.values({s: rs for s, rs in matrix.items() if all(v in rs for v in claim.variants)})
-        if not by_value:
+        sp = spread(claim, matrix)
+        if sp is None:
             continue
-        values = list(by_value.values())
-        margin = claim.margin(by_value[claim.worst(by_value)])
-        passing = sum(claim.holds(v) for v in values)
-        lines.append(f"| `{claim.id}` | {claim.op} {claim.threshold:g} | {min(values):.4g} | {statistics.median(values):.4g} | "
-                     f"{max(values):.4g} | {margin:+.4g} | {passing}/{len(values)} |")
+        lines.append(f"| `{claim.id}` | {claim.op} {claim.threshold:g} | {sp.low:.4g} | {sp.median:.4g} | "
+                     f"{sp.high:.4g} | {sp.margin:+.4g} | {sp.passing}/{sp.seeds} |")
     return "\n".join(lines) + "\n"
 
 
 def claims_page(folder: str | Path = "calibration") -> str:
     """docs/claims.md: every claim in the registry with its spread over the stored calibration runs of each backend."""
-    import statistics
-
     from .claims import CLAIMS
 
     stored = {p.name[len("runs-"):-len("-owned.jsonl")]: by_seed(load(p))
@@ -147,11 +172,9 @@ def claims_page(folder: str | Path = "calibration") -> str:
     for claim in CLAIMS:
         cells = []
         for matrix in stored.values():
-            by_value = claim.values({s: rs for s, rs in matrix.items() if all(v in rs for v in claim.variants)})
-            values = list(by_value.values())
-            cells.append(f"{min(values):.4g} / {statistics.median(values):.4g} / {max(values):.4g}; margin "
-                         f"{claim.margin(by_value[claim.worst(by_value)]):+.3g}; {sum(map(claim.holds, values))}/{len(values)} pass"
-                         if values else "not calibrated")
+            sp = spread(claim, matrix)
+            cells.append(f"{sp.low:.4g} / {sp.median:.4g} / {sp.high:.4g}; margin {sp.margin:+.3g}; {sp.passing}/{sp.seeds} pass"
+                         if sp is not None else "not calibrated")
         lines.append(f"| `{claim.id}` | {claim.kind} | {claim.statement} | {claim.op} {claim.threshold:g} | " + " | ".join(cells) + " |")
     lines += ["", "Where each claim comes from in the question:", ""]
     for source in dict.fromkeys(c.source for c in CLAIMS):
