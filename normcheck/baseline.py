@@ -170,14 +170,17 @@ class Comparison:
                 "fingerprint_now": self.fingerprint_now, "moves": [asdict(m) for m in self.moves],
                 "verdicts": [v.to_dict() for v in self.verdicts]}
 
-    def markdown(self, top: int = 15) -> str:
-        """The comparison for a CI summary: what changed in the stack, what moved beyond tolerance, the claims."""
+    @property
+    def version_changes(self) -> str:
+        """"keras 3.15.1 -> 3.16.0, ..." for every fingerprint entry that differs, or "unchanged"."""
         changed = sorted(k for k in set(self.fingerprint_then) | set(self.fingerprint_now)
                          if self.fingerprint_then.get(k) != self.fingerprint_now.get(k))
+        return ", ".join(f"{k} {self.fingerprint_then.get(k)} -> {self.fingerprint_now.get(k)}" for k in changed) or "unchanged"
+
+    def markdown(self, top: int = 15) -> str:
+        """The comparison for a CI summary: what changed in the stack, what moved beyond tolerance, the claims."""
         bad = [m for m in self.moves if not m.ok]
-        lines = [f"### normcheck baseline compare: {self.summary}", "",
-                 "Versions: " + (", ".join(f"{k} {self.fingerprint_then.get(k)} -> {self.fingerprint_now.get(k)}"
-                                           for k in changed) or "unchanged") + ".",
+        lines = [f"### normcheck baseline compare: {self.summary}", "", f"Versions: {self.version_changes}.",
                  f"{len(self.moves)} per-epoch medians compared, {len(bad)} beyond tolerance.", ""]
         if bad:
             lines += ["| variant | metric | epoch | baseline | today | diff | tolerance |", "|---|---|---|---|---|---|---|"]
@@ -191,10 +194,7 @@ class Comparison:
         return "\n".join(lines) + "\n"
 
     def table(self, top: int = 15) -> str:
-        changed = {k for k in set(self.fingerprint_then) | set(self.fingerprint_now)
-                   if self.fingerprint_then.get(k) != self.fingerprint_now.get(k)}
-        lines = ["versions: " + (", ".join(f"{k} {self.fingerprint_then.get(k)} -> {self.fingerprint_now.get(k)}"
-                                           for k in sorted(changed)) or "unchanged")]
+        lines = [f"versions: {self.version_changes}"]
         bad = [m for m in self.moves if not m.ok]
         lines.append(f"per-epoch metrics: {len(self.moves)} compared, {len(bad)} beyond tolerance, "
                      f"{'all identical to the baseline' if self.identical else 'not identical'}")

@@ -67,7 +67,9 @@ def probe() -> dict[str, object]:
 
 def describe(what: str, feeds: dict[str, list[int]], versions: dict[str, str], shown: int = 8) -> str:
     """A failure in words: what fit did, the first indices of each order it fed (labelled), and on which stack."""
-    stack = ", ".join(f"{k} {versions[k]}" for k in ("keras", "tensorflow", "jax", "torch", "backend") if k in versions)
+    from .framework import stack_text
+
+    stack = stack_text(versions)
     feeds_text = "; ".join(f"{label}: {order[:shown]}" for label, order in feeds.items())
     return f"{what}; first {shown} indices fed, {feeds_text}; {stack}"
 

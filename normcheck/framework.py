@@ -13,7 +13,7 @@ import os
 import platform
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -219,6 +219,11 @@ def predict(model, x) -> np.ndarray:
     if hasattr(k, "ops"):
         return np.asarray(k.ops.convert_to_numpy(model.predict_on_batch(x)))
     return np.asarray(model(x, training=False))
+
+
+def stack_text(versions: Mapping[str, str]) -> str:
+    """The Keras stack a fingerprint names, for messages: "keras 3.15.1, tensorflow 2.21.0, backend tensorflow"."""
+    return ", ".join(f"{k} {versions[k]}" for k in ("keras", "tensorflow", "jax", "torch", "backend") if k in versions)
 
 
 def versions() -> dict[str, str]:

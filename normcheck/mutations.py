@@ -124,11 +124,15 @@ MUTATIONS: dict[str, Mutation] = {m.name: m for m in (
 SELECTION = ["-m", "upgrade"]
 
 
-def apply(name: str) -> Mutation:
+def get(name: str) -> Mutation:
     try:
-        mutation = MUTATIONS[name]
+        return MUTATIONS[name]
     except KeyError:
         raise InputError(f"mutation {name!r} is unknown; allowed: {', '.join(MUTATIONS)}") from None
+
+
+def apply(name: str) -> Mutation:
+    mutation = get(name)
     mutation.apply()
     return mutation
 
@@ -162,9 +166,8 @@ def run_suite(mutation: str | None, backend: str, seeds: str, root: Path, tests:
 def self_test(backend: str, seeds: str, names: Sequence[str]) -> Iterator[tuple[str | None, list[str]]]:
     """(mutation, failing tests) for the unmutated control (None) first, then each mutation named."""
     root = Path(__file__).resolve().parent.parent
-    for name in (None, *names):
-        if name is not None and name not in MUTATIONS:
-            raise InputError(f"mutation {name!r} is unknown; allowed: {', '.join(MUTATIONS)}")
+    for known in names:
+        get(known)
     for name in (None, *names):
         yield name, run_suite(name, backend, seeds, root, SELECTION)
 

@@ -47,8 +47,9 @@ def verdict_lines(verdicts: Sequence[Verdict]) -> str:
 def verdicts_markdown(verdicts: Sequence[Verdict], versions: Mapping[str, str]) -> str:
     """The claim table for a CI summary: verdict, worst seed against the threshold, and what the threshold rests on."""
     from .claims import get_claim
+    from .framework import stack_text
 
-    stack = ", ".join(f"{k} {versions[k]}" for k in ("keras", "tensorflow", "jax", "torch", "backend") if k in versions)
+    stack = stack_text(versions)
     held = sum(v.holds for v in verdicts)
     lines = [f"### normcheck: {held}/{len(verdicts)} claims hold", "", f"Stack: {stack}.", "",
              "| claim | verdict | worst (seed) | threshold | calibrated |", "|---|---|---|---|---|"]
