@@ -204,12 +204,19 @@ def _progress(quiet: bool):
     return epoch, run_done
 
 
+def _outputs_writable(*paths: str | None) -> None:
+    """Every output path the user named, probed before any training."""
+    from . import files
+
+    for path in paths:
+        if path:
+            files.check_writable(path)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from . import claims, files, parallel, report, variants
 
-    for path in (args.json, args.markdown):
-        if path:
-            files.check_writable(path)
+    _outputs_writable(args.json, args.markdown)
     if args.plot:
         from . import plots
 
@@ -238,7 +245,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         plots.learning_curves(by_variant, args.plot)
         print(f"wrote {args.plot}")
     if verdicts:
-        _summary(args.markdown, report.verdicts_markdown(verdicts, matrix[args.seeds[0]][names[0]].versions))
+        _summary(args.markdown, report.verdicts_markdown(verdicts, matrix[seeds[0]][names[0]].versions))
     return 0 if all(v.holds for v in verdicts) else 1
 
 
@@ -292,8 +299,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench, files, framework
 
-    if args.json:
-        files.check_writable(args.json)
+    _outputs_writable(args.json)
     backend = framework.default_backend()
     times = bench.epoch_times(args.variants, args.epochs, slow_too=framework.traits(backend).whole_epoch_calls)
     print(bench.epoch_table(times, backend), flush=True)
@@ -312,8 +318,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_mutations(args: argparse.Namespace) -> int:
     from . import files, framework, mutations
 
-    if args.out:
-        files.check_writable(args.out)
+    _outputs_writable(args.out)
     names = args.only or list(mutations.MUTATIONS)
     rows = ["| change | caught by (failing tests) |", "|---|---|"]
     control: list[str] = []
@@ -348,11 +353,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         print(f"recorded {len(runs)} runs ({len(seeds)} seeds) on {framework.versions()} to {args.path}")
         return 0
     base = baseline.load(args.path)
+    _outputs_writable(args.json, args.markdown)
     from . import files
 
-    for path in (args.json, args.markdown):
-        if path:
-            files.check_writable(path)
     today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
     result = baseline.compare(base, today, framework.versions())
     print(result.table())
