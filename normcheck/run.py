@@ -81,8 +81,7 @@ class Run:
         unknown = sorted(set(data) - names)
         if unknown:
             raise InputError(f"{where} has unknown field(s) {unknown}")
-        _check_fields(data, where, finite)
-        data["experiment"] = Experiment.from_dict(data["experiment"])
+        data["experiment"] = _check_fields(data, where, finite)
         return cls(**data)
 
     def to_json(self) -> str:
@@ -113,8 +112,8 @@ def _number(value: Any) -> bool:
     return not isinstance(value, bool) and isinstance(value, (int, float))
 
 
-def _check_fields(data: dict[str, Any], where: str, finite: bool) -> None:
-    """Types, finite values, known names and per-epoch lengths equal to the experiment's epochs."""
+def _check_fields(data: dict[str, Any], where: str, finite: bool) -> Experiment:
+    """Types, finite values, known names and per-epoch lengths equal to the experiment's epochs; returns the experiment."""
     from . import seeds
     from .experiment import ORDERS
     from .variants import VARIANTS
@@ -128,9 +127,10 @@ def _check_fields(data: dict[str, Any], where: str, finite: bool) -> None:
     if not isinstance(data["experiment"], dict):
         raise _bad(where, "experiment", data["experiment"], "a JSON object of Experiment fields")
     try:
-        epochs = Experiment.from_dict(data["experiment"]).epochs
+        experiment = Experiment.from_dict(data["experiment"])
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
+    epochs = experiment.epochs
     diagnostics = data.get("diagnostics", [])
     no_probe = diagnostics == []
     for key in PER_EPOCH:
@@ -158,3 +158,4 @@ def _check_fields(data: dict[str, Any], where: str, finite: bool) -> None:
     probe = data.get("probe_seconds", 0.0)
     if not _number(probe) or not math.isfinite(probe) or probe < 0:
         raise _bad(where, "probe_seconds", probe, "a finite number >= 0")
+    return experiment
