@@ -109,18 +109,22 @@ def table_in(text: str) -> str:
     return text.split(START, 1)[1].split(END, 1)[0].strip()
 
 
-def _render_command(args: argparse.Namespace) -> int:
-    readme = Path(args.readme)
-    text = readme.read_text()
-    table = render()
-    if args.check:
-        if table_in(text) != table:
-            print(f"{readme}: the version-matrix table is stale; run `python ci/matrix.py render --write {readme}`",
-                  file=sys.stderr)
+def with_table(text: str, table: str) -> str:
+    """README's text with `table` between the markers."""
+    table_in(text)
+    head, rest = text.split(START, 1)
+    return f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}"
+
+
+def _write_or_check(path: Path, text: str, check: bool, command: str) -> int:
+    """Write the generated `text` to `path`, or (check) exit 1 when the file differs from it."""
+    if check:
+        if not path.exists() or path.read_text() != text:
+            print(f"{path}: stale; run `{command}`", file=sys.stderr)
             return 1
         return 0
-    head, rest = text.split(START, 1)
-    readme.write_text(f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
     return 0
 
 
@@ -242,18 +246,6 @@ jobs:
 """
 
 
-def _workflow_command(args: argparse.Namespace) -> int:
-    text = workflow()
-    if args.check:
-        if not WORKFLOW.exists() or WORKFLOW.read_text() != text:
-            print(f"{WORKFLOW}: stale; run `python ci/matrix.py workflow --write`", file=sys.stderr)
-            return 1
-        return 0
-    WORKFLOW.parent.mkdir(parents=True, exist_ok=True)
-    WORKFLOW.write_text(text)
-    return 0
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python ci/matrix.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -274,8 +266,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "session":
         return session(args.name, args.pytest_args)
     if args.command == "workflow":
-        return _workflow_command(args)
-    return _render_command(args)
+        return _write_or_check(WORKFLOW, workflow(), args.check, "python ci/matrix.py workflow --write")
+    readme = Path(args.readme)
+    return _write_or_check(readme, with_table(readme.read_text(), render()), args.check,
+                           f"python ci/matrix.py render --write {readme}")
 
 
 if __name__ == "__main__":
