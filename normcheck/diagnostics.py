@@ -21,26 +21,59 @@ BATCHES = 100
 GRADIENT_POINTS = 1000
 
 
-class Probe:
-    """Measures a model over the whole data set, in inference mode.
+class Inputs:
+    """What the measurements look at, fixed per (data, seed): the data, its sorted inputs, BN's batches, the gradient grid.
 
-    Loss, accuracy and saturation use every sample. BN's view uses 100 batches
-    of a fixed random order (2000 samples), and the gradient an evenly spaced
-    grid of 1000 points: the same statistics at a small part of the cost.
+    BN's view uses 100 batches of a fixed random order (2000 samples), and the
+    gradient an evenly spaced grid of 1000 points: the same statistics at a
+    small part of the cost of the whole data set.
     """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
+        self.x = x
+        self.y64 = y.astype(np.float64).ravel()
+        self.sorted_x = np.sort(x.astype(np.float64).ravel())
+        order = np.random.default_rng([seed, 2**31]).permutation(len(x))
+        usable = len(x) - len(x) % batch_size
+        self.batch_x = x[order[:usable].reshape(-1, batch_size)[:BATCHES]].astype(np.float32)
+        grid = slice(None, None, max(1, len(x) // GRADIENT_POINTS))
+        self.grid_x, self.grid_y = x[grid], y[grid]
+
+
+def measure(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray, inputs: Inputs) -> dict[str, float | None]:
+    """Every diagnostic of one model state: `probs` are its inference-mode outputs on `inputs.x`, `weights` the oracle's.
+
+    The real path passes what Keras predicted; the replica (replica.py) what it computed.
+    """
+    probs = np.asarray(probs, dtype=np.float64).ravel()
+    y = inputs.y64
+    gradient = oracle.forward_backward(variant, weights, inputs.grid_x, inputs.grid_y, training=False)
+    batch_std = _batch_std(variant, weights, inputs.batch_x)
+    assert gradient.preact_grad is not None
+    out: dict[str, float | None] = {
+        "eval_loss": float(oracle.clipped_bce(probs, y).mean()),
+        "eval_accuracy": float(((probs > 0.5) == (y > 0.5)).mean()),
+        "saturation": _saturation(variant, weights, inputs.sorted_x),
+        "grad_norm": float(np.linalg.norm(gradient.grads["dense/kernel"])),
+        "preact_grad_rms": float(np.sqrt((gradient.preact_grad**2).sum(axis=1).mean())),
+        "batch_std": float(np.median(batch_std)),
+        "bn_output_std": None,
+    }
+    if variant.batch_norm:
+        gamma = np.abs(weights["bn/gamma"])
+        bn_out = gamma * batch_std / np.sqrt(batch_std**2 + oracle.DEFAULTS["bn_epsilon"])
+        out["bn_output_std"] = float(np.median(bn_out))
+    return out
+
+
+class Probe:
+    """Measures a Keras model over the whole data set, in inference mode, after each epoch."""
 
     def __init__(self, model, variant: Variant, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int):
         start = time.perf_counter()
         self.model = model
         self.variant = variant
-        self.x = x
-        self._y64 = y.astype(np.float64).ravel()
-        self._sorted_x = np.sort(x.astype(np.float64).ravel())
-        order = np.random.default_rng([seed, 2**31]).permutation(len(x))
-        usable = len(x) - len(x) % batch_size
-        self._batch_x = x[order[:usable].reshape(-1, batch_size)[:BATCHES]].astype(np.float32)
-        grid = slice(None, None, max(1, len(x) // GRADIENT_POINTS))
-        self._grid_x, self._grid_y = x[grid], y[grid]
+        self.inputs = Inputs(x, y, batch_size, seed)
         self._results: list[dict[str, float | None]] = []
         self.seconds = time.perf_counter() - start
 
@@ -55,47 +88,31 @@ class Probe:
         return list(self._results)
 
     def measure(self) -> dict[str, float | None]:
-        probs = framework.predict(self.model, self.x).astype(np.float64).ravel()
-        weights = oracle.weights_from_model(self.model, self.variant)
-        y = self._y64
-        gradient = oracle.forward_backward(self.variant, weights, self._grid_x, self._grid_y, training=False)
-        batch_std = self._batch_std(weights)
-        assert gradient.preact_grad is not None
-        out: dict[str, float | None] = {
-            "eval_loss": float(oracle.clipped_bce(probs, y).mean()),
-            "eval_accuracy": float(((probs > 0.5) == (y > 0.5)).mean()),
-            "saturation": self._saturation(weights),
-            "grad_norm": float(np.linalg.norm(gradient.grads["dense/kernel"])),
-            "preact_grad_rms": float(np.sqrt((gradient.preact_grad**2).sum(axis=1).mean())),
-            "batch_std": float(np.median(batch_std)),
-            "bn_output_std": None,
-        }
-        if self.variant.batch_norm:
-            gamma = np.abs(weights["bn/gamma"])
-            bn_out = gamma * batch_std / np.sqrt(batch_std**2 + oracle.DEFAULTS["bn_epsilon"])
-            out["bn_output_std"] = float(np.median(bn_out))
-        return out
+        probs = framework.predict(self.model, self.inputs.x)
+        return measure(self.variant, oracle.weights_from_model(self.model, self.variant), probs, self.inputs)
 
-    def _saturation(self, w: dict[str, np.ndarray]) -> float:
-        """Share of (sample, unit) pairs with |tanh| > 0.99, counted exactly on the sorted inputs.
 
-        Each unit's input is s*x + t, so |tanh| > 0.99 holds for x outside one
-        interval: two binary searches per unit instead of a pass over 25000 x 20.
-        """
-        c = np.arctanh(SATURATION_LEVEL)
-        s, t = oracle.tanh_input_affine(self.variant, w)
-        xs = self._sorted_x
-        count = 0
-        for sj, tj in zip(s, t, strict=True):
-            if sj == 0:
-                count += xs.size if abs(tj) > c else 0
-                continue
-            lo, hi = sorted(((-c - tj) / sj, (c - tj) / sj))
-            count += np.searchsorted(xs, lo, "left") + xs.size - np.searchsorted(xs, hi, "right")
-        return float(count / (xs.size * s.size))
+def _saturation(variant: Variant, w: dict[str, np.ndarray], sorted_x: np.ndarray) -> float:
+    """Share of (sample, unit) pairs with |tanh| > 0.99, counted exactly on the sorted inputs.
 
-    def _batch_std(self, w: dict[str, np.ndarray]) -> np.ndarray:
-        """Per-batch standard deviation of what BN normalizes (or would, where there is none), for each unit, in float32."""
-        w32 = {k: v.astype(np.float32) for k, v in w.items()}
-        bn_input, _ = oracle.hidden_forward(self.variant, w32, self._batch_x.reshape(-1, 1), training=False, upto=BN)
-        return bn_input.reshape(*self._batch_x.shape[:2], -1).std(axis=1, dtype=np.float64)
+    Each unit's input is s*x + t, so |tanh| > 0.99 holds for x outside one
+    interval: two binary searches per unit instead of a pass over 25000 x 20.
+    """
+    c = np.arctanh(SATURATION_LEVEL)
+    s, t = oracle.tanh_input_affine(variant, w)
+    xs = sorted_x
+    count = 0
+    for sj, tj in zip(s, t, strict=True):
+        if sj == 0:
+            count += xs.size if abs(tj) > c else 0
+            continue
+        lo, hi = sorted(((-c - tj) / sj, (c - tj) / sj))
+        count += np.searchsorted(xs, lo, "left") + xs.size - np.searchsorted(xs, hi, "right")
+    return float(count / (xs.size * s.size))
+
+
+def _batch_std(variant: Variant, w: dict[str, np.ndarray], batch_x: np.ndarray) -> np.ndarray:
+    """Per-batch standard deviation of what BN normalizes (or would, where there is none), for each unit, in float32."""
+    w32 = {k: v.astype(np.float32) for k, v in w.items()}
+    bn_input, _ = oracle.hidden_forward(variant, w32, batch_x.reshape(-1, 1), training=False, upto=BN)
+    return bn_input.reshape(*batch_x.shape[:2], -1).std(axis=1, dtype=np.float64)

@@ -3,7 +3,7 @@ import pytest
 
 from normcheck import VARIANTS, Experiment, oracle
 from normcheck.data import dataset
-from normcheck.diagnostics import SATURATION_LEVEL, Probe
+from normcheck.diagnostics import SATURATION_LEVEL, Inputs, _batch_std, _saturation
 
 
 def random_weights(rng, x, kernel_scale: float, gamma_scale: float) -> dict[str, np.ndarray]:
@@ -22,7 +22,7 @@ def test_saturation_count_equals_a_full_pass(variant, seed):
     w["dense/kernel"][0, 0] = 0.0
     full = oracle.forward_backward(variant, w, x, y, training=False, backward=False)
     expected = (np.abs(full.hidden) > SATURATION_LEVEL).mean()
-    got = Probe(None, v, x, y, 20, 0)._saturation(w)
+    got = _saturation(v, w, Inputs(x, y, 20, 0).sorted_x)
     assert got == pytest.approx(expected, abs=2 / full.hidden.size)
     assert 0.05 < expected < 0.95, "weights chosen so that some units saturate and some do not"
 
@@ -33,10 +33,10 @@ def test_batch_std_is_what_bn_normalizes(variant):
     v = VARIANTS[variant]
     x, y = dataset(Experiment(n_samples=500), v.input_norm)
     w = random_weights(np.random.default_rng(2), x, kernel_scale=2, gamma_scale=1)
-    probe = Probe(None, v, x, y, 20, 0)
-    z = probe._batch_x * w["dense/kernel"].ravel().astype(np.float32) + w["dense/bias"].astype(np.float32)
+    inputs = Inputs(x, y, 20, 0)
+    z = inputs.batch_x * w["dense/kernel"].ravel().astype(np.float32) + w["dense/bias"].astype(np.float32)
     bn_before_tanh = v.hidden[1] == "bn"
     expected = (z if bn_before_tanh else np.tanh(z)).std(axis=1, dtype=np.float64)
-    got = probe._batch_std(w)
+    got = _batch_std(v, w, inputs.batch_x)
     np.testing.assert_array_equal(got, expected)
     assert got.shape == (len(x) // 20, 20)

@@ -1,0 +1,257 @@
+"""A replica of `fit` over many seeds at once: the calibration engine, never the checked path.
+
+Real training goes through `keras.Model.fit` (training.py). To say how often a claim
+or a comparison fails on a healthy stack takes thousands of seeds, which fit cannot
+train in minutes. The replica runs the same math (the oracle's, oracle.py) in JAX,
+float32, with `vmap` over seeds and `lax.scan` over the steps of an epoch: each
+seed starts from the initial weights its Keras backend draws (one real build per
+seed), sees normcheck's batch order, and yields a `Run` with what Keras prints
+(train-mode loss and accuracy as epoch means) and the inference-mode metrics and
+diagnostics (diagnostics.measure, the function the real path uses). The suite
+holds it to real fit (tests/regression/test_replica.py): seed by seed where the
+trajectories are stable, in distribution where float32 makes them chaotic.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from . import diagnostics, framework, oracle, seeds as seeds_module
+from .data import dataset, epoch_order
+from .errors import InputError
+from .experiment import QUESTION_EXPERIMENT, Experiment
+from .run import Run
+from .variants import BN, TANH, Variant, get_variant
+
+ENGINE = "replica"
+CHUNK = 500
+_TRAINABLE = ("dense/kernel", "dense/bias", "bn/gamma", "bn/beta", "output/kernel", "output/bias")
+
+
+def _jax():
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        raise InputError("the replica needs JAX: pip install 'normcheck[jax]'") from None
+    return jax, jnp
+
+
+def initial_weights(seed_list: Sequence[int], experiment: Experiment = QUESTION_EXPERIMENT) -> dict[str, np.ndarray]:
+    """Each seed's initial weights as this process's Keras backend draws them, stacked on a leading seed axis.
+
+    Every variant draws the same numbers for a seed (its dense and output kernels are
+    the only random ones, drawn in that order), so one build of the BN variant per seed serves all.
+    """
+    from .variants import build_model
+
+    keras = framework.keras()
+    out: dict[str, list[np.ndarray]] = {}
+    for seed in seed_list:
+        seeds_module.check(seed)
+        keras.utils.set_random_seed(seed)
+        weights = oracle.weights_from_model(build_model("batch_norm", experiment), "batch_norm")
+        for name, value in weights.items():
+            out.setdefault(name, []).append(value.astype(np.float32))
+    return {name: np.stack(values) for name, values in out.items()}
+
+
+def _forward(jnp, variant: Variant, p: dict, x, *, training: bool):
+    """Logits and BN's batch statistics for one seed's inputs x of shape (n,)."""
+    eps = oracle.DEFAULTS["bn_epsilon"]
+    a = x[:, None] * p["dense/kernel"][0] + p["dense/bias"]
+    stats = None
+    for op in variant.hidden[1:]:
+        if op == TANH:
+            a = jnp.tanh(a)
+        elif op == BN:
+            if training:
+                mean = a.mean(axis=0)
+                var = jnp.mean(jnp.square(a - mean), axis=0)
+                stats = (mean, var)
+            else:
+                mean, var = p["bn/moving_mean"], p["bn/moving_variance"]
+            a = (a - mean) / jnp.sqrt(var + eps) * p["bn/gamma"] + p["bn/beta"]
+    return a @ p["output/kernel"][:, 0] + p["output/bias"][0], stats
+
+
+def _loss(jnp, loss_mode: str, z, y):
+    if loss_mode == "logits":
+        return jnp.maximum(z, 0) - z * y + jnp.log1p(jnp.exp(-jnp.abs(z)))
+    eps = oracle.DEFAULTS["bce_epsilon"]
+    p = jnp.clip(1 / (1 + jnp.exp(-z)), eps, 1 - eps)
+    return -(y * jnp.log(p) + (1 - y) * jnp.log(1 - p))
+
+
+def _programs(variant: Variant, loss_mode: str):
+    """The jitted epoch (scan over steps, vmap over seeds) and inference pass for one variant."""
+    jax, jnp = _jax()
+    lr, b1, b2, eps = (oracle.DEFAULTS[k] for k in ("adam_learning_rate", "adam_beta_1", "adam_beta_2", "adam_epsilon"))
+    mom = oracle.DEFAULTS["bn_momentum"]
+    trainable = [k for k in _TRAINABLE if k.startswith("bn/") <= variant.batch_norm]
+
+    def batch_loss(params, fixed, x, y):
+        z, stats = _forward(jnp, variant, {**params, **fixed}, x, training=True)
+        return _loss(jnp, loss_mode, z, y).mean(), (z, stats)
+
+    grad = jax.vmap(jax.value_and_grad(batch_loss, has_aux=True))
+
+    def step(carry, batch):
+        params, fixed, m, v, t = carry
+        x, y = batch
+        (loss, (z, stats)), g = grad(params, fixed, x, y)
+        accuracy = ((z > 0) == (y > 0.5)).mean(axis=1)
+        if stats is not None:
+            fixed = {"bn/moving_mean": fixed["bn/moving_mean"] * mom + stats[0] * (1 - mom),
+                     "bn/moving_variance": fixed["bn/moving_variance"] * mom + stats[1] * (1 - mom)}
+        t = t + 1
+        alpha = lr * jnp.sqrt(1 - b2**t) / (1 - b1**t)
+        m = {k: m[k] + (g[k] - m[k]) * (1 - b1) for k in params}
+        v = {k: v[k] + (g[k] * g[k] - v[k]) * (1 - b2) for k in params}
+        params = {k: params[k] - m[k] * alpha / (jnp.sqrt(v[k]) + eps) for k in params}
+        return (params, fixed, m, v, t), (loss, accuracy)
+
+    @jax.jit
+    def epoch(carry, xs, ys):
+        return jax.lax.scan(step, carry, (xs, ys))
+
+    @jax.jit
+    def probs(weights, x):
+        return jax.lax.map(lambda w: jax.nn.sigmoid(_forward(jnp, variant, w, x, training=False)[0]), weights)
+
+    return trainable, epoch, probs
+
+
+def simulate(variant: str | Variant, seed_list: Sequence[int], initial: dict[str, np.ndarray],
+             experiment: Experiment = QUESTION_EXPERIMENT, loss_mode: str = "logits",
+             versions: dict[str, str] | None = None) -> list[Run]:
+    """One Run per seed of `variant`, from `initial` (as `initial_weights` returns), in normcheck's batch order."""
+    jax, jnp = _jax()
+    v = get_variant(variant)
+    if experiment.order != "owned" or experiment.n_samples % experiment.batch_size:
+        raise InputError(f"the replica follows normcheck's own order over whole batches; {experiment} is not that")
+    if loss_mode not in oracle.LOSS_MODES:
+        raise InputError(f"loss_mode={loss_mode!r} is invalid; allowed: {', '.join(oracle.LOSS_MODES)}")
+    x, y = dataset(experiment, v.input_norm)
+    x1, y1 = x.ravel(), y.ravel()
+    trainable, epoch, probs = _programs(v, loss_mode)
+    n, bs = experiment.n_samples, experiment.batch_size
+    steps = n // bs
+    versions = {**(versions or framework.versions()), "engine": ENGINE}
+    runs: list[Run] = []
+    for start in range(0, len(seed_list), CHUNK):
+        chunk = list(seed_list[start:start + CHUNK])
+        w0 = {k: jnp.asarray(val[start:start + len(chunk)]) for k, val in initial.items()}
+        params = {k: w0[k] for k in trainable}
+        fixed = {k: w0[k] for k in oracle.STATS} if v.batch_norm else {}
+        carry = (params, fixed, {k: jnp.zeros_like(p) for k, p in params.items()},
+                 {k: jnp.zeros_like(p) for k, p in params.items()}, jnp.float32(0))
+        inputs = [diagnostics.Inputs(x, y, bs, s) for s in chunk]
+        xj = jnp.asarray(x1)
+        history: list[tuple[np.ndarray, np.ndarray]] = []
+
+        def snapshot(params, fixed):
+            weights = {**params, **fixed}
+            p = np.asarray(probs(weights, xj))
+            host = {k: np.asarray(val, dtype=np.float64) for k, val in weights.items()}
+            return [diagnostics.measure(v, {k: val[i] for k, val in host.items()}, p[i], inputs[i])
+                    for i in range(len(chunk))]
+
+        diags = [snapshot(params, fixed)]
+        for e in range(experiment.epochs):
+            order = np.stack([epoch_order(s, e, n) for s in chunk])
+            xs = jnp.asarray(x1[order].reshape(len(chunk), steps, bs).transpose(1, 0, 2))
+            ys = jnp.asarray(y1[order].reshape(len(chunk), steps, bs).transpose(1, 0, 2))
+            carry, (loss, accuracy) = epoch(carry, xs, ys)
+            history.append((np.asarray(loss, dtype=np.float64).mean(axis=0),
+                            np.asarray(accuracy, dtype=np.float64).mean(axis=0)))
+            diags.append(snapshot(carry[0], carry[1]))
+        for i, seed in enumerate(chunk):
+            per_epoch = [d[i] for d in diags]
+            runs.append(Run(
+                variant=v.name, seed=seed, experiment=experiment,
+                loss=[float(h[0][i]) for h in history], accuracy=[float(h[1][i]) for h in history],
+                eval_loss=[float(d["eval_loss"]) for d in per_epoch[1:]],  # type: ignore[arg-type]
+                eval_accuracy=[float(d["eval_accuracy"]) for d in per_epoch[1:]],  # type: ignore[arg-type]
+                seconds=[0.0] * experiment.epochs, diagnostics=per_epoch,  # type: ignore[arg-type]
+                order="owned", steps_per_execution=steps, versions=versions,
+            ))
+    return runs
+
+
+def calibration_runs(seed_list: Sequence[int], variants: Sequence[str], experiment: Experiment = QUESTION_EXPERIMENT,
+                     log: Callable[[str], None] = lambda m: None) -> list[Run]:
+    """Every variant for every seed, with this process's Keras backend's initial weights and loss."""
+    backend = framework.keras().backend.backend()
+    start = time.perf_counter()
+    initial = initial_weights(seed_list, experiment)
+    log(f"initial weights of {len(seed_list)} seeds drawn by Keras on {backend} in {time.perf_counter() - start:.1f} s")
+    versions = framework.versions()
+    runs: list[Run] = []
+    for name in variants:
+        start = time.perf_counter()
+        runs += simulate(name, seed_list, initial, experiment, framework.traits(backend).loss_mode, versions)
+        log(f"{name}: {len(seed_list)} seeds in {time.perf_counter() - start:.1f} s")
+    return runs
+
+
+PER_EPOCH = ("loss", "accuracy", "eval_loss", "eval_accuracy")
+SCHEMA = "normcheck.replica/1"
+
+
+def save(runs: Sequence[Run], path) -> None:
+    """The runs as one compressed NumPy file: float32 arrays (seed, variant, epoch) and a JSON header."""
+    import io
+    import json
+
+    from . import files
+    from .run import by_seed
+
+    matrix = by_seed(runs)
+    seed_list = sorted(matrix)
+    variants = list(dict.fromkeys(r.variant for r in runs))
+    first = runs[0]
+    keys = [k for k in first.diagnostics[0]]
+    arrays: dict[str, np.ndarray] = {}
+    for field in PER_EPOCH:
+        arrays[field] = np.array([[getattr(matrix[s][v], field) for v in variants] for s in seed_list], dtype=np.float32)
+    for key in keys:
+        arrays["diag/" + key] = np.array([[[np.nan if d[key] is None else d[key] for d in matrix[s][v].diagnostics]
+                                           for v in variants] for s in seed_list], dtype=np.float32)
+    header = {"schema": SCHEMA, "experiment": first.experiment.to_dict(), "versions": first.versions,
+              "steps_per_execution": first.steps_per_execution, "variants": variants, "diagnostics": keys}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, header=np.array(json.dumps(header)), seeds=np.array(seed_list, dtype=np.int64), **arrays)
+    files.write_bytes(path, buffer.getvalue())
+
+
+def load(path) -> list[Run]:
+    """The runs of a file `save` wrote; anything else is an InputError naming the file."""
+    import json
+    import zipfile
+
+    where = f"replica runs {str(path)!r}"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            if header.get("schema") != SCHEMA:
+                raise InputError(f"{where} has schema {header.get('schema')!r}; expected {SCHEMA!r}")
+            seed_list = [int(s) for s in data["seeds"]]
+            arrays = {k: data[k].astype(np.float64) for k in data.files if k not in ("header", "seeds")}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        raise InputError(f"{where} is unreadable: {exc}") from None
+    experiment = Experiment.from_dict(header["experiment"])
+    runs = []
+    for i, seed in enumerate(seed_list):
+        for j, variant in enumerate(header["variants"]):
+            diags = [{k: (None if np.isnan(arrays["diag/" + k][i, j, e]) else float(arrays["diag/" + k][i, j, e]))
+                      for k in header["diagnostics"]} for e in range(experiment.epochs + 1)]
+            runs.append(Run(variant=variant, seed=seed, experiment=experiment,
+                            **{f: [float(x) for x in arrays[f][i, j]] for f in PER_EPOCH},  # type: ignore[arg-type]
+                            seconds=[0.0] * experiment.epochs, diagnostics=diags,  # type: ignore[arg-type]
+                            order="owned", steps_per_execution=int(header["steps_per_execution"]),
+                            versions=dict(header["versions"])))
+    return runs
