@@ -232,6 +232,12 @@ CLAIMS: tuple[Claim, ...] = (
         "raw X up to 25000 drives every unit into saturation from the first step",
     ),
     Claim(
+        "q1_input_norm_not_saturated", "mechanism", QUOTE_Q1,
+        "input normalization (the contrast): fraction of abs(tanh) > 0.99, before training and after every epoch, at most",
+        ("input_norm",), partial(highest_diagnostic, variant="input_norm", key="saturation"), "<=", 0.75,
+        "with inputs of order 1 most units stay in tanh's sloped range, so gradient flows",
+    ),
+    Claim(
         "q1_first_layer_gets_no_gradient", "mechanism", QUOTE_Q1,
         "per-sample gradient reaching the first layer (RMS), no normalization's largest over its "
         "training / input_norm's smallest, at most",
@@ -249,6 +255,18 @@ CLAIMS: tuple[Claim, ...] = (
         "BN only: median batch std of BN's train-mode output, at every epoch, at most",
         ("batch_norm",), partial(highest_diagnostic, variant="batch_norm", key="bn_output_std"), "<=", 0.03,
         "normalizing a constant gives a constant: nothing for the output layer to separate",
+    ),
+    Claim(
+        "q2_bn_sees_varying_inputs_after_input_norm", "mechanism", QUOTE_Q2,
+        "input + BN (the contrast): median batch std of BN's input, before training and after every epoch, at least",
+        ("input_and_batch_norm",), partial(lowest_diagnostic, variant="input_and_batch_norm", key="batch_std"), ">=", 0.05,
+        "an unsaturated tanh varies within a batch, so BN has something to normalize",
+    ),
+    Claim(
+        "q2_bn_outputs_unit_features_after_input_norm", "mechanism", QUOTE_Q2,
+        "input + BN (the contrast): median batch std of BN's train-mode output, at every epoch, at least",
+        ("input_and_batch_norm",), partial(lowest_diagnostic, variant="input_and_batch_norm", key="bn_output_std"), ">=", 0.5,
+        "BN scales varying inputs to unit spread (times gamma): features the output layer can use",
     ),
     Claim(
         "q2_bn_before_tanh_learns", "mechanism", QUOTE_Q2,
