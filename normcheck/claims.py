@@ -184,9 +184,11 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "none_ends_at_chance", "outcome", QUOTE_NO_LEARNING,
-        "no normalization: abs(inference-mode accuracy after the last epoch - 0.5) at most",
+        "no normalization: abs(inference-mode accuracy after the last epoch - 0.5), median over seeds, at most",
         ("none",), partial(final_eval_chance_gap, variant="none"), "<=", 0.1,
-        "inference-mode accuracy of a model that does not learn blips for an epoch at times; a learning one is > 0.9",
+        "inference-mode accuracy of a model that does not learn blips for an epoch at times; a learning one is > 0.9. "
+        "Judged on the median after the 1000-seed calibration found blips past 0.1 after the last epoch",
+        over="median",
     ),
     Claim(
         "batch_norm_does_not_rescue", "outcome", QUOTE_BN_ONLY,
@@ -196,9 +198,10 @@ CLAIMS: tuple[Claim, ...] = (
     ),
     Claim(
         "batch_norm_ends_at_chance", "outcome", QUOTE_BN_ONLY,
-        "BN only: abs(inference-mode accuracy after the last epoch - 0.5) at most",
+        "BN only: abs(inference-mode accuracy after the last epoch - 0.5), median over seeds, at most",
         ("batch_norm",), partial(final_eval_chance_gap, variant="batch_norm"), "<=", 0.1,
-        "as for no normalization: blips happen, learning would be > 0.9",
+        "as for no normalization: blips happen, learning would be > 0.9; judged on the median for the same reason",
+        over="median",
     ),
     Claim(
         "input_norm_learns_in_one_epoch", "outcome", QUOTE_INPUT_NORM,
