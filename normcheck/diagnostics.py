@@ -10,6 +10,7 @@ milliseconds: recording must stay within 5% of a bare epoch (issue 5).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -40,15 +41,18 @@ class Inputs:
         self.grid_x, self.grid_y = x[grid], y[grid]
 
 
-def measure(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray, inputs: Inputs) -> dict[str, float | None]:
+def measure(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray, inputs: Inputs,
+            bn_view: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float | None]:
     """Every diagnostic of one model state: `probs` are its inference-mode outputs on `inputs.x`, `weights` the oracle's.
 
-    The real path passes what Keras predicted; the replica (replica.py) what it computed.
+    The real path passes what Keras predicted and, for BN variants, `bn_view`: the per-batch std of
+    what Keras's BatchNormalization layer received and of what it returned in training mode. The
+    replica (replica.py) passes its own outputs and lets the oracle compute BN's view.
     """
     probs = np.asarray(probs, dtype=np.float64).ravel()
     y = inputs.y64
     gradient = oracle.forward_backward(variant, weights, inputs.grid_x, inputs.grid_y, training=False)
-    batch_std = _batch_std(variant, weights, inputs.batch_x)
+    batch_std = _batch_std(variant, weights, inputs.batch_x) if bn_view is None else bn_view[0]
     assert gradient.preact_grad is not None
     out: dict[str, float | None] = {
         "eval_loss": float(oracle.clipped_bce(probs, y).mean()),
@@ -60,8 +64,11 @@ def measure(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray,
         "bn_output_std": None,
     }
     if variant.batch_norm:
-        gamma = np.abs(weights["bn/gamma"])
-        bn_out = gamma * batch_std / np.sqrt(batch_std**2 + oracle.DEFAULTS["bn_epsilon"])
+        if bn_view is None:
+            gamma = np.abs(weights["bn/gamma"])
+            bn_out = gamma * batch_std / np.sqrt(batch_std**2 + oracle.DEFAULTS["bn_epsilon"])
+        else:
+            bn_out = bn_view[1]
         out["bn_output_std"] = float(np.median(bn_out))
     return out
 
@@ -75,6 +82,7 @@ class Probe:
         self.variant = variant
         self.inputs = Inputs(x, y, batch_size, seed)
         self._results: list[dict[str, float | None]] = []
+        self._bn_input: Any = None
         self.seconds = time.perf_counter() - start
 
     def snapshot(self) -> None:
@@ -89,7 +97,32 @@ class Probe:
 
     def measure(self) -> dict[str, float | None]:
         probs = framework.predict(self.model, self.inputs.x)
-        return measure(self.variant, oracle.weights_from_model(self.model, self.variant), probs, self.inputs)
+        bn_view = self.keras_bn_view() if self.variant.batch_norm else None
+        return measure(self.variant, oracle.weights_from_model(self.model, self.variant), probs, self.inputs, bn_view)
+
+    def keras_bn_view(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per (batch, unit): the std of what the model's BatchNormalization layer receives, and of what it returns
+        when called in training mode on that batch of 20.
+
+        A copy of the layer (its config and weights, each tiled once per batch) normalizes all
+        batches in one call: the batches side by side as features, so each is normalized by its
+        own statistics. The copy's moving statistics move; the model's do not.
+        """
+        keras = framework.keras()
+        bn = self.model.get_layer(self.variant.layer_names()[BN])
+        if self._bn_input is None:
+            self._bn_input = keras.Model(self.model.inputs[0], bn.input)
+        batches, size = self.inputs.batch_x.shape[:2]
+        received = framework.to_numpy(self._bn_input(self.inputs.batch_x.reshape(-1, 1), training=False))
+        received = np.asarray(received, dtype=np.float32).reshape(batches, size, -1)
+        units = received.shape[-1]
+        wide = received.transpose(1, 0, 2).reshape(size, batches * units)
+        copy = keras.layers.BatchNormalization.from_config({**bn.get_config(), "name": "normcheck_probe_bn"})
+        copy.build((None, batches * units))
+        copy.set_weights([np.tile(w, batches) for w in bn.get_weights()])
+        returned = np.asarray(framework.to_numpy(copy(wide, training=True)), dtype=np.float64)
+        return (received.std(axis=1, dtype=np.float64),
+                returned.reshape(size, batches, units).std(axis=0))
 
 
 def _saturation(variant: Variant, w: dict[str, np.ndarray], sorted_x: np.ndarray) -> float:
