@@ -19,7 +19,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import diagnostics, framework, oracle, seeds as seeds_module
+from . import diagnostics, framework, oracle
+from . import seeds as seeds_module
 from .data import dataset, epoch_order
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
@@ -91,7 +92,7 @@ def _programs(variant: Variant, loss_mode: str):
     jax, jnp = _jax()
     lr, b1, b2, eps = (oracle.DEFAULTS[k] for k in ("adam_learning_rate", "adam_beta_1", "adam_beta_2", "adam_epsilon"))
     mom = oracle.DEFAULTS["bn_momentum"]
-    trainable = [k for k in _TRAINABLE if k.startswith("bn/") <= variant.batch_norm]
+    trainable = [k for k in _TRAINABLE if variant.batch_norm or not k.startswith("bn/")]
 
     def batch_loss(params, fixed, x, y):
         z, stats = _forward(jnp, variant, {**params, **fixed}, x, training=True)
@@ -125,11 +126,19 @@ def _programs(variant: Variant, loss_mode: str):
     return trainable, epoch, probs
 
 
+def _snapshot(variant: Variant, probs, weights: dict, x, inputs: list[diagnostics.Inputs]) -> list[dict]:
+    """Every seed's diagnostics, through the function the real probe uses, from the replica's weights and outputs."""
+    p = np.asarray(probs(weights, x))
+    host = {k: np.asarray(val, dtype=np.float64) for k, val in weights.items()}
+    return [diagnostics.measure(variant, {k: val[i] for k, val in host.items()}, p[i], seed_inputs)
+            for i, seed_inputs in enumerate(inputs)]
+
+
 def simulate(variant: str | Variant, seed_list: Sequence[int], initial: dict[str, np.ndarray],
              experiment: Experiment = QUESTION_EXPERIMENT, loss_mode: str = "logits",
              versions: dict[str, str] | None = None) -> list[Run]:
     """One Run per seed of `variant`, from `initial` (as `initial_weights` returns), in normcheck's batch order."""
-    jax, jnp = _jax()
+    _, jnp = _jax()
     v = get_variant(variant)
     if experiment.order != "owned" or experiment.n_samples % experiment.batch_size:
         raise InputError(f"the replica follows normcheck's own order over whole batches; {experiment} is not that")
@@ -152,15 +161,7 @@ def simulate(variant: str | Variant, seed_list: Sequence[int], initial: dict[str
         inputs = [diagnostics.Inputs(x, y, bs, s) for s in chunk]
         xj = jnp.asarray(x1)
         history: list[tuple[np.ndarray, np.ndarray]] = []
-
-        def snapshot(params, fixed):
-            weights = {**params, **fixed}
-            p = np.asarray(probs(weights, xj))
-            host = {k: np.asarray(val, dtype=np.float64) for k, val in weights.items()}
-            return [diagnostics.measure(v, {k: val[i] for k, val in host.items()}, p[i], inputs[i])
-                    for i in range(len(chunk))]
-
-        diags = [snapshot(params, fixed)]
+        diags = [_snapshot(v, probs, {**params, **fixed}, xj, inputs)]
         for e in range(experiment.epochs):
             order = np.stack([epoch_order(s, e, n) for s in chunk])
             xs = jnp.asarray(x1[order].reshape(len(chunk), steps, bs).transpose(1, 0, 2))
@@ -168,15 +169,15 @@ def simulate(variant: str | Variant, seed_list: Sequence[int], initial: dict[str
             carry, (loss, accuracy) = epoch(carry, xs, ys)
             history.append((np.asarray(loss, dtype=np.float64).mean(axis=0),
                             np.asarray(accuracy, dtype=np.float64).mean(axis=0)))
-            diags.append(snapshot(carry[0], carry[1]))
+            diags.append(_snapshot(v, probs, {**carry[0], **carry[1]}, xj, inputs))
         for i, seed in enumerate(chunk):
             per_epoch = [d[i] for d in diags]
             runs.append(Run(
                 variant=v.name, seed=seed, experiment=experiment,
                 loss=[float(h[0][i]) for h in history], accuracy=[float(h[1][i]) for h in history],
-                eval_loss=[float(d["eval_loss"]) for d in per_epoch[1:]],  # type: ignore[arg-type]
-                eval_accuracy=[float(d["eval_accuracy"]) for d in per_epoch[1:]],  # type: ignore[arg-type]
-                seconds=[0.0] * experiment.epochs, diagnostics=per_epoch,  # type: ignore[arg-type]
+                eval_loss=[float(d["eval_loss"]) for d in per_epoch[1:]],
+                eval_accuracy=[float(d["eval_accuracy"]) for d in per_epoch[1:]],
+                seconds=[0.0] * experiment.epochs, diagnostics=per_epoch,
                 order="owned", steps_per_execution=steps, versions=versions,
             ))
     return runs
@@ -224,7 +225,9 @@ def save(runs: Sequence[Run], path) -> None:
     header = {"schema": SCHEMA, "experiment": first.experiment.to_dict(), "versions": first.versions,
               "steps_per_execution": first.steps_per_execution, "variants": variants, "diagnostics": keys}
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, header=np.array(json.dumps(header)), seeds=np.array(seed_list, dtype=np.int64), **arrays)
+    arrays["header"] = np.array(json.dumps(header))
+    arrays["seeds"] = np.array(seed_list, dtype=np.int64)
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
     files.write_bytes(path, buffer.getvalue())
 
 

@@ -45,16 +45,17 @@ def verdict_lines(verdicts: Sequence[Verdict]) -> str:
 
 
 def verdicts_markdown(verdicts: Sequence[Verdict], versions: Mapping[str, str]) -> str:
-    """The claim table for a CI summary: verdict, worst seed against the threshold, and what the threshold rests on."""
+    """The claim table for a CI summary: verdict, the deciding value against the threshold, and why the claim holds."""
     from .claims import get_claim
     from .framework import stack_text
 
     stack = stack_text(versions)
     held = sum(v.holds for v in verdicts)
     lines = [f"### normcheck: {held}/{len(verdicts)} claims hold", "", f"Stack: {stack}.", "",
-             "| claim | verdict | worst (seed) | threshold | calibrated |", "|---|---|---|---|---|"]
+             "| claim | verdict | value | threshold | why |", "|---|---|---|---|---|"]
     for v in verdicts:
-        lines.append(f"| `{v.claim}` | {'holds' if v.holds else '**FAILS**'} | {v.worst:.4g} (seed {v.worst_seed}) | "
+        value = f"{v.worst:.4g} (worst: seed {v.worst_seed})" if v.over == "each" else f"{v.worst:.4g} (median)"
+        lines.append(f"| `{v.claim}` | {'holds' if v.holds else '**FAILS**'} | {value} | "
                      f"{v.op} {v.threshold:g} | {get_claim(v.claim).basis} |")
-    lines += ["", "False-alarm rates per claim have not been measured yet; thresholds rest on the calibration above."]
+    lines += ["", "How often each claim fails on a healthy stack: calibration/<backend>.md (1000 seeds per backend)."]
     return "\n".join(lines) + "\n"

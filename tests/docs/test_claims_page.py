@@ -23,10 +23,40 @@ def test_claims_page_names_every_claim_and_backend():
     assert "| jax | tensorflow |" in page
 
 
-@pytest.mark.parametrize(("runs", "page"), [("runs-tensorflow-owned.jsonl", "tensorflow.md"), ("runs-jax-owned.jsonl", "jax.md"),
+@pytest.mark.parametrize(("runs", "page"), [("runs-tensorflow-owned.jsonl", "tensorflow-fit-runs.md"),
+                                            ("runs-jax-owned.jsonl", "jax-fit-runs.md"),
                                             ("runs-tensorflow-fit.jsonl", "tensorflow-fit-order.md")])
 def test_calibration_tables_are_current(runs, page):
     folder = ROOT / "calibration"
     stored = calibration.load(folder / runs)
     assert (folder / page).read_text() == calibration.table(stored, stored[0].backend), (
         f"calibration/{page} is stale: run `python -m normcheck calibrate --backend B [--order fit] --report`")
+
+
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_calibration_rates_and_the_packaged_spread_are_current(backend):
+    """calibration/<backend>.md and normcheck/redraw-<backend>.npz are what the stored replica runs give."""
+    import numpy as np
+
+    from normcheck import redraw, replica
+
+    folder = ROOT / "calibration"
+    runs = replica.load(folder / f"runs-{backend}-replica.npz")
+    assert (folder / f"{backend}.md").read_text() == calibration.rates_table(runs, backend, calibration.held_out(folder, backend)), (
+        f"calibration/{backend}.md is stale: run `python -m normcheck calibrate --backend {backend} --report`")
+    packaged = redraw.cells(backend)
+    assert packaged is not None
+    for metric in redraw.METRICS:
+        expected = np.array([[getattr(r, metric) for r in runs if r.seed == s] for s in sorted({r.seed for r in runs})],
+                            dtype=np.float32)
+        np.testing.assert_array_equal(packaged.values[metric], expected, err_msg=f"normcheck/redraw-{backend}.npz is stale")
+
+
+def test_compare_page_is_current():
+    assert (ROOT / "calibration" / "compare.md").read_text() == calibration.compare_page(ROOT / "calibration"), (
+        "calibration/compare.md is stale: run `python -m normcheck calibrate --report`")
+
+
+def test_readme_error_rates_are_current():
+    assert calibration.readme_summary(ROOT / "calibration") in (ROOT / "README.md").read_text(), (
+        "README's error-rate block is stale: run `python -m normcheck calibrate --readme README.md`")

@@ -8,8 +8,9 @@ from normcheck.claims import check_all, required_variants
 
 def fake_run(variant, seed, accuracy, backend="tensorflow"):
     n = len(accuracy)
+    diagnostics = [{"saturation": 0.3, "preact_grad_rms": 1.0, "batch_std": 0.2, "bn_output_std": None}] * (n + 1)
     return Run(variant, seed, Experiment(epochs=n), [0.5] * n, list(accuracy), [0.5] * n, list(accuracy),
-               [0.1] * n, [], versions={"backend": backend})
+               [0.1] * n, diagnostics, versions={"backend": backend})
 
 
 def test_claim_ids_are_unique_and_each_cites_the_seed():
@@ -33,6 +34,24 @@ def test_worst_seed_decides():
     assert not verdict.holds
     assert verdict.worst_seed == 7
     assert "FAIL input_norm_learns_in_one_epoch" in verdict.line()
+
+
+def test_a_median_claim_is_judged_on_the_median_over_seeds():
+    claim = get_claim("batch_norm_slows_epoch1_train_accuracy")
+    assert claim.over == "median"
+
+    def seed(s, gap):
+        return {"input_norm": fake_run("input_norm", s, [0.95] * 10),
+                "input_and_batch_norm": fake_run("input_and_batch_norm", s, [0.95 - gap] + [0.99] * 9)}
+
+    one_behind = {0: seed(0, -0.01), 1: seed(1, 0.03), 2: seed(2, 0.04)}
+    verdict = claim.check(one_behind)
+    assert verdict.holds
+    assert verdict.worst == pytest.approx(0.03)
+    assert "median 0.03" in verdict.line()
+    two_behind = {0: seed(0, -0.01), 1: seed(1, -0.02), 2: seed(2, 0.04)}
+    assert not claim.check(two_behind).holds
+    assert claim.check({0: seed(0, -0.01), 1: seed(1, 0.03)}).worst == pytest.approx(0.01), "even n: the mean of the middle two"
 
 
 def test_missing_variant_is_an_error_and_check_all_skips_unrun_claims():
