@@ -4,6 +4,7 @@
     nox -f ci/noxfile.py -s keras2_tf215       # one
     nox -f ci/noxfile.py -s newest nightly     # the upgrade radar: latest releases and nightlies
     nox -f ci/noxfile.py -s python             # Python 3.10 and 3.12 (each must be on PATH as python3.X)
+    nox -f ci/noxfile.py -s thorough           # the hypothesis properties with many more examples
 
 Each session runs `python -m normcheck` and the suite against the baseline recorded
 on its backend (baselines/current.json for TensorFlow, baselines/jax.json) through ci/matrix.py, which writes
@@ -95,6 +96,15 @@ def nightly(session):
     session.install("--upgrade", "--pre", "tf-nightly", "keras-nightly", *TEST_DEPS)
     session.install("--no-deps", "-e", ROOT)
     _suite(session, {})
+
+
+@nox.session(python="3.11")
+def thorough(session):
+    """The hypothesis properties with the `thorough` profile (more examples, each a real training run)."""
+    session.install("-e", f"{ROOT}[test,jax]")
+    session.chdir(ROOT)
+    session.run("pytest", "tests/properties", "-p", "no:cacheprovider", "--hypothesis-profile", "thorough",
+                *session.posargs)
 
 
 @nox.session(python=["3.10", "3.12"])

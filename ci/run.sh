@@ -10,7 +10,7 @@ VENV=${NORMCHECK_VENV:-.venv-ci}
 python -m pip install -q --upgrade pip
 export CI=true
 # README: the test command
-pip install -e '.[test,jax]' && pytest -n auto
+pip install -e '.[test,jax]' && pytest -n auto --normcheck-baseline baselines/current.json
 # Lint and types: ruff and mypy clean.
 pip install -q -e '.[lint]' && ruff check . && mypy
 # Keras 2 (tf-keras on TF 2.21) in its own venv: a change that breaks a promised stack cannot land.

@@ -1,20 +1,23 @@
 """Record runs on one framework version; compare another version's runs against them.
 
-Tolerance rule, per (variant, metric, epoch): today's median over the baseline's
-seeds may differ from the baseline's median by at most
-    K * 1.25 * sd * sqrt(2 / n) + floor
-where sd = 1.4826 * MAD is the baseline's own (robust) spread across its n seeds,
-K = 4 and floor = 5e-3. Metrics: the train-mode loss and accuracy Keras prints and
-the inference-mode accuracy. Not the inference-mode loss: for BN after a saturated
-tanh it is unbounded (0.7 to 5.7 across seeds of one stack), so it cannot say
-"moved". The floor is half a point of accuracy: at chance level the accuracy of a
-non-learning model wanders that much between numerically different stacks. Same framework, same
-seeds: the numbers are identical. A numerically different framework reshuffles
-every seed's trajectory, so today's seeds behave like n fresh draws: the
-difference of two n-seed medians then has standard deviation about
-1.25 * sd * sqrt(2 / n), and 4 of those is what chance alone essentially never
-exceeds. Medians, not means: a variant that does not learn has rare one-seed
-blips (inference accuracy 0.6 for an epoch), which must not read as a move.
+Three regimes, told apart by the numbers themselves:
+- identical: every number equals the baseline's (same stack, same seeds);
+- close: each seed starts from the same initial weights (its before-training
+  diagnostics agree to 1e-4) and only float-level differences separate the
+  stacks. Variants with normalized input follow their trajectory, so they are
+  compared seed by seed within CLOSE; raw-input variants are chaotic in float32
+  and are compared as in the next regime;
+- redrawn: other initial weights, so today's seeds are fresh draws. Per (variant,
+  metric, epoch), the medians over the seeds may differ by at most
+  max(K * sd, q) + FLOORS[metric]: sd is the spread of that difference between two
+  disjoint sets of as many seeds from the 1000-seed calibration (redraw.py), q its
+  1 - ALPHA / CELLS quantile over 100000 such draws. K = 4.5 is that level for a
+  normal difference; q covers cells that are not normal (a model at chance reads
+  exactly 0.5 in most seeds and blips in a few). The first version, K * sd alone,
+  flagged 14 of 100 healthy replays on held-out JAX seeds; docs/upgrades.md has
+  the measurements.
+The baseline also records what fit's own order does (fitorder.properties):
+a changed property fails the comparison, a merely different order is reported.
 """
 
 from __future__ import annotations
@@ -23,19 +26,30 @@ import datetime as _dt
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .claims import Verdict, check_all
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
-from .run import Run, by_seed
+from .run import Matrix, Run, by_seed
 
-SCHEMA = "normcheck.baseline/1"
+SCHEMA = "normcheck.baseline/2"
+READABLE = ("normcheck.baseline/1", SCHEMA)
 METRICS = ("loss", "accuracy", "eval_accuracy")
-K = 4.0
-FLOOR = 5e-3
+K = 4.5
+ALPHA = 0.01  # the false-alarm rate aimed at for a whole comparison
+CELLS = 150  # 5 variants x 3 metrics x 10 epochs: ALPHA / CELLS per cell
+TAIL_SEEDS = 20  # up to this many seeds in the two groups together, the far quantile is drawn as well
+FLOORS = {"loss": 1e-3, "accuracy": 1e-3, "eval_accuracy": 1e-3}
+CLOSE = {"loss": 1e-3, "accuracy": 1e-3, "eval_accuracy": 1e-3}  # per seed: 25 of 25000 samples
+SAME_DRAWS = 1e-4  # relative: before-training diagnostics this close mean the same initial weights
+DRAW_KEYS = ("eval_loss", "grad_norm", "saturation")
+REGIMES = ("identical", "close", "redrawn")
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,7 @@ class Baseline:
     seeds: list[int]
     runs: list[Run]
     created: str
+    fit_order: dict[str, Any] | None = None
 
     @property
     def variants(self) -> list[str]:
@@ -55,11 +70,15 @@ class Baseline:
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "fingerprint": self.fingerprint, "experiment": self.experiment.to_dict(),
-                "seeds": self.seeds, "created": self.created, "runs": [r.to_dict() for r in self.runs]}
+                "seeds": self.seeds, "created": self.created, "fit_order": self.fit_order,
+                "runs": [r.to_dict() for r in self.runs]}
 
 
-def make(runs: Sequence[Run], experiment: Experiment, seeds: Sequence[int], fingerprint: dict[str, str]) -> Baseline:
-    return Baseline(dict(fingerprint), experiment, list(seeds), list(runs), _dt.datetime.now(_dt.timezone.utc).isoformat())
+def make(runs: Sequence[Run], experiment: Experiment, seeds: Sequence[int], fingerprint: dict[str, str],
+         fit_order: dict[str, Any] | None = None) -> Baseline:
+    """A baseline; `fit_order` is what `fitorder.probe_in_fresh_process` read on this stack."""
+    return Baseline(dict(fingerprint), experiment, list(seeds), list(runs), _dt.datetime.now(_dt.timezone.utc).isoformat(),
+                    fit_order)
 
 
 def save(baseline: Baseline, path: str | Path, force: bool = False) -> None:
@@ -78,7 +97,7 @@ def load(path: str | Path) -> Baseline:
     if not path.exists() and not path.is_symlink():
         raise InputError(f"{where} does not exist; record one with `python -m normcheck baseline record {path}`")
     data = files.read_json(path, "baseline")
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+    if not isinstance(data, dict) or data.get("schema") not in READABLE:
         got = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise InputError(f"{where} has schema {got!r}; expected {SCHEMA!r}")
     for field_name in ("experiment", "seeds", "runs", "fingerprint"):
@@ -117,11 +136,17 @@ def load(path: str | Path) -> Baseline:
     if lacking:
         raise InputError(f"{where}: seed {lacking[0][0]} has no run of {lacking[0][1]}; allowed: every seed with a run "
                          "of every variant")
-    return Baseline(dict(fingerprint), experiment, list(listed), runs, str(data.get("created", "?")))
+    fit_order = data.get("fit_order")
+    if fit_order is not None and not (isinstance(fit_order, dict) and all(
+            isinstance(fit_order.get(k), list) for k in ("unseeded", "seed1", "seed1_again", "seed2", "no_shuffle"))):
+        raise InputError(f"{where}: fit_order is malformed; allowed: null or what `python -m normcheck.fitorder` prints")
+    return Baseline(dict(fingerprint), experiment, list(listed), runs, str(data.get("created", "?")), fit_order)
 
 
 @dataclass(frozen=True)
 class Move:
+    """One (variant, metric, epoch) cell: baseline and today, by the rule its regime uses."""
+
     variant: str
     metric: str
     epoch: int
@@ -129,6 +154,8 @@ class Move:
     today: float
     tolerance: float
     identical: bool
+    rule: str = "median"  # "median" over seeds, or "seed" by seed (then baseline/today are the worst seed's)
+    detectable: float | None = None  # smallest shift of the median these seeds catch in 90% of redraws
 
     @property
     def diff(self) -> float:
@@ -146,10 +173,14 @@ class Comparison:
     fingerprint_now: dict[str, str]
     moves: list[Move]
     verdicts: list[Verdict]
+    regime: str = "redrawn"
+    spread: str = "calibration"
+    fit_order: list[str] = field(default_factory=list)  # what changed in fit's own order, in words
+    fit_order_notes: list[str] = field(default_factory=list)  # what differs but is no failure
 
     @property
     def ok(self) -> bool:
-        return all(m.ok for m in self.moves) and all(v.holds for v in self.verdicts)
+        return all(m.ok for m in self.moves) and all(v.holds for v in self.verdicts) and not self.fit_order
 
     @property
     def identical(self) -> bool:
@@ -160,79 +191,231 @@ class Comparison:
         """One phrase for a table cell: identical, within tolerance, or what moved."""
         moved = sum(not m.ok for m in self.moves)
         failed = sum(not v.holds for v in self.verdicts)
-        if not moved and not failed:
-            return "identical" if self.identical else "within tolerance"
+        if not moved and not failed and not self.fit_order:
+            return "identical" if self.identical else f"within tolerance ({self.regime})"
         return ", ".join(part for part in (f"{moved} cells moved" if moved else "",
-                                           f"{failed} claims fail" if failed else "") if part)
+                                           f"{failed} claims fail" if failed else "",
+                                           "fit's order changed" if self.fit_order else "") if part)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "identical": self.identical, "summary": self.summary, "fingerprint_then": self.fingerprint_then,
-                "fingerprint_now": self.fingerprint_now, "moves": [asdict(m) for m in self.moves],
-                "verdicts": [v.to_dict() for v in self.verdicts]}
+        return {"ok": self.ok, "identical": self.identical, "summary": self.summary, "regime": self.regime,
+                "spread": self.spread, "fit_order": self.fit_order, "fit_order_notes": self.fit_order_notes,
+                "fingerprint_then": self.fingerprint_then, "fingerprint_now": self.fingerprint_now,
+                "moves": [asdict(m) for m in self.moves], "verdicts": [v.to_dict() for v in self.verdicts]}
 
     @property
     def version_changes(self) -> str:
         """"keras 3.15.1 -> 3.16.0, ..." for every fingerprint entry that differs, or "unchanged"."""
         changed = sorted(k for k in set(self.fingerprint_then) | set(self.fingerprint_now)
                          if self.fingerprint_then.get(k) != self.fingerprint_now.get(k))
-        return ", ".join(f"{k} {self.fingerprint_then.get(k)} -> {self.fingerprint_now.get(k)}" for k in changed) or "unchanged"
+        return ", ".join(f"{k} {self.fingerprint_then.get(k, 'absent')} -> {self.fingerprint_now.get(k, 'absent')}"
+                         for k in changed) or "unchanged"
+
+    @property
+    def regime_text(self) -> str:
+        return {"identical": "identical: every number equals the baseline's",
+                "close": "close: the same initial weights; normalized-input variants compared seed by seed, "
+                         "raw-input ones (chaotic in float32) by their medians",
+                "redrawn": "redrawn: other initial weights; every cell compared by its median over the seeds, "
+                           f"against the spread of {self.spread}"}[self.regime]
+
+    def _ranked(self, top: int) -> list[Move]:
+        return sorted(self.moves, key=lambda m: -abs(m.diff) / m.tolerance if math.isfinite(m.diff) else -math.inf)[:top]
+
+    def _claims_line(self, fails: str) -> str:
+        if not self.verdicts:
+            return "claims: not checked (they are calibrated for the question's experiment, not the baseline's)"
+        failing = [v.claim for v in self.verdicts if not v.holds]
+        return "claims: " + (", ".join(f"{c} {fails}" for c in failing) if failing else f"all {len(self.verdicts)} hold")
+
+    def _fit_order_lines(self) -> list[str]:
+        return [f"fit's order CHANGED: {t}" for t in self.fit_order] + [f"fit's order: {t}" for t in self.fit_order_notes]
 
     def markdown(self, top: int = 15) -> str:
         """The comparison for a CI summary: what changed in the stack, what moved beyond tolerance, the claims."""
         bad = [m for m in self.moves if not m.ok]
         lines = [f"### normcheck baseline compare: {self.summary}", "", f"Versions: {self.version_changes}.",
-                 f"{len(self.moves)} per-epoch medians compared, {len(bad)} beyond tolerance.", ""]
+                 f"Regime: {self.regime_text}.",
+                 f"{len(self.moves)} cells compared, {len(bad)} beyond tolerance.", ""]
         if bad:
-            lines += ["| variant | metric | epoch | baseline | today | diff | tolerance |", "|---|---|---|---|---|---|---|"]
-            for m in sorted(bad, key=lambda m: -abs(m.diff) / m.tolerance if math.isfinite(m.diff) else -math.inf)[:top]:
-                lines.append(f"| {m.variant} | {m.metric} | {m.epoch} | {m.baseline:.4f} | {m.today:.4f} | "
-                             f"{m.diff:+.4f} | {m.tolerance:.4f} |")
+            lines += ["| variant | metric | epoch | rule | baseline | today | diff | tolerance |",
+                      "|---|---|---|---|---|---|---|---|"]
+            for m in self._ranked(top):
+                if not m.ok:
+                    lines.append(f"| {m.variant} | {m.metric} | {m.epoch} | {m.rule} | {m.baseline:.4f} | {m.today:.4f} | "
+                                 f"{m.diff:+.4f} | {m.tolerance:.4f} |")
             lines.append("")
-        failing = [v.claim for v in self.verdicts if not v.holds]
-        lines.append("Claims: " + (", ".join(f"`{c}` fails" for c in failing) if failing else
-                                   f"all {len(self.verdicts)} hold" if self.verdicts else "not checked"))
+        lines += [f"- {t}" for t in self._fit_order_lines()]
+        lines.append(self._claims_line("fails").replace("claims: ", "Claims: ", 1))
         return "\n".join(lines) + "\n"
 
     def table(self, top: int = 15) -> str:
-        lines = [f"versions: {self.version_changes}"]
+        lines = [f"versions: {self.version_changes}", f"regime: {self.regime_text}"]
         bad = [m for m in self.moves if not m.ok]
         lines.append(f"per-epoch metrics: {len(self.moves)} compared, {len(bad)} beyond tolerance, "
                      f"{'all identical to the baseline' if self.identical else 'not identical'}")
-        ranked = sorted(self.moves, key=lambda m: -abs(m.diff) / m.tolerance)[:top]
-        if ranked and not self.identical:
-            lines.append(f"{'variant':<30} {'metric':<14} {'epoch':>5} {'baseline':>9} {'today':>9} {'diff':>9} {'tolerance':>9}")
-            for m in ranked:
-                lines.append(f"{m.variant:<30} {m.metric:<14} {m.epoch:>5} {m.baseline:9.4f} {m.today:9.4f} "
-                             f"{m.diff:+9.4f} {m.tolerance:9.4f}{'  MOVED' if not m.ok else ''}")
-        if not self.verdicts:
-            lines.append("claims: not checked (they are calibrated for the question's experiment, not the baseline's)")
-        elif any(not v.holds for v in self.verdicts):
-            lines.append("claims: " + ", ".join(f"{v.claim} FAILS" for v in self.verdicts if not v.holds))
-        else:
-            lines.append(f"claims: all {len(self.verdicts)} hold")
+        if self.moves and not self.identical:
+            lines.append(f"{'variant':<30} {'metric':<14} {'epoch':>5} {'rule':>6} {'baseline':>9} {'today':>9} {'diff':>9} "
+                         f"{'tolerance':>9} {'detects':>8}")
+            for m in self._ranked(top):
+                detects = "" if m.detectable is None else f"{m.detectable:8.4f}"
+                lines.append(f"{m.variant:<30} {m.metric:<14} {m.epoch:>5} {m.rule:>6} {m.baseline:9.4f} {m.today:9.4f} "
+                             f"{m.diff:+9.4f} {m.tolerance:9.4f} {detects:>8}{'  MOVED' if not m.ok else ''}")
+            lines.append("detects: the smallest shift of that median these seeds catch in 90% of healthy redraws")
+        lines += self._fit_order_lines()
+        lines.append(self._claims_line("FAILS"))
         return "\n".join(lines)
 
 
-def tolerance(values: Sequence[float]) -> float:
+def own_spread_tolerance(values: Sequence[float]) -> float:
+    """Where no calibration covers the experiment: the baseline's own robust spread, as before issue 12."""
     med = statistics.median(values)
     sd = 1.4826 * statistics.median(abs(v - med) for v in values)
-    return K * 1.25 * sd * math.sqrt(2 / len(values)) + FLOOR
+    return K * 1.25 * sd * math.sqrt(2 / len(values)) + max(FLOORS.values())
 
 
-def compare(baseline: Baseline, today: dict[int, dict[str, Run]], fingerprint_now: dict[str, str]) -> Comparison:
-    """Today's runs (same experiment, same seeds) against the baseline's."""
+def regime(baseline: Baseline, today: Matrix) -> str:
+    """identical, close (same initial weights per seed) or redrawn; see the module docstring."""
     then = baseline.matrix()
-    moves: list[Move] = []
+    pairs = [(then[s][v], today[s][v]) for s in baseline.seeds for v in then[s]]
+    if all(a.loss == b.loss and a.accuracy == b.accuracy and a.eval_accuracy == b.eval_accuracy for a, b in pairs):
+        return "identical"
+    for a, b in pairs:
+        if not a.diagnostics or not b.diagnostics:
+            return "redrawn"
+        for key in DRAW_KEYS:
+            x, y = a.diagnostics[0].get(key), b.diagnostics[0].get(key)
+            if x is None or y is None or not math.isclose(x, y, rel_tol=SAME_DRAWS, abs_tol=1e-12):
+                return "redrawn"
+    return "close"
+
+
+@lru_cache(maxsize=4096)
+def calibrated_tolerance(backends: tuple[str, ...], variant: str, metric: str, epoch: int, seeds: int
+                         ) -> tuple[float, float, str] | None:
+    """(tolerance, smallest shift detected, where the spread comes from) for one cell of the question's experiment.
+
+    The spread is the widest of the backends' (two stacks may each be healthy); None where none is calibrated.
+    """
+    from . import redraw
+
+    nulls, tails, used = [], [], []
+    for backend in backends:
+        c = redraw.cells(backend)
+        column = c.column(variant, metric, epoch) if c is not None else None
+        if column is not None:
+            nulls.append(redraw.null(column, seeds, seeds))
+            if 2 * seeds <= TAIL_SEEDS:
+                tails.append(float(np.quantile(np.abs(redraw.null(column, seeds, seeds, redraw.TAIL_DRAWS)), 1 - ALPHA / CELLS)))
+            used.append(backend)
+    if not nulls:
+        return None
+    tol = max([K * max(float(np.std(n)) for n in nulls), *tails]) + FLOORS[metric]
+    return tol, max(redraw.detectable(n, tol) for n in nulls), "the 1000-seed calibration on " + " and ".join(used)
+
+
+def _median_cells(baseline: Baseline, today: Matrix, variant: str, backends: tuple[str, ...]) -> tuple[list[Move], str]:
+    then = baseline.matrix()
+    seeds = baseline.seeds
+    moves = []
+    spread = "the baseline's own seeds (no calibration covers this experiment)"
+    for metric in METRICS:
+        for e in range(1, baseline.experiment.epochs + 1):
+            old = [getattr(then[s][variant], metric)[e - 1] for s in seeds]
+            new = [getattr(today[s][variant], metric)[e - 1] for s in seeds]
+            today_median = statistics.median(new) if all(map(math.isfinite, new)) else math.nan
+            found = calibrated_tolerance(backends, variant, metric, e, len(seeds)) \
+                if baseline.experiment == QUESTION_EXPERIMENT else None
+            if found is not None:
+                tol, detect, spread = found
+            else:
+                tol, detect = own_spread_tolerance(old), None
+            moves.append(Move(variant, metric, e, statistics.median(old), today_median, tol, old == new, "median", detect))
+    return moves, spread
+
+
+def _seed_cells(baseline: Baseline, today: Matrix, variant: str) -> list[Move]:
+    then = baseline.matrix()
+    moves = []
+    for metric in METRICS:
+        for e in range(baseline.experiment.epochs):
+            diffs = {s: getattr(today[s][variant], metric)[e] - getattr(then[s][variant], metric)[e] for s in baseline.seeds}
+            worst = max(diffs, key=lambda s: abs(diffs[s]) if math.isfinite(diffs[s]) else math.inf)
+            a, b = getattr(then[worst][variant], metric)[e], getattr(today[worst][variant], metric)[e]
+            moves.append(Move(variant, metric, e + 1, a, b, CLOSE[metric], all(d == 0 for d in diffs.values()), "seed"))
+    return moves
+
+
+def fit_order_changes(then: dict[str, Any] | None, now: dict[str, Any] | None) -> tuple[list[str], list[str]]:
+    """(changed properties in words, notes): a property that flipped fails; other orders alone are a redraw."""
+    from .fitorder import PROPERTIES, properties
+
+    if then is None or now is None:
+        return [], ["not compared (the baseline does not record it)" if then is None else "not read today"]
+    was, now_props = properties(then), properties(now)
+    changed = [f"{PROPERTIES[k][0 if now_props[k] else 1]} (when recorded: {PROPERTIES[k][0 if was[k] else 1]})"
+               for k in PROPERTIES if was[k] != now_props[k]]
+    notes = []
+    if not changed and any(then[k] != now[k] for k in ("seed1", "seed2")):
+        notes.append("other orders for the same seeds than when recorded, with the same properties: a redraw, not a failure")
+    return changed, notes
+
+
+def compare_cells(baseline: Baseline, today: Matrix, fingerprint_now: dict[str, str]) -> tuple[list[Move], str, str]:
+    """(every cell, the regime, where the spread comes from): the numbers' part of `compare`."""
+    from .variants import get_variant
+
+    then = baseline.matrix()
     for variant in baseline.variants:
-        seeds = [s for s in baseline.seeds if variant in then.get(s, {})]
-        missing = [s for s in seeds if variant not in today.get(s, {})]
+        missing = [s for s in baseline.seeds if variant in then.get(s, {}) and variant not in today.get(s, {})]
         if missing:
             raise InputError(f"today's runs lack {variant} for seed(s) {missing}")
-        for metric in METRICS:
-            for e in range(baseline.experiment.epochs):
-                old = [getattr(then[s][variant], metric)[e] for s in seeds]
-                new = [getattr(today[s][variant], metric)[e] for s in seeds]
-                today_median = statistics.median(new) if all(map(math.isfinite, new)) else math.nan
-                moves.append(Move(variant, metric, e + 1, statistics.median(old), today_median, tolerance(old), old == new))
+    kind = regime(baseline, today)
+    backends = tuple(sorted({b for b in (baseline.fingerprint.get("backend"), fingerprint_now.get("backend")) if b}))
+    moves: list[Move] = []
+    spread = "none needed"
+    for variant in baseline.variants:
+        if kind == "close" and get_variant(variant).input_norm:
+            moves += _seed_cells(baseline, today, variant)
+        else:
+            cells, spread = _median_cells(baseline, today, variant, backends)
+            moves += cells
+    return moves, kind, spread
+
+
+def compare(baseline: Baseline, today: Matrix, fingerprint_now: dict[str, str],
+            fit_order_now: dict[str, Any] | None = None) -> Comparison:
+    """Today's runs (same experiment, same seeds) against the baseline's, by the regime the numbers show."""
+    moves, kind, spread = compare_cells(baseline, today, fingerprint_now)
     verdicts = check_all({s: today[s] for s in baseline.seeds}) if baseline.experiment == QUESTION_EXPERIMENT else []
-    return Comparison(baseline.fingerprint, fingerprint_now, moves, verdicts)
+    changed, notes = fit_order_changes(baseline.fit_order, fit_order_now) if fit_order_now is not None or \
+        baseline.fit_order is not None else ([], [])
+    return Comparison(baseline.fingerprint, fingerprint_now, moves, verdicts, kind, spread, changed, notes)
+
+
+def replay(groups_then: Sequence[Matrix], groups_today: Sequence[Matrix], backend_then: str, backend_today: str
+           ) -> tuple[int, int]:
+    """Compare each pair of seed groups as `baseline compare` would: (pairs with a cell beyond tolerance, pairs).
+
+    Today's seeds are renamed to the baseline's, as if the same seeds had run on another stack.
+    """
+    flagged = 0
+    for then, today in zip(groups_then, groups_today, strict=True):
+        seeds = list(then)
+        runs = [r for s in seeds for r in then[s].values()]
+        base = make(runs, QUESTION_EXPERIMENT, seeds, {"backend": backend_then})
+        renamed = {s: today[t] for s, t in zip(seeds, today, strict=True)}
+        moves, _, _ = compare_cells(base, renamed, {"backend": backend_today})
+        flagged += any(not m.ok for m in moves)
+    return flagged, len(groups_then)
+
+
+def seeds_for_shift(backends: tuple[str, ...], variant: str, metric: str, epoch: int, shift: float) -> int | None:
+    """The fewest seeds per side (of redraw.SEED_COUNTS) whose medians flag `shift` in 90% of redraws."""
+    from . import redraw
+
+    for n in redraw.SEED_COUNTS:
+        found = calibrated_tolerance(backends, variant, metric, epoch, n)
+        if found is not None and found[1] <= shift:
+            return n
+    return None

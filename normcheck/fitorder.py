@@ -65,6 +65,38 @@ def probe() -> dict[str, object]:
     }
 
 
+PROPERTIES: dict[str, tuple[str, str]] = {  # name: (what fit does when true, ... when false)
+    "unseeded_reshuffles": ("unseeded fit(shuffle=True) feeds a new order every epoch",
+                            "unseeded fit(shuffle=True) feeds one order for every epoch"),
+    "seeded_reshuffles": ("after set_random_seed, fit(shuffle=True) feeds a new order every epoch",
+                          "after set_random_seed, fit(shuffle=True) feeds one order for every epoch"),
+    "seed_repeats": ("the same seed gives the same orders", "the same seed gives other orders each time"),
+    "seeds_differ": ("different seeds give different orders", "different seeds give the same orders"),
+    "no_shuffle_in_index_order": ("fit(shuffle=False) feeds the samples in index order",
+                                  "fit(shuffle=False) reorders the samples"),
+}
+
+
+def properties(feeds: dict[str, Any]) -> dict[str, bool]:
+    """What a probe() says fit's order does, as the yes/no facts a baseline records."""
+    return {
+        "unseeded_reshuffles": feeds["unseeded"][0] != feeds["unseeded"][1],
+        "seeded_reshuffles": feeds["seed1"][0] != feeds["seed1"][1],
+        "seed_repeats": feeds["seed1"] == feeds["seed1_again"],
+        "seeds_differ": feeds["seed1"] != feeds["seed2"],
+        "no_shuffle_in_index_order": all(order == sorted(order) for order in feeds["no_shuffle"]),
+    }
+
+
+def probe_in_fresh_process(backend: str, timeout: float = 300) -> dict[str, Any]:
+    """probe() in a new Python process on `backend`, so "unseeded" means no seed was ever set."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-m", "normcheck.fitorder", backend], capture_output=True, text=True,
+                         timeout=timeout, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def describe(what: str, feeds: dict[str, list[int]], versions: dict[str, str], shown: int = 8) -> str:
     """A failure in words: what fit did, the first indices of each order it fed (labelled), and on which stack."""
     from .framework import stack_text

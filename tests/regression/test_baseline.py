@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from normcheck import Experiment, baseline, cli, framework
+from normcheck import Experiment, baseline, cli, fitorder, framework
 
 pytestmark = pytest.mark.upgrade
 
@@ -76,7 +76,7 @@ def test_what_moved_is_a_markdown_table(moved_comparison):
     text = result.markdown()
     assert text.startswith(f"### normcheck baseline compare: {len(bad)} cells moved")
     for m in bad:
-        assert f"| {m.variant} | {m.metric} | {m.epoch} | {m.baseline:.4f} | {m.today:.4f} |" in text
+        assert f"| {m.variant} | {m.metric} | {m.epoch} | {m.rule} | {m.baseline:.4f} | {m.today:.4f} |" in text
 
 
 @pytest.mark.parametrize(
@@ -85,7 +85,7 @@ def test_what_moved_is_a_markdown_table(moved_comparison):
         (None, "does not exist"),
         ("{", "is not JSON"),
         ("[]", "has schema 'list'"),
-        ('{"schema": "normcheck.run/1"}', "expected 'normcheck.baseline/1'"),
+        ('{"schema": "normcheck.run/1"}', "expected 'normcheck.baseline/2'"),
         ('{"schema": "normcheck.baseline/1"}', "lacks the field"),
         ('{"schema": "normcheck.baseline/1", "experiment": {"epochs": 0}, "seeds": [0], "runs": [], "fingerprint": {}}',
          r"malformed: Experiment\.epochs=0"),
@@ -116,13 +116,73 @@ def test_a_run_for_another_experiment_makes_the_baseline_inconsistent(small_base
         baseline.load(small_baseline)
 
 
-def test_matches_the_baseline_given_on_the_command_line(pytestconfig, normcheck_runs, record_property):
+def test_matches_the_baseline_given_on_the_command_line(pytestconfig, normcheck_runs, normcheck_backend, record_property):
     """`pytest --normcheck-baseline PATH`: today's framework against a recorded one (its summary goes to JUnit XML)."""
     path = pytestconfig.getoption("--normcheck-baseline")
     if not path:
         pytest.skip("no --normcheck-baseline PATH given")
     base = baseline.load(path)
     today = {s: normcheck_runs.for_seed(s, base.variants, base.experiment) for s in base.seeds}
-    result = baseline.compare(base, today, framework.versions())
+    order = fitorder.probe_in_fresh_process(normcheck_backend) if base.fit_order is not None else None
+    result = baseline.compare(base, today, framework.versions(), order)
     record_property("baseline", result.summary)
     assert result.ok, "\n" + result.table()
+
+
+STABLE = ("input_norm", "input_and_batch_norm")
+
+
+@pytest.fixture(scope="module")
+def close_pair(normcheck_runs, normcheck_backend):
+    """A baseline of real fit runs and, as today, the replica from the same initial weights: float-level differences only."""
+    pytest.importorskip("jax")
+    if framework.legacy_keras():
+        pytest.skip("the replica follows Keras 3's fit")
+    from normcheck import replica
+
+    seeds = [0, 1]
+    fit = {s: normcheck_runs.for_seed(s, STABLE) for s in seeds}
+    initial = replica.initial_weights(seeds)
+    mode = framework.traits(normcheck_backend).loss_mode
+    today = {s: {} for s in seeds}
+    for v in STABLE:
+        for r in replica.simulate(v, seeds, initial, loss_mode=mode):
+            today[r.seed][v] = r
+    base = baseline.make([r for s in seeds for r in fit[s].values()], Experiment(), seeds, framework.versions())
+    return base, today
+
+
+def test_close_trajectories_are_compared_seed_by_seed_and_pass(close_pair):
+    base, today = close_pair
+    moves, kind, _ = baseline.compare_cells(base, today, framework.versions())
+    assert kind == "close"
+    assert {m.rule for m in moves} == {"seed"}
+    assert all(m.ok for m in moves), [m for m in moves if not m.ok]
+
+
+def test_a_one_point_shift_under_close_trajectories_is_flagged(close_pair):
+    """input_and_batch_norm's epoch-1 train-mode accuracy one point lower in every seed: the cell issue 12 names."""
+    base, today = close_pair
+    shifted = {s: dict(rs) for s, rs in today.items()}
+    for _s, rs in shifted.items():
+        r = rs["input_and_batch_norm"]
+        rs["input_and_batch_norm"] = dataclasses.replace(r, accuracy=[r.accuracy[0] - 0.01, *r.accuracy[1:]])
+    moves, kind, _ = baseline.compare_cells(base, shifted, framework.versions())
+    assert kind == "close"
+    assert [(m.variant, m.metric, m.epoch) for m in moves if not m.ok] == [("input_and_batch_norm", "accuracy", 1)]
+
+
+def test_healthy_redraws_are_flagged_at_most_1_percent():
+    """Replay the held-out replica seeds (never used to set the rule) as baselines and todays: TF, JAX and across."""
+    from pathlib import Path
+
+    from normcheck import calibration, rates
+
+    held = calibration.held_out_matrices(Path(__file__).resolve().parents[2] / "calibration")
+    if not held:
+        pytest.skip("no held-out seeds stored")
+    replayed = calibration.replays(held)
+    flagged, total = sum(r[2] for r in replayed), sum(r[3] for r in replayed)
+    assert total >= 100
+    assert flagged / total <= 0.01, (f"{flagged} of {total} healthy redraws flagged "
+                                     f"(95% upper bound {rates.upper_bound(flagged, total):.2%}): {replayed}")

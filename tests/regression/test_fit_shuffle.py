@@ -3,14 +3,10 @@
 normcheck trains in its own order, so these checks are about Keras, not about the claims.
 """
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from normcheck import framework
-from normcheck.fitorder import describe
+from normcheck.fitorder import describe, probe_in_fresh_process
 
 pytestmark = pytest.mark.upgrade
 
@@ -23,9 +19,7 @@ TF_REPEATS = pytest.mark.xfail(
 @pytest.fixture(scope="module")
 def fit_orders(normcheck_backend):
     """The orders fit(shuffle=...) used, read in a fresh process (so 'unseeded' is truly unseeded)."""
-    out = subprocess.run([sys.executable, "-m", "normcheck.fitorder", normcheck_backend],
-                         capture_output=True, text=True, timeout=300, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return probe_in_fresh_process(normcheck_backend)
 
 
 def _epochs(orders):

@@ -1,0 +1,111 @@
+"""What a healthy redraw of initial weights does to the median of a per-epoch metric.
+
+`baseline compare` on redrawn trajectories asks whether two medians over a few
+seeds differ by more than chance. Chance is read off the 1000-seed calibration
+of each backend (calibration/runs-<backend>-replica.npz), condensed into
+normcheck/redraw-<backend>.npz by `python -m normcheck calibrate` so an
+installed normcheck has it: the difference between the medians of two disjoint
+sets of seeds, drawn many times.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .run import Run, by_seed
+
+METRICS = ("loss", "accuracy", "eval_accuracy")
+DRAWS = 4000
+TAIL_DRAWS = 100_000  # for the far quantile, where few seeds are drawn at a time
+POWER = 0.9
+SEED_COUNTS = (5, 10, 20, 50, 100, 200, 500)
+
+
+def path(backend: str) -> Path:
+    return Path(__file__).with_name(f"redraw-{backend}.npz")
+
+
+def condensed(runs: Sequence[Run]) -> bytes:
+    """The calibration runs' per-epoch metrics, float32 (seed, variant, epoch), as the bytes of an .npz file."""
+    matrix = by_seed(runs)
+    seeds = sorted(matrix)
+    variants = list(dict.fromkeys(r.variant for r in runs))
+    arrays = {m: np.array([[getattr(matrix[s][v], m) for v in variants] for s in seeds], dtype=np.float32)
+              for m in METRICS}
+    arrays["header"] = np.array(json.dumps({"variants": variants, "seeds": len(seeds), "backend": runs[0].backend}))
+    arrays["seeds"] = np.array(seeds, dtype=np.int64)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, allow_pickle=False, **arrays)
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Cells:
+    """One backend's calibrated per-epoch metrics."""
+
+    backend: str
+    variants: tuple[str, ...]
+    values: dict[str, np.ndarray]
+
+    def column(self, variant: str, metric: str, epoch: int) -> np.ndarray | None:
+        if variant not in self.variants or metric not in self.values or epoch > self.values[metric].shape[2]:
+            return None
+        return self.values[metric][:, self.variants.index(variant), epoch - 1].astype(np.float64)
+
+
+@cache
+def cells(backend: str) -> Cells | None:
+    """The condensed calibration of `backend`, or None where normcheck has none."""
+    p = path(backend)
+    if not p.exists():
+        return None
+    try:
+        with np.load(p, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            values = {m: data[m] for m in METRICS}
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"calibrated spread {str(p)!r} is unreadable: {exc}; reinstall normcheck") from None
+    return Cells(backend, tuple(header["variants"]), values)
+
+
+@cache
+def _pairs(population: int, first: int, second: int, draws: int = DRAWS) -> np.ndarray:
+    """`draws` rows of first + second distinct seed indices, the same on every call."""
+    rng = np.random.default_rng([population, first, second, draws])
+    k = first + second
+    if k * k > population:
+        return rng.random((draws, population)).argsort(axis=1)[:, :k]
+    rows = np.empty((0, k), dtype=np.int64)
+    while len(rows) < draws:
+        batch = rng.integers(0, population, size=(draws, k))
+        ordered = np.sort(batch, axis=1)
+        rows = np.concatenate([rows, batch[(np.diff(ordered, axis=1) != 0).all(axis=1)]])
+    return rows[:draws]
+
+
+def null(column: np.ndarray, first: int, second: int, draws: int = DRAWS) -> np.ndarray:
+    """median(second seeds) - median(first seeds) over `draws` disjoint draws from `column`."""
+    idx = _pairs(column.size, first, second, draws)
+    picked = column[idx]
+    return np.median(picked[:, first:], axis=1) - np.median(picked[:, :first], axis=1)
+
+
+def detectable(diffs: np.ndarray, tolerance: float, power: float = POWER) -> float:
+    """The smallest shift up or down that `|diff + shift| > tolerance` catches in at least `power` of the draws."""
+    def caught(shift: float) -> bool:
+        return min((np.abs(diffs + shift) > tolerance).mean(), (np.abs(diffs - shift) > tolerance).mean()) >= power
+
+    low, high = 0.0, tolerance + float(np.abs(diffs).max()) + 1e-12
+    for _ in range(40):
+        mid = (low + high) / 2
+        low, high = (low, mid) if caught(mid) else (mid, high)
+    return high
+
