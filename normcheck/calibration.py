@@ -312,7 +312,7 @@ def _calibrate_replica(out: Path, backend: str, seeds: Iterable[int] | None, rep
         replica.save(runs, target)
         stored = out / f"runs-{backend}-replica.npz"
         if stored.exists():
-            files.write_text(out / f"{backend}.md", rates_table(replica.load(stored), backend, runs))
+            files.write_text(out / f"{backend}.md", rates_table(replica.load(stored), backend, replica.load(target)))
         text = compare_page(out)
         files.write_text(out / "compare.md", text)
         return text
@@ -326,6 +326,7 @@ def _calibrate_replica(out: Path, backend: str, seeds: Iterable[int] | None, rep
         runs = replica.calibration_runs(list(range(REPLICA_SEEDS)) if seeds is None else list(seeds), list(VARIANTS),
                                         log=log or (lambda m: None))
         replica.save(runs, path)
+        runs = replica.load(path)  # the tables come from the stored (float32) numbers, as --report reads them
     files.write_bytes(redraw.path(backend), redraw.condensed(runs))
     text = rates_table(runs, backend, held_out(out, backend))
     files.write_text(out / f"{backend}.md", text)
