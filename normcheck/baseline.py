@@ -13,9 +13,8 @@ Three regimes, told apart by the numbers themselves:
   disjoint sets of as many seeds from the 1000-seed calibration (redraw.py), q its
   1 - ALPHA / CELLS quantile over 100000 such draws. K = 4.5 is that level for a
   normal difference; q covers cells that are not normal (a model at chance reads
-  exactly 0.5 in most seeds and blips in a few). The first version, K * sd alone,
-  flagged 14 of 100 healthy replays on held-out JAX seeds; docs/upgrades.md has
-  the measurements.
+  exactly 0.5 in most seeds and blips in a few). docs/upgrades.md says how the rule
+  was chosen; calibration/compare.md has its false-alarm rate and power.
 The baseline also records what fit's own order does (fitorder.properties):
 a changed property fails the comparison, a merely different order is reported.
 """
@@ -37,19 +36,19 @@ from .claims import Verdict, check_all
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Matrix, Run, by_seed
+from .variants import VARIANTS
 
 SCHEMA = "normcheck.baseline/2"
 READABLE = ("normcheck.baseline/1", SCHEMA)
 METRICS = ("loss", "accuracy", "eval_accuracy")
 K = 4.5
 ALPHA = 0.01  # the false-alarm rate aimed at for a whole comparison
-CELLS = 150  # 5 variants x 3 metrics x 10 epochs: ALPHA / CELLS per cell
+CELLS = len(VARIANTS) * len(METRICS) * QUESTION_EXPERIMENT.epochs  # ALPHA / CELLS per cell
 TAIL_SEEDS = 20  # up to this many seeds in the two groups together, the far quantile is drawn as well
 FLOORS = {"loss": 1e-3, "accuracy": 1e-3, "eval_accuracy": 1e-3}
 CLOSE = {"loss": 1e-3, "accuracy": 1e-3, "eval_accuracy": 1e-3}  # per seed: 25 of 25000 samples
 SAME_DRAWS = 1e-4  # relative: before-training diagnostics this close mean the same initial weights
 DRAW_KEYS = ("eval_loss", "grad_norm", "saturation")
-REGIMES = ("identical", "close", "redrawn")
 
 
 @dataclass(frozen=True)

@@ -387,8 +387,9 @@ def compare_page(folder: str | Path = "calibration") -> str:
         f"Held-out seeds (never used to set a tolerance): {', '.join(f'{b} {min(m)}-{max(m)}' for b, m in held.items())}, "
         "run through the replica (`python -m normcheck calibrate --backend B --holdout`).",
         f"Each replay compares one group of {GROUP} seeds, as a baseline, with another disjoint group, as today: "
-        "a healthy stack whose initial weights were redrawn. A replay is flagged when any of its 150 cells "
-        "(5 variants x 3 metrics x 10 epochs) is beyond tolerance; the rule is in `normcheck/baseline.py`.",
+        f"a healthy stack whose initial weights were redrawn. A replay is flagged when any of its {baseline.CELLS} cells "
+        f"({len(VARIANTS)} variants x {len(baseline.METRICS)} metrics x {QUESTION_EXPERIMENT.epochs} epochs) is beyond "
+        "tolerance; the rule is in `normcheck/baseline.py`.",
         "",
         "| baseline on | today on | replays | flagged | rate | 95% upper bound |",
         "|---|---|---|---|---|---|",
