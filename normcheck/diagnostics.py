@@ -83,6 +83,7 @@ class Probe:
         self.inputs = Inputs(x, y, batch_size, seed)
         self._results: list[dict[str, float | None]] = []
         self._bn_input: Any = None
+        self._bn_copy: Any = None
         self.seconds = time.perf_counter() - start
 
     def snapshot(self) -> None:
@@ -110,17 +111,17 @@ class Probe:
         """
         keras = framework.keras()
         bn = self.model.get_layer(self.variant.layer_names()[BN])
+        batches, size = self.inputs.batch_x.shape[:2]
         if self._bn_input is None:
             self._bn_input = keras.Model(self.model.inputs[0], bn.input)
-        batches, size = self.inputs.batch_x.shape[:2]
+            self._bn_copy = keras.layers.BatchNormalization.from_config({**bn.get_config(), "name": "normcheck_probe_bn"})
+            self._bn_copy.build((None, batches * bn.get_weights()[0].size))
         received = framework.to_numpy(self._bn_input(self.inputs.batch_x.reshape(-1, 1), training=False))
         received = np.asarray(received, dtype=np.float32).reshape(batches, size, -1)
         units = received.shape[-1]
         wide = received.transpose(1, 0, 2).reshape(size, batches * units)
-        copy = keras.layers.BatchNormalization.from_config({**bn.get_config(), "name": "normcheck_probe_bn"})
-        copy.build((None, batches * units))
-        copy.set_weights([np.tile(w, batches) for w in bn.get_weights()])
-        returned = np.asarray(framework.to_numpy(copy(wide, training=True)), dtype=np.float64)
+        self._bn_copy.set_weights([np.tile(w, batches) for w in bn.get_weights()])
+        returned = np.asarray(framework.to_numpy(self._bn_copy(wide, training=True)), dtype=np.float64)
         return (received.std(axis=1, dtype=np.float64),
                 returned.reshape(size, batches, units).std(axis=0))
 
