@@ -171,7 +171,8 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
         "the rule. Per seed: the 95% upper bound from the count, and the estimate (the count where seeds fail, else a "
         "generalized Pareto fit to the 10% of margins nearest the threshold). Per run: the probability that a run of "
         "1 seed (the CLI's default) or 5 seeds (the pytest plugin's and a baseline's) fails the claim, from the estimate; "
-        "a median claim fails a run when at least half its seeds do."
+        "a median claim fails a run when at least half its seeds do. An estimate of 0 means the fitted tail ends before "
+        "the threshold (or the measure is constant there); the count's bound is the figure free of the fit's assumptions."
         + (f" Held out: failing seeds among {min(held)}-{max(held)}, never looked at when a claim was stated." if held else ""),
         "",
         "| claim | rule | over | min | median | max | margin | failing | per seed: 95% upper | per seed: estimate "
