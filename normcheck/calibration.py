@@ -267,6 +267,8 @@ def calibrate(out: str | Path, seeds: Iterable[int] | None, report_only: bool, o
         raise InputError(f"engine {engine!r} is invalid; allowed: {', '.join(ENGINES)}")
     if engine == "replica":
         return _calibrate_replica(out, backend, seeds, report_only, order, epochs, log, holdout)
+    if holdout:
+        raise InputError("--holdout runs the replica; it cannot be combined with --engine fit")
     seeds = range(FIT_SEEDS) if seeds is None else seeds
     path = out / f"runs-{backend}-{order}.jsonl"
     experiment = QUESTION_EXPERIMENT.replace(order=order, epochs=epochs)

@@ -106,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the claim table as Markdown (also appended to $GITHUB_STEP_SUMMARY when set)")
 
     cal = sub.add_parser("calibrate", help="run many seeds and tabulate each claim's spread and failure rate")
-    _common(cal, None)
+    _common(cal, None, jobs=False)
+    cal.add_argument("--jobs", type=_positive_int, default=None,
+                     help="worker processes for --engine fit (default: the cores available); the replica runs in one")
     cal.add_argument("--seeds", type=_seed_list, default=None,
                      help="seeds (default: 0-999 with the replica, 0-23 with fit)")
     cal.add_argument("--engine", choices=("replica", "fit"), default="replica",
@@ -284,9 +286,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         calibration.write_readme_summary(args.readme, args.out)
         print(f"wrote the error-rate block of {args.readme}")
         return 0
+    if args.jobs is not None and args.engine == "replica":
+        raise InputError(f"--jobs {args.jobs} applies to --engine fit; the replica runs every seed in one process")
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     print(calibration.calibrate(args.out, args.seeds, args.report, order=args.order, epochs=args.epochs, log=log,
-                                jobs=args.jobs, engine=args.engine, holdout=args.holdout))
+                                jobs=args.jobs or available_cores(), engine=args.engine, holdout=args.holdout))
     return 0
 
 

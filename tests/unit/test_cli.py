@@ -27,6 +27,10 @@ from normcheck import Experiment, claims, cli, framework
         (["bench", "--seeds", "3"], "unrecognized arguments: --seeds 3"),
         (["sweep", "--jobs", "2"], "unrecognized arguments: --jobs 2"),
         (["--plot", "curves.txt"], "plot path 'curves.txt' has suffix '.txt'; allowed: .png, .svg, .pdf"),
+        (["calibrate", "--jobs", "2"], "--jobs 2 applies to --engine fit"),
+        (["calibrate", "--engine", "fit", "--holdout"], "--holdout runs the replica"),
+        (["calibrate", "--epochs", "3"], "--order owned --epochs 3 need --engine fit"),
+        (["calibrate", "--readme", "/nonexistent-dir/README.md"], "/nonexistent-dir/README.md"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
