@@ -3,9 +3,11 @@
 Seed by seed where trajectories are stable (normalized input): from the same
 initial weights and batches, the replica and Keras differ only in float32
 rounding. Loss within 1e-5, accuracies within 1e-4 (fewer than 3 of 25000
-predictions may flip over an epoch), diagnostics within 1e-4 relative:
-on TensorFlow and JAX both stayed below 1e-6 when measured, so the bounds
-leave room for another stack's rounding and none for a changed default.
+predictions may flip over an epoch), diagnostics within 1e-4 relative, and
+the saturation share within 10 of its 500000 (sample, unit) pairs (on torch
+one pair flipped where the share was 0.0054, 3.7e-4 relative). On TensorFlow
+and JAX the differences stayed below 1e-6 when measured: the bounds leave room
+for another stack's rounding and none for a changed default.
 
 In distribution where float32 makes trajectories chaotic (raw input): the 24
 stored fit seeds against the 1000 stored replica seeds, a two-sample
@@ -29,6 +31,7 @@ STABLE = [v for v, spec in VARIANTS.items() if spec.input_norm]
 CHAOTIC = [v for v, spec in VARIANTS.items() if not spec.input_norm]
 SEEDS = (0, 1)
 DIAGNOSTICS = ("saturation", "preact_grad_rms", "batch_std", "bn_output_std", "eval_loss")
+COUNT_ATOL = 10 / (25000 * 20)  # saturation counts (sample, unit) pairs: 10 of them may flip
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,7 @@ def test_replica_follows_fit_seed_by_seed(variant, seed, replica_runs, normcheck
         if want[0] is None:
             assert got == want
             continue
-        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-9, err_msg=key)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=COUNT_ATOL if key == "saturation" else 1e-9, err_msg=key)
 
 
 def _stored(backend):
