@@ -392,7 +392,7 @@ def compare(baseline: Baseline, today: Matrix, fingerprint_now: dict[str, str],
     return Comparison(baseline.fingerprint, fingerprint_now, moves, verdicts, kind, spread, changed, notes)
 
 
-def replay(groups_then: Sequence[Matrix], groups_today: Sequence[Matrix], backend_then: str, backend_today: str
+def flagged_pairs(groups_then: Sequence[Matrix], groups_today: Sequence[Matrix], backend_then: str, backend_today: str
            ) -> tuple[int, int]:
     """Compare each pair of seed groups as `baseline compare` would: (pairs with a cell beyond tolerance, pairs).
 

@@ -198,7 +198,7 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
                      "(the sum of the per-claim estimates).")
     for name, seeds in (("calibration", matrix), ("held-out", held)):
         if seeds:
-            failed, groups = rates.replay(claims, seeds, 5)
+            failed, groups = rates.failing_groups(claims, seeds, 5)
             lines.append(f"- Replay on the {name} seeds: {groups} disjoint groups of 5, each checked as one run with "
                          f"every claim: {failed} fail (95% upper bound {rates.upper_bound(failed, groups):.1e}).")
     return "\n".join(lines) + "\n"
@@ -347,7 +347,7 @@ def _groups(matrix: Matrix) -> list[Matrix]:
     return [{s: matrix[s] for s in seeds[i:i + GROUP]} for i in range(0, len(seeds) - GROUP + 1, GROUP)]
 
 
-def replays(held: dict[str, Matrix]) -> list[tuple[str, str, int, int]]:
+def redraw_replays(held: dict[str, Matrix]) -> list[tuple[str, str, int, int]]:
     """(baseline backend, today's backend, flagged, replays) for every ordered pair of backends' held-out seeds.
 
     Within a backend, the first half of its groups of GROUP seeds against the second half; across two
@@ -365,7 +365,7 @@ def replays(held: dict[str, Matrix]) -> list[tuple[str, str, int, int]]:
             else:
                 n = min(len(ga), len(gb))
                 ga, gb = ga[:n], gb[:n]
-            flagged, pairs = baseline.replay(ga, gb, a, b)
+            flagged, pairs = baseline.flagged_pairs(ga, gb, a, b)
             out.append((a, b, flagged, pairs))
     return out
 
@@ -397,7 +397,7 @@ def compare_page(folder: str | Path = "calibration") -> str:
         "| baseline on | today on | replays | flagged | rate | 95% upper bound |",
         "|---|---|---|---|---|---|",
     ]
-    replayed = replays(held)
+    replayed = redraw_replays(held)
     total_flagged, total = sum(f for _, _, f, _ in replayed), sum(p for _, _, _, p in replayed)
     for a, b, flagged, pairs in replayed:
         lines.append(f"| {a} | {b} | {pairs} | {flagged} | {flagged / pairs:.2%} | {rates.upper_bound(flagged, pairs):.2%} |")
@@ -450,7 +450,7 @@ def readme_summary(folder: str | Path = "calibration") -> str:
         held = held_out(folder, backend)
         replay_text = "not stored"
         if held:
-            failed, groups = rates.replay(list(CLAIMS), by_seed(held), 5)
+            failed, groups = rates.failing_groups(list(CLAIMS), by_seed(held), 5)
             replay_text = f"{failed}/{groups}"
         lines.append(f"| {backend} | {len(matrix)} | {_rate(sum(r.runs[1] for r in found))} | "
                      f"{_rate(sum(r.runs[5] for r in found))} | `{worst.claim}` {_rate(worst.runs[5])} | {replay_text} |")

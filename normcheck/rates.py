@@ -88,7 +88,7 @@ def claim_rate(claim: Claim, matrix: Matrix) -> ClaimRate:
                      {n: run_failure(per_seed, n, claim.over) for n in RUN_SEEDS})
 
 
-def replay(claims: Sequence[Claim], matrix: Matrix, seeds: int = 5) -> tuple[int, int]:
+def failing_groups(claims: Sequence[Claim], matrix: Matrix, seeds: int = 5) -> tuple[int, int]:
     """Disjoint groups of `seeds` calibration seeds checked as one run each: (groups where any claim fails, groups)."""
     order = sorted(s for s, rs in matrix.items() if all(v in rs for c in claims for v in c.variants))
     groups = [order[i:i + seeds] for i in range(0, len(order) - seeds + 1, seeds)]

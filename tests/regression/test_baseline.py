@@ -181,7 +181,7 @@ def test_healthy_redraws_are_flagged_at_most_1_percent():
     held = calibration.held_out_matrices(Path(__file__).resolve().parents[2] / "calibration")
     if not held:
         pytest.skip("no held-out seeds stored")
-    replayed = calibration.replays(held)
+    replayed = calibration.redraw_replays(held)
     flagged, total = sum(r[2] for r in replayed), sum(r[3] for r in replayed)
     assert total >= 100
     assert flagged / total <= 0.01, (f"{flagged} of {total} healthy redraws flagged "
