@@ -366,9 +366,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         files.check_writable(args.path, force=args.force)
         experiment = Experiment(epochs=args.epochs)
         seeds = args.seeds
+        order = fitorder.probe_in_fresh_process(framework.default_backend())  # first: a failure here costs no training
         matrix = parallel.train_matrix(list(variants.VARIANTS), seeds, experiment, jobs=args.jobs, on_run=run_cb)
         runs = [matrix[s][v] for s in seeds for v in variants.VARIANTS]
-        order = fitorder.probe_in_fresh_process(framework.default_backend())
         baseline.save(baseline.make(runs, experiment, seeds, framework.versions(), order), args.path, force=args.force)
         print(f"recorded {len(runs)} runs ({len(seeds)} seeds) on {framework.versions()} to {args.path}")
         return 0
@@ -376,8 +376,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     _outputs_writable(args.json, args.markdown)
     from . import files
 
+    order = fitorder.probe_in_fresh_process(framework.default_backend())
     today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
-    result = baseline.compare(base, today, framework.versions(), fitorder.probe_in_fresh_process(framework.default_backend()))
+    result = baseline.compare(base, today, framework.versions(), order)
     print(result.table())
     if args.json:
         files.write_json(args.json, result.to_dict())
