@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import framework, oracle
-from .variants import BN, Variant
+from .variants import BN, DENSE, Variant
 
 SATURATION_LEVEL = 0.99
 BATCHES = 100
@@ -105,22 +105,25 @@ class Probe:
         """Per (batch, unit): the std of what the model's BatchNormalization layer receives, and of what it returns
         when called in training mode on that batch of 20.
 
-        A copy of the layer (its config and weights, each tiled once per batch) normalizes all
-        batches in one call: the batches side by side as features, so each is normalized by its
-        own statistics. The copy's moving statistics move; the model's do not.
+        What BN receives is the output of the layer before it (the first layer: BN follows it directly or
+        its tanh). A copy of the BN layer (its config, gamma and beta tiled once per batch) normalizes all
+        batches in one call: the batches side by side as features, so each is normalized by its own
+        statistics. The copy's moving statistics move; the model's do not.
         """
-        keras = framework.keras()
-        bn = self.model.get_layer(self.variant.layer_names()[BN])
+        names = self.variant.layer_names()
+        bn = self.model.get_layer(names[BN])
         batches, size = self.inputs.batch_x.shape[:2]
-        if self._bn_input is None:
-            self._bn_input = keras.Model(self.model.inputs[0], bn.input)
+        if self._bn_copy is None:
+            keras = framework.keras()
+            self._bn_input = self.model.get_layer(names[DENSE])
             self._bn_copy = keras.layers.BatchNormalization.from_config({**bn.get_config(), "name": "normcheck_probe_bn"})
-            self._bn_copy.build((None, batches * bn.get_weights()[0].size))
+            self._bn_copy.build((None, batches * bn.gamma.shape[0]))
         received = framework.to_numpy(self._bn_input(self.inputs.batch_x.reshape(-1, 1), training=False))
         received = np.asarray(received, dtype=np.float32).reshape(batches, size, -1)
         units = received.shape[-1]
         wide = received.transpose(1, 0, 2).reshape(size, batches * units)
-        self._bn_copy.set_weights([np.tile(w, batches) for w in bn.get_weights()])
+        self._bn_copy.gamma.assign(np.tile(framework.to_numpy(bn.gamma), batches))
+        self._bn_copy.beta.assign(np.tile(framework.to_numpy(bn.beta), batches))
         returned = np.asarray(framework.to_numpy(self._bn_copy(wide, training=True)), dtype=np.float64)
         return (received.std(axis=1, dtype=np.float64),
                 returned.reshape(size, batches, units).std(axis=0))
