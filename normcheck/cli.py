@@ -87,7 +87,7 @@ def _common(p: argparse.ArgumentParser, seeds_default: str | None, *, epochs: in
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import sweep
+    from . import calibration, sweep
     from .framework import BACKENDS
     from .variants import QUESTION_VARIANTS
 
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes for --engine fit (default: the cores available); the replica runs in one")
     cal.add_argument("--seeds", type=_seed_list, default=None,
                      help="seeds (default: 0-999 with the replica, 0-23 with fit)")
-    cal.add_argument("--engine", choices=("replica", "fit"), default="replica",
+    cal.add_argument("--engine", choices=calibration.ENGINES, default="replica",
                      help="replica: fit's math over all seeds at once in JAX; fit: real training (default %(default)s)")
     cal.add_argument("--readme", metavar="PATH", help="only rewrite the error-rate block of README (PATH) from the stored runs")
     cal.add_argument("--holdout", action="store_true",
