@@ -104,16 +104,17 @@ def render(results: Path = RESULTS) -> str:
 
 def table_in(text: str) -> str:
     """README's current table: what stands between the markers."""
-    if START not in text or END not in text:
-        raise ValueError(f"README has no matrix table markers ({START!r} ... {END!r})")
-    return text.split(START, 1)[1].split(END, 1)[0].strip()
+    from normcheck.files import split_block
+
+    return split_block(text, START, END, "README")[1].strip()
 
 
 def with_table(text: str, table: str) -> str:
     """README's text with `table` between the markers."""
-    table_in(text)
-    head, rest = text.split(START, 1)
-    return f"{head}{START}\n{table}\n{END}{rest.split(END, 1)[1]}"
+    from normcheck.files import split_block
+
+    head, _, tail = split_block(text, START, END, "README")
+    return f"{head}{START}\n{table}\n{END}{tail}"
 
 
 def _write_or_check(path: Path, text: str, check: bool, command: str) -> int:

@@ -470,9 +470,5 @@ def write_readme_summary(readme: str | Path, folder: str | Path = "calibration")
     """Replace the block between README's rates markers with `readme_summary`."""
     from . import files
 
-    text = files.read_text(readme, "README")
-    if README_START not in text or README_END not in text:
-        raise InputError(f"{str(readme)!r} has no rates block; add the lines {README_START!r} and {README_END!r}")
-    before, rest = text.split(README_START, 1)
-    after = rest.split(README_END, 1)[1]
+    before, _, after = files.split_block(files.read_text(readme, "README"), README_START, README_END, repr(str(readme)))
     files.write_text(readme, before + readme_summary(folder) + after)

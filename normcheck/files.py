@@ -26,6 +26,15 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def split_block(text: str, start: str, end: str, where: str) -> tuple[str, str, str]:
+    """(before `start`, between the markers, after `end`): a generated block inside a hand-written file."""
+    if start not in text or end not in text:
+        raise InputError(f"{where} has no generated block; add the lines {start!r} and {end!r}")
+    head, rest = text.split(start, 1)
+    inner, tail = rest.split(end, 1)
+    return head, inner, tail
+
+
 def read_text(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
     """The text of a regular file of at most `max_bytes`, checked before reading: no FIFO, device or folder."""
     where = f"{what} {str(path)!r}"
