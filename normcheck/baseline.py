@@ -313,8 +313,8 @@ def calibrated_tolerance(backends: tuple[str, ...], variant: str, metric: str, e
     return tol, max(redraw.detectable(n, tol) for n in nulls), "the 1000-seed calibration on " + " and ".join(used)
 
 
-def _median_cells(baseline: Baseline, today: Matrix, variant: str, backends: tuple[str, ...]) -> tuple[list[Move], str]:
-    then = baseline.matrix()
+def _median_cells(baseline: Baseline, then: Matrix, today: Matrix, variant: str, backends: tuple[str, ...]
+                  ) -> tuple[list[Move], str]:
     seeds = baseline.seeds
     moves = []
     spread = "the baseline's own seeds (no calibration covers this experiment)"
@@ -333,8 +333,7 @@ def _median_cells(baseline: Baseline, today: Matrix, variant: str, backends: tup
     return moves, spread
 
 
-def _seed_cells(baseline: Baseline, today: Matrix, variant: str) -> list[Move]:
-    then = baseline.matrix()
+def _seed_cells(baseline: Baseline, then: Matrix, today: Matrix, variant: str) -> list[Move]:
     moves = []
     for metric in METRICS:
         for e in range(baseline.experiment.epochs):
@@ -349,6 +348,8 @@ def fit_order_changes(then: dict[str, Any] | None, now: dict[str, Any] | None) -
     """(changed properties in words, notes): a property that flipped fails; other orders alone are a redraw."""
     from .fitorder import PROPERTIES, properties
 
+    if then is None and now is None:
+        return [], []
     if then is None or now is None:
         return [], ["not compared (the baseline does not record it)" if then is None else "not read today"]
     was, now_props = properties(then), properties(now)
@@ -375,9 +376,9 @@ def compare_cells(baseline: Baseline, today: Matrix, fingerprint_now: dict[str, 
     spread = "none needed"
     for variant in baseline.variants:
         if kind == "close" and get_variant(variant).input_norm:
-            moves += _seed_cells(baseline, today, variant)
+            moves += _seed_cells(baseline, then, today, variant)
         else:
-            cells, spread = _median_cells(baseline, today, variant, backends)
+            cells, spread = _median_cells(baseline, then, today, variant, backends)
             moves += cells
     return moves, kind, spread
 
@@ -387,13 +388,12 @@ def compare(baseline: Baseline, today: Matrix, fingerprint_now: dict[str, str],
     """Today's runs (same experiment, same seeds) against the baseline's, by the regime the numbers show."""
     moves, kind, spread = compare_cells(baseline, today, fingerprint_now)
     verdicts = check_all({s: today[s] for s in baseline.seeds}) if baseline.experiment == QUESTION_EXPERIMENT else []
-    changed, notes = fit_order_changes(baseline.fit_order, fit_order_now) if fit_order_now is not None or \
-        baseline.fit_order is not None else ([], [])
+    changed, notes = fit_order_changes(baseline.fit_order, fit_order_now)
     return Comparison(baseline.fingerprint, fingerprint_now, moves, verdicts, kind, spread, changed, notes)
 
 
-def flagged_pairs(groups_then: Sequence[Matrix], groups_today: Sequence[Matrix], backend_then: str, backend_today: str
-           ) -> tuple[int, int]:
+def flagged_pairs(groups_then: Sequence[Matrix], groups_today: Sequence[Matrix], backend_then: str,
+                  backend_today: str) -> tuple[int, int]:
     """Compare each pair of seed groups as `baseline compare` would: (pairs with a cell beyond tolerance, pairs).
 
     Today's seeds are renamed to the baseline's, as if the same seeds had run on another stack.
