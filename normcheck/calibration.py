@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
-from .run import Matrix, Run, by_seed
+from .run import Matrix, Run, by_seed, disjoint_groups
 from .variants import QUESTION_VARIANTS, VARIANTS
 
 if TYPE_CHECKING:
@@ -342,11 +342,6 @@ GROUP = 5  # seeds per replayed comparison: a baseline's default
 POWER_EPOCHS = (1, 5, 10)
 
 
-def _groups(matrix: Matrix) -> list[Matrix]:
-    seeds = sorted(matrix)
-    return [{s: matrix[s] for s in seeds[i:i + GROUP]} for i in range(0, len(seeds) - GROUP + 1, GROUP)]
-
-
 def redraw_replays(held: dict[str, Matrix]) -> list[tuple[str, str, int, int]]:
     """(baseline backend, today's backend, flagged, replays) for every ordered pair of backends' held-out seeds.
 
@@ -358,7 +353,7 @@ def redraw_replays(held: dict[str, Matrix]) -> list[tuple[str, str, int, int]]:
     out = []
     for a in held:
         for b in held:
-            ga, gb = _groups(held[a]), _groups(held[b])
+            ga, gb = disjoint_groups(held[a], GROUP), disjoint_groups(held[b], GROUP)
             if a == b:
                 half = len(ga) // 2
                 ga, gb = ga[:half], ga[half:2 * half]

@@ -11,13 +11,13 @@ when at least half of them do.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from .claims import Claim
-from .run import Matrix
+from .run import Matrix, disjoint_groups
 
 CONFIDENCE = 0.95
 TAIL_SHARE = 0.1  # the fit uses the 10% of seeds nearest the threshold
@@ -70,30 +70,28 @@ class ClaimRate:
     failing: int
     upper: float  # 95% upper bound per seed, from the count
     tail: float  # per seed, from the tail fit (the count where seeds fail)
-    runs: Mapping[int, float]  # P(a default run of n seeds fails), from `estimate`
 
     @property
     def estimate(self) -> float:
         """Per seed: the count where seeds fail, else the tail fit."""
         return self.failing / self.seeds if self.failing else self.tail
 
+    @property
+    def runs(self) -> dict[int, float]:
+        """P(a run of n seeds fails), from `estimate`, for each n in RUN_SEEDS."""
+        return {n: run_failure(self.estimate, n, self.over) for n in RUN_SEEDS}
+
 
 def claim_rate(claim: Claim, matrix: Matrix) -> ClaimRate:
     values = claim.values({s: rs for s, rs in matrix.items() if all(v in rs for v in claim.variants)})
     margins = [claim.margin(v) for v in values.values()]
     failing = sum(not claim.holds(v) for v in values.values())
-    tail = tail_probability(margins)
-    per_seed = failing / len(margins) if failing else tail
-    return ClaimRate(claim.id, claim.over, len(margins), failing, upper_bound(failing, len(margins)), tail,
-                     {n: run_failure(per_seed, n, claim.over) for n in RUN_SEEDS})
+    return ClaimRate(claim.id, claim.over, len(margins), failing, upper_bound(failing, len(margins)),
+                     tail_probability(margins))
 
 
 def failing_groups(claims: Sequence[Claim], matrix: Matrix, seeds: int = 5) -> tuple[int, int]:
     """Disjoint groups of `seeds` calibration seeds checked as one run each: (groups where any claim fails, groups)."""
-    order = sorted(s for s, rs in matrix.items() if all(v in rs for c in claims for v in c.variants))
-    groups = [order[i:i + seeds] for i in range(0, len(order) - seeds + 1, seeds)]
-    failed = 0
-    for group in groups:
-        sub = {s: matrix[s] for s in group}
-        failed += any(not c.check(sub).holds for c in claims)
-    return failed, len(groups)
+    complete = {s: rs for s, rs in matrix.items() if all(v in rs for c in claims for v in c.variants)}
+    groups = disjoint_groups(complete, seeds)
+    return sum(any(not c.check(group).holds for c in claims) for group in groups), len(groups)

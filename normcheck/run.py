@@ -104,6 +104,12 @@ def by_seed(runs: Iterable[Run]) -> Matrix:
     return out
 
 
+def disjoint_groups(matrix: Matrix, size: int) -> list[Matrix]:
+    """The seeds in order, cut into consecutive groups of `size` (a shorter rest is left out), each a Matrix."""
+    seeds = sorted(matrix)
+    return [{s: matrix[s] for s in seeds[i:i + size]} for i in range(0, len(seeds) - size + 1, size)]
+
+
 def _bad(where: str, place: str, value: Any, allowed: str) -> InputError:
     return InputError(f"{where}: {place} is {value!r}; allowed: {allowed}")
 
