@@ -35,12 +35,12 @@ import numpy as np
 from .claims import Verdict, check_all
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
+from .redraw import METRICS
 from .run import Matrix, Run, by_seed
 from .variants import VARIANTS
 
 SCHEMA = "normcheck.baseline/2"
 READABLE = ("normcheck.baseline/1", SCHEMA)
-METRICS = ("loss", "accuracy", "eval_accuracy")
 K = 4.5
 ALPHA = 0.01  # the false-alarm rate aimed at for a whole comparison
 CELLS = len(VARIANTS) * len(METRICS) * QUESTION_EXPERIMENT.epochs  # ALPHA / CELLS per cell

@@ -35,6 +35,18 @@ def split_block(text: str, start: str, end: str, where: str) -> tuple[str, str, 
     return head, inner, tail
 
 
+def npz_bytes(arrays: dict[str, Any], header: dict[str, Any], seeds: list[int]) -> bytes:
+    """Arrays, a JSON header and the seeds as the bytes of a compressed .npz (no pickles), for `write_bytes`."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, allow_pickle=False, **arrays, header=np.array(json.dumps(header)),
+                        seeds=np.array(seeds, dtype=np.int64))
+    return buffer.getvalue()
+
+
 def read_text(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
     """The text of a regular file of at most `max_bytes`, checked before reading: no FIFO, device or folder."""
     where = f"{what} {str(path)!r}"

@@ -10,7 +10,6 @@ sets of seeds, drawn many times.
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import InputError
-from .run import Run, by_seed
+from .run import Run
 
 METRICS = ("loss", "accuracy", "eval_accuracy")
 DRAWS = 4000
@@ -35,16 +34,11 @@ def path(backend: str) -> Path:
 
 def condensed(runs: Sequence[Run]) -> bytes:
     """The calibration runs' per-epoch metrics, float32 (seed, variant, epoch), as the bytes of an .npz file."""
-    matrix = by_seed(runs)
-    seeds = sorted(matrix)
-    variants = list(dict.fromkeys(r.variant for r in runs))
-    arrays = {m: np.array([[getattr(matrix[s][v], m) for v in variants] for s in seeds], dtype=np.float32)
-              for m in METRICS}
-    arrays["header"] = np.array(json.dumps({"variants": variants, "seeds": len(seeds), "backend": runs[0].backend}))
-    arrays["seeds"] = np.array(seeds, dtype=np.int64)
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, allow_pickle=False, **arrays)
-    return buffer.getvalue()
+    from . import files, replica
+
+    arrays, header, seeds = replica.to_arrays(runs)
+    return files.npz_bytes({m: arrays[m] for m in METRICS},
+                           {"variants": header["variants"], "seeds": len(seeds), "backend": runs[0].backend}, seeds)
 
 
 @dataclass(frozen=True)

@@ -203,12 +203,8 @@ PER_EPOCH = ("loss", "accuracy", "eval_loss", "eval_accuracy")
 SCHEMA = "normcheck.replica/1"
 
 
-def save(runs: Sequence[Run], path) -> None:
-    """The runs as one compressed NumPy file: float32 arrays (seed, variant, epoch) and a JSON header."""
-    import io
-    import json
-
-    from . import files
+def to_arrays(runs: Sequence[Run]) -> tuple[dict[str, np.ndarray], dict, list[int]]:
+    """The runs as float32 arrays (seed, variant, epoch), per-epoch fields then diagnostics; a header; the seeds."""
     from .run import by_seed
 
     matrix = by_seed(runs)
@@ -224,11 +220,14 @@ def save(runs: Sequence[Run], path) -> None:
                                            for v in variants] for s in seed_list], dtype=np.float32)
     header = {"schema": SCHEMA, "experiment": first.experiment.to_dict(), "versions": first.versions,
               "steps_per_execution": first.steps_per_execution, "variants": variants, "diagnostics": keys}
-    buffer = io.BytesIO()
-    arrays["header"] = np.array(json.dumps(header))
-    arrays["seeds"] = np.array(seed_list, dtype=np.int64)
-    np.savez_compressed(buffer, allow_pickle=False, **arrays)
-    files.write_bytes(path, buffer.getvalue())
+    return arrays, header, seed_list
+
+
+def save(runs: Sequence[Run], path) -> None:
+    """The runs as one compressed NumPy file (`to_arrays`), written atomically."""
+    from . import files
+
+    files.write_bytes(path, files.npz_bytes(*to_arrays(runs)))
 
 
 def load(path) -> list[Run]:
