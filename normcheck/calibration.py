@@ -208,14 +208,18 @@ def _rate(p: float) -> str:
     return "0" if p == 0 else f"{p:.1e}"
 
 
+def by_backend(folder: str | Path, prefix: str, suffix: str) -> dict[str, Path]:
+    """The stored files named prefix + backend + suffix in `folder`, by backend, in name order."""
+    return {p.name[len(prefix):-len(suffix)]: p for p in sorted(Path(folder).glob(f"{prefix}*{suffix}"))}
+
+
 def claims_page(folder: str | Path = "calibration") -> str:
     """docs/claims.md: every claim in the registry with its spread and failure rate over each backend's calibration."""
     from . import rates, replica
     from .claims import CLAIMS
 
-    stored = {p.name[len("runs-"):-len("-replica.npz")]: by_seed(replica.load(p))
-              for p in sorted(Path(folder).glob("runs-*-replica.npz"))}
-    fit = {p.name[len("runs-"):-len("-owned.jsonl")]: by_seed(load(p)) for p in sorted(Path(folder).glob("runs-*-owned.jsonl"))}
+    stored = {b: by_seed(replica.load(p)) for b, p in by_backend(folder, "runs-", "-replica.npz").items()}
+    fit = {b: by_seed(load(p)) for b, p in by_backend(folder, "runs-", "-owned.jsonl").items()}
     lines = [
         "# Claims",
         "",
@@ -368,7 +372,7 @@ def redraw_replays(held: dict[str, Matrix]) -> list[tuple[str, str, int, int]]:
 def held_out_matrices(folder: str | Path) -> dict[str, Matrix]:
     from . import replica
 
-    return {p.stem[len("holdout-"):]: by_seed(replica.load(p)) for p in sorted(Path(folder).glob("holdout-*.npz"))}
+    return {b: by_seed(replica.load(p)) for b, p in by_backend(folder, "holdout-", ".npz").items()}
 
 
 def compare_page(folder: str | Path = "calibration") -> str:
@@ -437,8 +441,7 @@ def readme_summary(folder: str | Path = "calibration") -> str:
     folder = Path(folder)
     lines = [README_START, "", "| backend | seeds | run of 1 seed fails some claim | run of 5 seeds | "
              "worst claim, run of 5 | held-out groups of 5 failing |", "|---|---|---|---|---|---|"]
-    for path in sorted(folder.glob("runs-*-replica.npz")):
-        backend = path.name[len("runs-"):-len("-replica.npz")]
+    for backend, path in by_backend(folder, "runs-", "-replica.npz").items():
         matrix = by_seed(replica.load(path))
         found = [rates.claim_rate(c, matrix) for c in CLAIMS]
         worst = max(found, key=lambda r: r.runs[5])
