@@ -82,7 +82,7 @@ class Probe:
         self.variant = variant
         self.inputs = Inputs(x, y, batch_size, seed)
         self._results: list[dict[str, float | None]] = []
-        self._bn_input: Any = None
+        self._layer_before_bn: Any = None
         self._bn_copy: Any = None
         self.seconds = time.perf_counter() - start
 
@@ -115,10 +115,10 @@ class Probe:
         batches, size = self.inputs.batch_x.shape[:2]
         if self._bn_copy is None:
             keras = framework.keras()
-            self._bn_input = self.model.get_layer(names[DENSE])
+            self._layer_before_bn = self.model.get_layer(names[DENSE])
             self._bn_copy = keras.layers.BatchNormalization.from_config({**bn.get_config(), "name": "normcheck_probe_bn"})
             self._bn_copy.build((None, batches * bn.gamma.shape[0]))
-        received = framework.to_numpy(self._bn_input(self.inputs.batch_x.reshape(-1, 1), training=False))
+        received = framework.to_numpy(self._layer_before_bn(self.inputs.batch_x.reshape(-1, 1), training=False))
         received = np.asarray(received, dtype=np.float32).reshape(batches, size, -1)
         units = received.shape[-1]
         wide = received.transpose(1, 0, 2).reshape(size, batches * units)
