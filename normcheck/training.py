@@ -146,7 +146,7 @@ def fit_epochs(model, experiment: Experiment, seed: int, x, y, callbacks: list) 
     n = len(x)
     if n % experiment.batch_size == 0 and single_call_enabled():
         order = np.concatenate([epoch_order(seed, epoch, n) for epoch in range(experiment.epochs)])
-        model.fit(x[order], y[order], batch_size=experiment.batch_size, epochs=experiment.epochs,
+        model.fit(**framework.whole_batches(x[order], y[order], experiment.batch_size), epochs=experiment.epochs,
                   steps_per_epoch=experiment.steps_per_epoch, shuffle=False, verbose=0, callbacks=callbacks)
         return
     for epoch in range(experiment.epochs):
