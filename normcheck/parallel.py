@@ -42,13 +42,22 @@ def _train_chunk(tasks: list[tuple[str, int]], experiment: Experiment) -> list[s
 
 
 def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6) -> list[list[tuple[str, int]]]:
-    """Variant-major slices, at least two per worker: a worker compiles each variant it meets
-    once (about a second on JAX), so contiguous slices of one variant save compiles, and
-    small slices keep both workers busy to the end."""
-    rank = {v: i for i, v in enumerate(dict.fromkeys(v for v, _ in tasks))}
-    ordered = sorted(tasks, key=lambda t: (rank[t[0]], t[1]))
-    size = max(1, min(largest, -(-len(ordered) // (2 * jobs))))
-    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    """Slices of one variant each, at least two per worker where there are enough runs.
+
+    A worker traces each variant it meets once, so a slice keeps to one variant;
+    small slices, handed out as workers free up, keep both workers busy to the end
+    (five variants of one seed: no slice of two variants held back for one worker
+    while the other idles).
+    """
+    size = max(1, min(largest, -(-len(tasks) // (2 * jobs))))
+    by_variant: dict[str, list[tuple[str, int]]] = {}
+    for task in tasks:
+        by_variant.setdefault(task[0], []).append(task)
+    out = []
+    for runs in by_variant.values():
+        runs.sort(key=lambda t: t[1])
+        out += [runs[i:i + size] for i in range(0, len(runs), size)]
+    return out
 
 
 def train_matrix(
