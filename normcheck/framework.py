@@ -224,10 +224,11 @@ def predict(model, x) -> np.ndarray:
 def whole_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
     """`fit`'s data arguments for samples already in their order, cut into whole batches.
 
-    On TensorFlow a `tf.data` source of ready batches: for arrays, fit cuts batches
-    in a prefetch thread beside the step loop, CPU that two workers on two cores pay
-    in wall time (docs/performance.md). Same batches, same history; elsewhere fit
-    gets the arrays.
+    On TensorFlow a `tf.data` source of ready batches, with tf.data's autotuning off:
+    for arrays, fit cuts batches in a prefetch thread beside the step loop, and the
+    autotuner's own thread keeps running until the iterator is freed, after the last
+    epoch. Two workers on two cores pay both in wall time (docs/performance.md).
+    Same batches, same history; elsewhere fit gets the arrays.
     """
     if keras().backend.backend() == "tensorflow":
         import tensorflow as tf
@@ -235,7 +236,9 @@ def whole_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
         def cut(a: np.ndarray) -> np.ndarray:
             return a.reshape(-1, batch_size, *a.shape[1:])
 
-        return {"x": tf.data.Dataset.from_tensor_slices((cut(x), cut(y)))}
+        options = tf.data.Options()
+        options.autotune.enabled = False
+        return {"x": tf.data.Dataset.from_tensor_slices((cut(x), cut(y))).with_options(options)}
     return {"x": x, "y": y, "batch_size": batch_size}
 
 
