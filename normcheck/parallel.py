@@ -42,7 +42,7 @@ def _train_chunk(tasks: list[tuple[str, int]], experiment: Experiment) -> list[s
 
 
 def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6) -> list[list[tuple[str, int]]]:
-    """Slices of one variant each, at least two per worker where there are enough runs.
+    """Slices of one variant each, at least two per worker where there are enough runs, heaviest first.
 
     A worker traces each variant it meets once, so a slice keeps to one variant;
     small slices, handed out as workers free up, keep both workers busy to the end
@@ -57,7 +57,18 @@ def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6) -> list[li
     for runs in by_variant.values():
         runs.sort(key=lambda t: t[1])
         out += [runs[i:i + size] for i in range(0, len(runs), size)]
-    return out
+    return sorted(out, key=_weight, reverse=True)
+
+
+def _weight(chunk: list[tuple[str, int]]) -> int:
+    """A slice's cost, as runs times the ops between input and output a step goes through (BN adds one).
+
+    Handed out heaviest first, the slices that end the matrix are light ones, so the
+    workers finish together instead of one training two BN variants while the other idles.
+    """
+    from .variants import get_variant
+
+    return len(chunk) * len(get_variant(chunk[0][0]).hidden)
 
 
 def train_matrix(

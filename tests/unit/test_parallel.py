@@ -4,6 +4,7 @@ import pytest
 
 from normcheck import VARIANTS
 from normcheck.parallel import chunks
+from normcheck.variants import QUESTION_VARIANTS, get_variant
 
 
 @pytest.mark.parametrize(("n_variants", "n_seeds", "jobs"), [(5, 1, 2), (4, 5, 2), (5, 24, 2), (1, 1, 2), (3, 7, 1), (5, 3, 4)])
@@ -15,11 +16,17 @@ def test_every_run_once_in_slices_of_one_variant(n_variants, n_seeds, jobs):
     assert len(slices) >= min(len(tasks), 2 * jobs)
 
 
-def test_one_seed_of_each_variant_is_one_run_per_slice():
+def test_one_seed_of_each_variant_is_one_run_per_slice_bn_variants_first():
     tasks = [(v, 0) for v in VARIANTS]
-    assert chunks(tasks, 2) == [[t] for t in tasks]
+    slices = chunks(tasks, 2)
+    assert sorted(slices) == sorted([t] for t in tasks)
+    has_bn = [get_variant(c[0][0]).batch_norm for c in slices]
+    assert has_bn == sorted(has_bn, reverse=True)
 
 
-def test_a_matrix_gives_each_variant_whole_slices():
-    tasks = [(v, s) for s in range(5) for v in list(VARIANTS)[:4]]
-    assert [len(c) for c in chunks(tasks, 2)] == [5, 5, 5, 5]
+def test_a_matrix_gives_each_variant_whole_slices_heaviest_first():
+    """Each worker gets one BN and one plain variant, so neither waits on the other at the end."""
+    tasks = [(v, s) for s in range(5) for v in QUESTION_VARIANTS]
+    slices = chunks(tasks, 2)
+    assert [len(c) for c in slices] == [5, 5, 5, 5]
+    assert [get_variant(c[0][0]).batch_norm for c in slices] == [True, True, False, False]
