@@ -298,19 +298,29 @@ def calibrated_tolerance(backends: tuple[str, ...], variant: str, metric: str, e
     """
     from . import redraw
 
-    nulls, tails, used = [], [], []
-    for backend in backends:
-        c = redraw.cells(backend)
-        column = c.column(variant, metric, epoch) if c is not None else None
-        if column is not None:
-            nulls.append(redraw.null(column, seeds, seeds))
-            if 2 * seeds <= TAIL_SEEDS:
-                tails.append(float(np.quantile(np.abs(redraw.null(column, seeds, seeds, redraw.TAIL_DRAWS)), 1 - ALPHA / CELLS)))
-            used.append(backend)
-    if not nulls:
+    found = [(b, spread) for b in backends if (spread := _cell_spread(b, variant, metric, epoch, seeds)) is not None]
+    if not found:
         return None
+    used = [b for b, _ in found]
+    nulls = [null for _, (null, _) in found]
+    tails = [tail for _, (_, tail) in found if tail is not None]
     tol = max([K * max(float(np.std(n)) for n in nulls), *tails]) + FLOORS[metric]
     return tol, max(redraw.detectable(n, tol) for n in nulls), "the 1000-seed calibration on " + " and ".join(used)
+
+
+@lru_cache(maxsize=4096)
+def _cell_spread(backend: str, variant: str, metric: str, epoch: int, seeds: int) -> tuple[np.ndarray, float | None] | None:
+    """One backend's null for a cell (redraw.DRAWS draws) and, for small groups, its far quantile: drawn once per
+    backend, whichever pair of backends a comparison involves."""
+    from . import redraw
+
+    c = redraw.cells(backend)
+    column = c.column(variant, metric, epoch) if c is not None else None
+    if column is None:
+        return None
+    tail = (float(np.quantile(np.abs(redraw.null(column, seeds, seeds, redraw.TAIL_DRAWS)), 1 - ALPHA / CELLS))
+            if 2 * seeds <= TAIL_SEEDS else None)
+    return redraw.null(column, seeds, seeds), tail
 
 
 def _median_cells(baseline: Baseline, then: Matrix, today: Matrix, variant: str, backends: tuple[str, ...]
