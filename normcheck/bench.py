@@ -128,12 +128,12 @@ def _timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, st
     return elapsed, out.stdout
 
 
-def matrix_vs_question_script(backend: str, seeds: int = 5, jobs: int | None = None) -> dict[str, float]:
+def matrix_vs_question_script(backend: str, seeds: int = 5, jobs: int | None = None) -> dict:
     """Whole-process wall times in one run: the question's script (TensorFlow, one seed) against normcheck's
     claim matrix (its four variants x `seeds` seeds) and `python -m normcheck` with no options.
 
     `jobs=None` leaves --jobs at the CLI's default. On JAX the matrix runs twice: with an empty
-    compilation cache (cold) and again (warm).
+    compilation cache (cold) and again (warm). The (last) matrix run's own clocks give `phases`.
     """
     import tempfile
 
@@ -143,18 +143,41 @@ def matrix_vs_question_script(backend: str, seeds: int = 5, jobs: int | None = N
     question_wall, stdout = _timed([sys.executable, "-m", "normcheck.question_script", "tensorflow"], env)
     question_fit = json.loads(stdout.strip().splitlines()[-1])["fit_seconds"]
     cli = [sys.executable, "-m", "normcheck", "--backend", backend, "--quiet"]
-    cmd = [*cli, "--seeds", str(seeds), "--variants", ",".join(QUESTION_VARIANTS), *(["--jobs", str(jobs)] if jobs else [])]
-    out = {"question_script_wall": question_wall, "question_script_fit": question_fit}
-    if backend == "jax":
-        with tempfile.TemporaryDirectory(prefix="normcheck-jax-cache-") as cache:
-            env = {**env, "NORMCHECK_JAX_CACHE": cache}
+    out: dict = {"question_script_wall": question_wall, "question_script_fit": question_fit}
+    with tempfile.TemporaryDirectory(prefix="normcheck-bench-") as scratch:
+        runs = f"{scratch}/matrix.json"
+        cmd = [*cli, "--seeds", str(seeds), "--variants", ",".join(QUESTION_VARIANTS), "--json", runs,
+               *(["--jobs", str(jobs)] if jobs else [])]
+        if backend == "jax":
+            env = {**env, "NORMCHECK_JAX_CACHE": f"{scratch}/jax-cache"}
             out["matrix_wall_cold"], _ = _timed(cmd, env)
-            out["matrix_wall"], _ = _timed(cmd, env)
-            out["default_run_wall"], _ = _timed(cli, env)
-        return out
-    out["matrix_wall"], _ = _timed(cmd, env)
-    out["default_run_wall"], _ = _timed(cli, env)
+        out["matrix_wall"], _ = _timed(cmd, env)
+        with open(runs) as f:
+            out["phases"] = phases(json.load(f)["runs"], out["matrix_wall"], jobs or _default_jobs())
+        out["default_run_wall"], _ = _timed(cli, env)
     return out
+
+
+def _default_jobs() -> int:
+    from .cli import available_cores
+
+    return available_cores()
+
+
+def phases(runs: Sequence[dict], wall: float, jobs: int) -> dict[str, float]:
+    """Where a matrix's time went, from its runs' own clocks: worker-seconds in each phase.
+
+    `epochs` is time inside fit between epoch callbacks; `first_epoch_extra` the first epochs' excess over
+    the run's steady epoch (tracing, first-call set-up); `probe` the diagnostics; `rest` what the workers'
+    share of the wall leaves: process start and imports, model set-up, data, handing runs back, idle.
+    """
+    epochs = sum(sum(r["seconds"]) for r in runs)
+    first = sum(r["seconds"][0] - statistics.median(r["seconds"][1:]) for r in runs if len(r["seconds"]) > 1)
+    probe = sum(r.get("probe_seconds", 0.0) for r in runs)
+    steady = statistics.median(s for r in runs for s in r["seconds"][1:])
+    workers = min(jobs, len(runs))
+    return {"wall": wall, "workers": workers, "runs": len(runs), "epochs": epochs, "first_epoch_extra": first,
+            "steady_epoch": steady, "probe": probe, "rest": workers * wall - epochs - probe}
 
 
 def overhead_line(o: Overhead) -> str:
@@ -164,11 +187,86 @@ def overhead_line(o: Overhead) -> str:
             f"{o.cpu_ratio:.3f} CPU; the probe's own time is {100 * o.probe:.1f}% of a bare fit")
 
 
-def matrix_line(m: dict[str, float], backend: str, jobs: int | None) -> str:
+def matrix_line(m: dict, backend: str, jobs: int | None) -> str:
     script = m["question_script_wall"]
     cold = (f" (compilation cache cold: {m['matrix_wall_cold']:.1f} s, ratio {m['matrix_wall_cold'] / script:.2f})"
             if "matrix_wall_cold" in m else "")
     return (f"the question's script, one seed, TensorFlow default fit: {script:.1f} s ({m['question_script_fit']:.1f} s in fit)\n"
             f"claim matrix (4 variants x 5 seeds x 10 epochs, {backend}, --jobs {jobs or 'default'}): "
             f"{m['matrix_wall']:.1f} s{cold}; ratio {m['matrix_wall'] / script:.2f}\n"
-            f"python -m normcheck, no options ({backend}): {m['default_run_wall']:.1f} s; ratio {m['default_run_wall'] / script:.2f}")
+            f"python -m normcheck, no options ({backend}): {m['default_run_wall']:.1f} s; ratio {m['default_run_wall'] / script:.2f}"
+            + ("\n" + phase_table(m["phases"]) if "phases" in m else ""))
+
+
+def phase_table(p: dict[str, float]) -> str:
+    """The matrix's phases as a Markdown table, in worker-seconds and as shares of the workers' time."""
+    total = p["workers"] * p["wall"]
+    rows = [("epochs inside `fit`", p["epochs"]),
+            ("of which first epochs beyond a steady one (tracing, first call)", p["first_epoch_extra"]),
+            ("probe (diagnostics, outside the epoch clocks)", p["probe"]),
+            ("rest: process start and imports, model set-up, data, handing runs back, idle", p["rest"])]
+    lines = [f"| phase ({p['runs']:.0f} runs, {p['workers']:.0f} workers, wall {p['wall']:.1f} s) | worker-seconds | share |",
+             "|---|---|---|"]
+    lines += [f"| {name} | {value:.1f} | {value / total:.0%} |" for name, value in rows]
+    lines.append(f"| steady epoch, median | {p['steady_epoch']:.3f} s | |")
+    return "\n".join(lines)
+
+
+README_START = "<!-- speed:start (generated by `python -m normcheck bench --readme README.md`) -->"
+README_END = "<!-- speed:end -->"
+RESULTS = ("docs/bench-tensorflow.json", "docs/bench-jax.json")
+TARGETS = {"tensorflow": 0.5, "jax": 0.2, "default_run": 0.25}
+
+
+def readme_block(results: dict[str, dict]) -> str:
+    """README's speed block from `bench --targets --json` results per backend: the targets, met or not, and TF's phases."""
+    def verdict(ratio: float, target: float) -> str:
+        return "met" if ratio <= target else "not met"
+
+    lines = [README_START, "", "| target | measured (whole processes, one `bench --targets` run per backend) | |", "|---|---|---|"]
+    for backend, result in results.items():
+        m = result["matrix_vs_question_script"]
+        script = m["question_script_wall"]
+        ratio = m["matrix_wall"] / script
+        target = TARGETS.get(backend)
+        judged = verdict(ratio, target) if target else ""
+        cold = ""
+        if "matrix_wall_cold" in m:
+            cold_ratio = m["matrix_wall_cold"] / script
+            cold = f" with JAX's compilation cache warm (the CLI keeps one); empty cache {m['matrix_wall_cold']:.1f} s, {cold_ratio:.2f}"
+            judged += f" warm, {verdict(cold_ratio, target)} cold" if target else ""
+        lines.append(f"| {backend}: 4 variants x 5 seeds x 10 epochs{f' at most {target}x' if target else ''} the question's "
+                     f"script | {m['matrix_wall']:.1f} s vs {script:.1f} s: **{ratio:.2f}**{cold} | {judged} |")
+        default = m["default_run_wall"] / script
+        target = TARGETS["default_run"] if backend == "tensorflow" else None
+        lines.append(f"| {backend}: `python -m normcheck`, no options{f' at most {target}x' if target else ''} | "
+                     f"{m['default_run_wall']:.1f} s: **{default:.2f}** | {verdict(default, target) if target else ''} |")
+    lines.append("")
+    for backend, result in results.items():
+        if "phases" in result["matrix_vs_question_script"]:
+            lines += [f"Where the {backend} matrix's time goes:", "", phase_table(result["matrix_vs_question_script"]["phases"]), ""]
+    lines.append(README_END)
+    return "\n".join(lines)
+
+
+def load_results(paths: Sequence[str]) -> dict[str, dict]:
+    """`bench --targets --json` files by backend; each must hold the targets' measurements."""
+    from . import files
+    from .errors import InputError
+
+    out = {}
+    for path in paths:
+        data = files.read_json(path, "bench results")
+        if not isinstance(data, dict) or "matrix_vs_question_script" not in data or "backend" not in data:
+            raise InputError(f"{path!r} holds no speed targets; allowed: a file written by `bench --targets --json`")
+        out[data["backend"]] = data
+    return out
+
+
+def write_readme(readme: str, paths: Sequence[str] = RESULTS) -> None:
+    """Replace README's speed block with `readme_block` of the stored results."""
+    from . import files
+
+    block = readme_block(load_results(paths))
+    before, _, after = files.split_block(files.read_text(readme, "README"), README_START, README_END, repr(readme))
+    files.write_text(readme, before + block + after)

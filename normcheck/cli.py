@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="write the epoch times (and targets) as JSON")
     bench.add_argument("--variants", type=_variant_list, default=list(QUESTION_VARIANTS))
     bench.add_argument("--targets", action="store_true", help="also measure recording overhead and matrix vs the question's script")
+    bench.add_argument("--readme", metavar="PATH", help="only rewrite the speed block of README (PATH) from stored --targets results")
+    bench.add_argument("--results", metavar="FILE", nargs="+", default=None,
+                       help="with --readme: the `--targets --json` files to render (default: docs/bench-{tensorflow,jax}.json)")
 
     mut = sub.add_parser("mutations", help="self-test: inject framework changes into Keras and name the tests that catch each")
     mut.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
@@ -318,6 +321,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench, files, framework
 
+    if args.results and not args.readme:
+        raise UsageError("--results renders README's speed block; allowed only with --readme PATH")
+    if args.readme:
+        bench.write_readme(args.readme, args.results or bench.RESULTS)
+        print(f"wrote the speed block of {args.readme}")
+        return 0
     _outputs_writable(args.json)
     backend = framework.default_backend()
     times = bench.epoch_times(args.variants, args.epochs, slow_too=framework.traits(backend).whole_epoch_calls)
