@@ -14,6 +14,12 @@ import pytest
 BACKEND = "jax" if importlib.util.find_spec("jax") is not None and not os.environ.get("TF_USE_LEGACY_KERAS") else "tensorflow"
 
 
+# `python -m normcheck`, with Ctrl-C as a terminal delivers it: a suite started in the background (`cmd &`,
+# nohup) passes SIGINT on ignored, and Python rightly keeps it so.
+CLI_WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                   "runpy.run_module('normcheck', run_name='__main__', alter_sys=True)")
+
+
 def _tagged(tag: str) -> list[int]:
     """Processes whose environment carries `tag`: the CLI and every worker it started."""
     found = []
@@ -31,7 +37,7 @@ def _start(tmp_path, epochs=10):
     tag = f"NORMCHECK_TEST_TAG={uuid.uuid4().hex}"
     env = dict(os.environ, NORMCHECK_TEST_TAG=tag.split("=", 1)[1])
     out = tmp_path / "runs.json"
-    argv = [sys.executable, "-m", "normcheck", "--backend", BACKEND, "--seeds", "0-19", "--jobs", "2",
+    argv = [sys.executable, "-c", CLI_WITH_CTRL_C, "--backend", BACKEND, "--seeds", "0-19", "--jobs", "2",
             "--epochs", str(epochs), "--quiet", "--json", str(out)]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
