@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .experiment import QUESTION_EXPERIMENT
+from .parallel import available_cores
 from .question import reported
 from .variants import QUESTION_VARIANTS
 
@@ -153,15 +154,9 @@ def matrix_vs_question_script(backend: str, seeds: int = 5, jobs: int | None = N
             out["matrix_wall_cold"], _ = _timed(cmd, env)
         out["matrix_wall"], _ = _timed(cmd, env)
         with open(runs) as f:
-            out["phases"] = phases(json.load(f)["runs"], out["matrix_wall"], jobs or _default_jobs())
+            out["phases"] = phases(json.load(f)["runs"], out["matrix_wall"], jobs or available_cores())
         out["default_run_wall"], _ = _timed(cli, env)
     return out
-
-
-def _default_jobs() -> int:
-    from .cli import available_cores
-
-    return available_cores()
 
 
 def phases(runs: Sequence[dict], wall: float, jobs: int) -> dict[str, float]:

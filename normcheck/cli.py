@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from .errors import InputError
 from .experiment import ORDERS, Experiment
+from .parallel import available_cores
 
 COMMANDS = ("run", "calibrate", "sweep", "bench", "baseline", "mutations")
 
@@ -58,14 +59,6 @@ def _variant_list(text: str) -> list[str]:
         return [get_variant(n).name for n in names]
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity), the default for --jobs."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def _common(p: argparse.ArgumentParser, seeds_default: str | None, *, epochs: int = Experiment.epochs,

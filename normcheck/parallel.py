@@ -15,6 +15,14 @@ from .experiment import Experiment
 from .run import Matrix, Run, by_seed
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity), the default for --jobs."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
 def _worker_init(backend: str, legacy: str | None) -> None:
     """A worker: its parent's backend, Ctrl-C left to the parent (which stops the pool), gone when the parent is."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
