@@ -263,6 +263,4 @@ def write_readme(readme: str, paths: Sequence[str] = RESULTS) -> None:
     """Replace README's speed block with `readme_block` of the stored results."""
     from . import files
 
-    block = readme_block(load_results(paths))
-    before, _, after = files.split_block(files.read_text(readme, "README"), README_START, README_END, repr(readme))
-    files.write_text(readme, before + block + after)
+    files.replace_block(readme, README_START, README_END, lambda: readme_block(load_results(paths)))

@@ -468,5 +468,4 @@ def write_readme_summary(readme: str | Path, folder: str | Path = "calibration")
     """Replace the block between README's rates markers with `readme_summary`."""
     from . import files
 
-    before, _, after = files.split_block(files.read_text(readme, "README"), README_START, README_END, repr(str(readme)))
-    files.write_text(readme, before + readme_summary(folder) + after)
+    files.replace_block(readme, README_START, README_END, lambda: readme_summary(folder))

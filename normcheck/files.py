@@ -14,6 +14,7 @@ import json
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,13 @@ def split_block(text: str, start: str, end: str, where: str) -> tuple[str, str, 
     head, rest = text.split(start, 1)
     inner, tail = rest.split(end, 1)
     return head, inner, tail
+
+
+def replace_block(path: str | Path, start: str, end: str, render: Callable[[], str]) -> None:
+    """Rewrite a hand-written file's generated block with `render()` (markers included); the file is read and
+    its markers checked first, so a bad path fails before any rendering."""
+    before, _, after = split_block(read_text(path, "README"), start, end, repr(str(path)))
+    write_text(path, before + render() + after)
 
 
 def npz_bytes(arrays: dict[str, Any], header: dict[str, Any], seeds: list[int]) -> bytes:

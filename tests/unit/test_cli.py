@@ -35,9 +35,9 @@ ROOT = Path(__file__).resolve().parents[2]
         (["calibrate", "--epochs", "3"], "--order owned --epochs 3 need --engine fit"),
         (["calibrate", "--readme", "/nonexistent-dir/README.md"], "/nonexistent-dir/README.md"),
         (["bench", "--results", "docs/bench-jax.json"], "--results renders README's speed block; allowed only with --readme"),
-        (["bench", "--readme", "README.md", "--results", "/nonexistent.json"], "bench results '/nonexistent.json' does not exist"),
-        (["bench", "--readme", "README.md", "--results", f"{ROOT}/pyproject.toml"], "pyproject.toml' is not JSON"),
-        (["bench", "--readme", "README.md", "--results", f"{ROOT}/baselines/jax.json"], "holds no speed targets"),
+        (["bench", "--readme", f"{ROOT}/README.md", "--results", "/nonexistent.json"], "bench results '/nonexistent.json' does not exist"),
+        (["bench", "--readme", f"{ROOT}/README.md", "--results", f"{ROOT}/pyproject.toml"], "pyproject.toml' is not JSON"),
+        (["bench", "--readme", f"{ROOT}/README.md", "--results", f"{ROOT}/baselines/jax.json"], "holds no speed targets"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
