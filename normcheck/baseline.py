@@ -32,12 +32,15 @@ from typing import Any
 
 import numpy as np
 
+from . import files, redraw, seeds
 from .claims import Verdict, check_all
+from .constants import REPLICA_SEEDS
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
+from .fitorder import PROPERTIES, properties
 from .redraw import METRICS
-from .run import Matrix, Run, by_seed
-from .variants import VARIANTS
+from .run import Run, RunsBySeed, by_seed
+from .variants import VARIANTS, get_variant
 
 SCHEMA = "normcheck.baseline/2"
 READABLE = ("normcheck.baseline/1", SCHEMA)
@@ -81,16 +84,12 @@ def make(runs: Sequence[Run], experiment: Experiment, seeds: Sequence[int], fing
 
 
 def save(baseline: Baseline, path: str | Path, force: bool = False) -> None:
-    from . import files
-
     files.check_writable(path, force=force)
     files.write_json(path, baseline.to_dict())
 
 
 def load(path: str | Path) -> Baseline:
     """Read and validate a baseline file before any training; every problem is one InputError naming the file and place."""
-    from . import files, seeds
-
     path = Path(path)
     where = f"baseline {str(path)!r}"
     if not path.exists() and not path.is_symlink():
@@ -273,7 +272,7 @@ def own_spread_tolerance(values: Sequence[float]) -> float:
     return K * 1.25 * sd * math.sqrt(2 / len(values)) + max(FLOORS.values())
 
 
-def regime(baseline: Baseline, today: Matrix) -> str:
+def regime(baseline: Baseline, today: RunsBySeed) -> str:
     """identical, close (same initial weights per seed) or redrawn; see the module docstring."""
     then = baseline.matrix()
     pairs = [(then[s][v], today[s][v]) for s in baseline.seeds for v in then[s]]
@@ -290,40 +289,36 @@ def regime(baseline: Baseline, today: Matrix) -> str:
 
 
 @lru_cache(maxsize=4096)
-def calibrated_tolerance(backends: tuple[str, ...], variant: str, metric: str, epoch: int, seeds: int
+def calibrated_tolerance(backends: tuple[str, ...], variant: str, metric: str, epoch: int, seed_count: int
                          ) -> tuple[float, float, str] | None:
     """(tolerance, smallest shift detected, where the spread comes from) for one cell of the question's experiment.
 
     The spread is the widest of the backends' (two stacks may each be healthy); None where none is calibrated.
     """
-    from . import redraw
-
-    found = [(b, spread) for b in backends if (spread := _cell_spread(b, variant, metric, epoch, seeds)) is not None]
+    found = [(b, spread) for b in backends if (spread := _cell_spread(b, variant, metric, epoch, seed_count)) is not None]
     if not found:
         return None
     used = [b for b, _ in found]
     nulls = [null for _, (null, _) in found]
     tails = [tail for _, (_, tail) in found if tail is not None]
     tol = max([K * max(float(np.std(n)) for n in nulls), *tails]) + FLOORS[metric]
-    return tol, max(redraw.detectable(n, tol) for n in nulls), "the 1000-seed calibration on " + " and ".join(used)
+    return tol, max(redraw.detectable(n, tol) for n in nulls), f"the {len(REPLICA_SEEDS)}-seed calibration on " + " and ".join(used)
 
 
 @lru_cache(maxsize=4096)
-def _cell_spread(backend: str, variant: str, metric: str, epoch: int, seeds: int) -> tuple[np.ndarray, float | None] | None:
+def _cell_spread(backend: str, variant: str, metric: str, epoch: int, seed_count: int) -> tuple[np.ndarray, float | None] | None:
     """One backend's null for a cell (redraw.DRAWS draws) and, for small groups, its far quantile: drawn once per
     backend, whichever pair of backends a comparison involves."""
-    from . import redraw
-
     c = redraw.cells(backend)
     column = c.column(variant, metric, epoch) if c is not None else None
     if column is None:
         return None
-    tail = (float(np.quantile(np.abs(redraw.null(column, seeds, seeds, redraw.TAIL_DRAWS)), 1 - ALPHA / CELLS))
-            if 2 * seeds <= TAIL_SEEDS else None)
-    return redraw.null(column, seeds, seeds), tail
+    tail = (float(np.quantile(np.abs(redraw.null(column, seed_count, seed_count, redraw.TAIL_DRAWS)), 1 - ALPHA / CELLS))
+            if 2 * seed_count <= TAIL_SEEDS else None)
+    return redraw.null(column, seed_count, seed_count), tail
 
 
-def _median_cells(baseline: Baseline, then: Matrix, today: Matrix, variant: str, backends: tuple[str, ...]
+def _median_cells(baseline: Baseline, then: RunsBySeed, today: RunsBySeed, variant: str, backends: tuple[str, ...]
                   ) -> tuple[list[Move], str]:
     seeds = baseline.seeds
     moves = []
@@ -343,7 +338,7 @@ def _median_cells(baseline: Baseline, then: Matrix, today: Matrix, variant: str,
     return moves, spread
 
 
-def _seed_cells(baseline: Baseline, then: Matrix, today: Matrix, variant: str) -> list[Move]:
+def _seed_cells(baseline: Baseline, then: RunsBySeed, today: RunsBySeed, variant: str) -> list[Move]:
     moves = []
     for metric in METRICS:
         for e in range(baseline.experiment.epochs):
@@ -356,8 +351,6 @@ def _seed_cells(baseline: Baseline, then: Matrix, today: Matrix, variant: str) -
 
 def fit_order_changes(then: dict[str, Any] | None, now: dict[str, Any] | None) -> tuple[list[str], list[str]]:
     """(changed properties in words, notes): a property that flipped fails; other orders alone are a redraw."""
-    from .fitorder import PROPERTIES, properties
-
     if then is None and now is None:
         return [], []
     if then is None or now is None:
@@ -371,10 +364,8 @@ def fit_order_changes(then: dict[str, Any] | None, now: dict[str, Any] | None) -
     return changed, notes
 
 
-def compare_cells(baseline: Baseline, today: Matrix, fingerprint_now: dict[str, str]) -> tuple[list[Move], str, str]:
+def compare_cells(baseline: Baseline, today: RunsBySeed, fingerprint_now: dict[str, str]) -> tuple[list[Move], str, str]:
     """(every cell, the regime, where the spread comes from): the numbers' part of `compare`."""
-    from .variants import get_variant
-
     then = baseline.matrix()
     for variant in baseline.variants:
         missing = [s for s in baseline.seeds if variant in then.get(s, {}) and variant not in today.get(s, {})]
@@ -393,7 +384,7 @@ def compare_cells(baseline: Baseline, today: Matrix, fingerprint_now: dict[str, 
     return moves, kind, spread
 
 
-def compare(baseline: Baseline, today: Matrix, fingerprint_now: dict[str, str],
+def compare(baseline: Baseline, today: RunsBySeed, fingerprint_now: dict[str, str],
             fit_order_now: dict[str, Any] | None = None) -> Comparison:
     """Today's runs (same experiment, same seeds) against the baseline's, by the regime the numbers show."""
     moves, kind, spread = compare_cells(baseline, today, fingerprint_now)
@@ -402,7 +393,7 @@ def compare(baseline: Baseline, today: Matrix, fingerprint_now: dict[str, str],
     return Comparison(baseline.fingerprint, fingerprint_now, moves, verdicts, kind, spread, changed, notes)
 
 
-def flagged_pairs(groups_then: Sequence[Matrix], groups_today: Sequence[Matrix], backend_then: str,
+def flagged_pairs(groups_then: Sequence[RunsBySeed], groups_today: Sequence[RunsBySeed], backend_then: str,
                   backend_today: str) -> tuple[int, int]:
     """Compare each pair of seed groups as `baseline compare` would: (pairs with a cell beyond tolerance, pairs).
 
@@ -421,8 +412,6 @@ def flagged_pairs(groups_then: Sequence[Matrix], groups_today: Sequence[Matrix],
 
 def seeds_for_shift(backends: tuple[str, ...], variant: str, metric: str, epoch: int, shift: float) -> int | None:
     """The fewest seeds per side (of redraw.SEED_COUNTS) whose medians flag `shift` in 90% of redraws."""
-    from . import redraw
-
     for n in redraw.SEED_COUNTS:
         found = calibrated_tolerance(backends, variant, metric, epoch, n)
         if found is not None and found[1] <= shift:

@@ -6,14 +6,20 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import files
+from .data import dataset
+from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT
+from .framework import user_environment
 from .parallel import available_cores
 from .question import reported
-from .variants import QUESTION_VARIANTS
+from .training import fit_epochs, prepared_model, train
+from .variants import QUESTION_VARIANTS, get_variant
 
 
 @dataclass(frozen=True)
@@ -29,8 +35,6 @@ class EpochTimes:
 
 
 def epoch_times(variants: Sequence[str], epochs: int, seed: int = 0, slow_too: bool = True) -> list[EpochTimes]:
-    from .training import train
-
     out = []
     for spe in ((1, None) if slow_too else (None,)):
         for v in variants:
@@ -90,10 +94,6 @@ class Overhead:
 
 def bare_fit(variant: str, experiment, seed: int) -> None:
     """What recording is measured against: the same per-epoch fit calls with no callbacks and no probe."""
-    from .data import dataset
-    from .training import fit_epochs, prepared_model
-    from .variants import get_variant
-
     v = get_variant(variant)
     x, y = dataset(experiment, v.input_norm)
     model, _ = prepared_model(v, experiment, seed)
@@ -102,8 +102,6 @@ def bare_fit(variant: str, experiment, seed: int) -> None:
 
 def recording_overhead(variant: str = "input_and_batch_norm", epochs: int = 10, repeats: int = 10) -> Overhead:
     """Wall and CPU seconds of train() (callbacks, probe, Run) and of a bare fit, in alternating pairs."""
-    from .training import train
-
     experiment = QUESTION_EXPERIMENT.replace(epochs=epochs)
     train(variant, experiment.replace(epochs=1), 0)
     out: dict[str, list[float]] = {"recorded": [], "bare": [], "recorded_cpu": [], "bare_cpu": [], "probe_share": []}
@@ -136,10 +134,6 @@ def matrix_vs_question_script(backend: str, seeds: int = 5, jobs: int | None = N
     `jobs=None` leaves --jobs at the CLI's default. On JAX the matrix runs twice: with an empty
     compilation cache (cold) and again (warm). The (last) matrix run's own clocks give `phases`.
     """
-    import tempfile
-
-    from .framework import user_environment
-
     env = user_environment()
     question_wall, stdout = _timed([sys.executable, "-m", "normcheck.question_script", "tensorflow"], env)
     question_fit = json.loads(stdout.strip().splitlines()[-1])["fit_seconds"]
@@ -247,9 +241,6 @@ def readme_block(results: dict[str, dict]) -> str:
 
 def load_results(paths: Sequence[str]) -> dict[str, dict]:
     """`bench --targets --json` files by backend; each must hold the targets' measurements."""
-    from . import files
-    from .errors import InputError
-
     out = {}
     for path in paths:
         data = files.read_json(path, "bench results")
@@ -261,6 +252,4 @@ def load_results(paths: Sequence[str]) -> dict[str, dict]:
 
 def write_readme(readme: str, paths: Sequence[str] = RESULTS) -> None:
     """Replace README's speed block with `readme_block` of the stored results."""
-    from . import files
-
     files.replace_block(readme, README_START, README_END, lambda: readme_block(load_results(paths)))

@@ -350,7 +350,7 @@ def check_all(runs_by_seed: Mapping[int, Runs], claims: Sequence[Claim] | None =
 
 def parametrize_with_claims(kind: str | None = None):
     """pytest decorator: one test per claim, its id in the test id (`pytest -k <claim id>`)."""
-    import pytest
+    import pytest  # noqa: PLC0415 -- optional: the library works without pytest (as sklearn's checks do)
 
     selected = list(iter_claims(kind))
     return pytest.mark.parametrize("claim", selected, ids=[c.id for c in selected])

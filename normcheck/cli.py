@@ -10,10 +10,34 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from importlib import metadata
 
+from . import (
+    __version__,
+    baseline,
+    bench,
+    calibration,
+    claims,
+    files,
+    fitorder,
+    framework,
+    mutations,
+    parallel,
+    plots,
+    report,
+    sweep,
+    variants,
+)
+from .calibration import engine as calibration_engine
+from .calibration import jobs as calibration_jobs
 from .errors import InputError
 from .experiment import ORDERS, Experiment
+from .framework import BACKENDS
 from .parallel import available_cores
+from .seeds import SYNTAX
+from .seeds import parse as parse_seeds
+from .training import check_settings
+from .variants import QUESTION_VARIANTS, get_variant
 
 COMMANDS = ("run", "calibrate", "sweep", "bench", "baseline", "mutations")
 
@@ -38,17 +62,13 @@ def _positive_int(text: str) -> int:
 
 
 def _seed_list(text: str) -> list[int]:
-    from .seeds import parse
-
     try:
-        return parse(text)
+        return parse_seeds(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _variant_list(text: str) -> list[str]:
-    from .variants import get_variant
-
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
         raise argparse.ArgumentTypeError("empty; allowed: comma-separated variant names")
@@ -64,9 +84,6 @@ def _variant_list(text: str) -> list[str]:
 def _common(p: argparse.ArgumentParser, seeds_default: str | None, *, epochs: int = Experiment.epochs,
             jobs: bool = True, quiet: bool = True) -> None:
     """The options a command really uses, each with its true default in the help."""
-    from .framework import BACKENDS
-    from .seeds import SYNTAX
-
     p.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
     if seeds_default is not None:
         p.add_argument("--seeds", type=_seed_list, default=_seed_list(seeds_default),
@@ -80,10 +97,6 @@ def _common(p: argparse.ArgumentParser, seeds_default: str | None, *, epochs: in
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import calibration, sweep
-    from .framework import BACKENDS
-    from .variants import QUESTION_VARIANTS
-
     parser = _Parser(prog="python -m normcheck", description=__doc__)
     parser.add_argument("--version", action=_Version, nargs=0, help="print normcheck's and the frameworks' versions and exit")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -104,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes for --engine fit (default: the cores available); the replica runs in one")
     cal.add_argument("--seeds", type=_seed_list, default=None,
                      help="seeds (default: 0-999 with the replica, 0-23 with fit)")
-    cal.add_argument("--engine", choices=calibration.ENGINES, default="replica",
+    cal.add_argument("--engine", choices=calibration_engine.ENGINES, default="replica",
                      help="replica: fit's math over all seeds at once in JAX; fit: real training (default %(default)s)")
     cal.add_argument("--readme", metavar="PATH", help="only rewrite the error-rate block of README (PATH) from the stored runs")
     cal.add_argument("--holdout", action="store_true",
@@ -167,10 +180,6 @@ class _Version(argparse.Action):
 
 def version_text() -> str:
     """normcheck's version and the frameworks installed beside it, read from package metadata (nothing imported)."""
-    from importlib import metadata
-
-    from . import __version__
-
     found = []
     for name in ("tensorflow", "tf-keras", "keras", "jax", "torch", "numpy"):
         try:
@@ -211,20 +220,14 @@ def _progress(quiet: bool):
 
 def _outputs_writable(*paths: str | None) -> None:
     """Every output path the user named, probed before any training."""
-    from . import files
-
     for path in paths:
         if path:
             files.check_writable(path)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import claims, files, parallel, report, variants
-
     _outputs_writable(args.json, args.markdown)
     if args.plot:
-        from . import plots
-
         plots.check_target(args.plot)
     experiment = Experiment(epochs=args.epochs, order=args.order)
     names = args.variants or list(variants.VARIANTS)
@@ -249,8 +252,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             "verdicts": [v.to_dict() for v in verdicts],
         })
     if args.plot:
-        from . import plots
-
         plots.learning_curves(by_variant, args.plot)
         print(f"wrote {args.plot}")
     if verdicts:
@@ -260,8 +261,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _summary(path: str | None, text: str) -> None:
     """Markdown to `path` (atomically) and to the CI job summary GitHub Actions names in $GITHUB_STEP_SUMMARY."""
-    from . import files
-
     if path:
         files.write_text(path, text)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
@@ -271,8 +270,7 @@ def _summary(path: str | None, text: str) -> None:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from . import calibration, files
-
+    """One calibration job per call, chosen from the options (calibration/jobs.py)."""
     if args.page:
         files.check_writable(args.page)
         files.write_text(args.page, calibration.claims_page(args.out))
@@ -285,26 +283,37 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.engine == "replica":
         raise InputError(f"--jobs {args.jobs} applies to --engine fit; the replica runs every seed in one process")
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    print(calibration.calibrate(args.out, args.seeds, args.report, order=args.order, epochs=args.epochs, log=log,
-                                jobs=args.jobs or available_cores(), engine=args.engine, holdout=args.holdout))
+    out = calibration_jobs.folder(args.out)
+    if args.engine == "replica":
+        calibration_jobs.check_replica_experiment(args.order, args.epochs)
+        if args.holdout and not args.report:
+            text = calibration_jobs.calibrate_holdout(out, args.seeds, log)
+        elif args.report:
+            text = calibration_jobs.report_replica(out)
+        else:
+            text = calibration_jobs.calibrate_replica(out, args.seeds, log)
+    elif args.holdout:
+        raise InputError("--holdout runs the replica; it cannot be combined with --engine fit")
+    elif args.report:
+        text = calibration_jobs.report_fit(out, args.order)
+    else:
+        text = calibration_jobs.calibrate_fit(out, args.seeds, args.order, args.epochs, log,
+                                              jobs=args.jobs or available_cores())
+    print(text)
     return 0
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from . import files, sweep
-
     if not (0 < args.low < args.high) or args.high > 1e30:
         raise InputError(f"--low {args.low:g} / --high {args.high:g} are invalid; allowed: 0 < low < high <= 1e30")
     if args.per_decade > sweep.MAX_PER_DECADE:
         raise InputError(f"--per-decade {args.per_decade} is invalid; allowed: 1 to {sweep.MAX_PER_DECADE}")
     files.check_writable(args.csv)
-    from . import plots
 
     plots.check_target(args.plot)
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     points = sweep.sweep(args.variants, sweep.grid(args.low, args.high, args.per_decade), args.seeds, args.epochs, log)
     files.write_text(args.csv, sweep.to_csv(points))
-    from . import plots
 
     plots.scale_sweep(points, args.plot)
     print(f"wrote {args.csv} and {args.plot}")
@@ -312,8 +321,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import bench, files, framework
-
     if args.results and not args.readme:
         raise UsageError("--results renders README's speed block; allowed only with --readme PATH")
     if args.readme:
@@ -337,8 +344,6 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_mutations(args: argparse.Namespace) -> int:
-    from . import files, framework, mutations
-
     _outputs_writable(args.out)
     names = args.only or list(mutations.MUTATIONS)
     rows = ["| change | caught by (failing tests) |", "|---|---|"]
@@ -359,12 +364,8 @@ def cmd_mutations(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from . import baseline, fitorder, framework, parallel, variants
-
     _, run_cb = _progress(args.quiet)
     if args.action == "record":
-        from . import files
-
         files.check_writable(args.path, force=args.force)
         experiment = Experiment(epochs=args.epochs)
         seeds = args.seeds
@@ -376,7 +377,6 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         return 0
     base = baseline.load(args.path)
     _outputs_writable(args.json, args.markdown)
-    from . import files
 
     order = fitorder.probe_in_fresh_process(framework.default_backend())
     today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
@@ -394,13 +394,9 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
     `own_process`: this process exists only for the CLI, so it may keep TensorFlow out on
     JAX/torch and quiet the frameworks' start-up logs.
     """
-    from . import framework
-
     try:
         args = parse(sys.argv[1:] if argv is None else argv)
         framework.select_backend(getattr(args, "backend", None))
-        from .training import check_settings
-
         check_settings()
         if own_process:
             framework.skip_tensorflow()

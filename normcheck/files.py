@@ -36,23 +36,17 @@ def split_block(text: str, start: str, end: str, where: str) -> tuple[str, str, 
     return head, inner, tail
 
 
+def with_block(text: str, start: str, end: str, render: Callable[[], str], where: str) -> str:
+    """`text` with its generated block replaced by `render()` (markers included): the one routine every generated
+    block goes through. The markers are checked first, so a file without them fails before any rendering."""
+    before, _, after = split_block(text, start, end, where)
+    return before + render() + after
+
+
 def replace_block(path: str | Path, start: str, end: str, render: Callable[[], str]) -> None:
     """Rewrite a hand-written file's generated block with `render()` (markers included); the file is read and
     its markers checked first, so a bad path fails before any rendering."""
-    before, _, after = split_block(read_text(path, "README"), start, end, repr(str(path)))
-    write_text(path, before + render() + after)
-
-
-def npz_bytes(arrays: dict[str, Any], header: dict[str, Any], seeds: list[int]) -> bytes:
-    """Arrays, a JSON header and the seeds as the bytes of a compressed .npz (no pickles), for `write_bytes`."""
-    import io
-
-    import numpy as np
-
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, allow_pickle=False, **arrays, header=np.array(json.dumps(header)),
-                        seeds=np.array(seeds, dtype=np.int64))
-    return buffer.getvalue()
+    write_text(path, with_block(read_text(path, "README"), start, end, render, repr(str(path))))
 
 
 def read_text(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:

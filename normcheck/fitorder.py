@@ -9,18 +9,21 @@ process so "unseeded" really means no seed was ever set.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from typing import Any
 
 import numpy as np
+
+from . import framework
+from .framework import stack_text
+from .mutations import apply_from_environment
 
 N = 16
 
 
 def orders(shuffle: bool, seed: int | None, epochs: int = 2, n: int = N) -> list[list[int]]:
     """The sample order of each epoch of one `fit(shuffle=...)` call."""
-    from . import framework
-
     keras = framework.keras()
     if seed is not None:
         keras.utils.set_random_seed(seed)
@@ -53,8 +56,6 @@ def orders(shuffle: bool, seed: int | None, epochs: int = 2, n: int = N) -> list
 
 def probe() -> dict[str, object]:
     """Every case the fit-shuffle checks need, in one fresh process, and the versions that produced them."""
-    from . import framework
-
     return {
         "unseeded": orders(True, None),
         "seed1": orders(True, 1),
@@ -90,8 +91,6 @@ def properties(feeds: dict[str, Any]) -> dict[str, bool]:
 
 def probe_in_fresh_process(backend: str, timeout: float = 300) -> dict[str, Any]:
     """probe() in a new Python process on `backend`, so "unseeded" means no seed was ever set."""
-    import subprocess
-
     out = subprocess.run([sys.executable, "-m", "normcheck.fitorder", backend], capture_output=True, text=True,
                          timeout=timeout, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -99,19 +98,13 @@ def probe_in_fresh_process(backend: str, timeout: float = 300) -> dict[str, Any]
 
 def describe(what: str, feeds: dict[str, list[int]], versions: dict[str, str], shown: int = 8) -> str:
     """A failure in words: what fit did, the first indices of each order it fed (labelled), and on which stack."""
-    from .framework import stack_text
-
     stack = stack_text(versions)
     feeds_text = "; ".join(f"{label}: {order[:shown]}" for label, order in feeds.items())
     return f"{what}; first {shown} indices fed, {feeds_text}; {stack}"
 
 
 if __name__ == "__main__":
-    from . import framework
-
     framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else None)
     framework.skip_tensorflow()
-    from .mutations import apply_from_environment
-
     apply_from_environment()
     print(json.dumps(probe()))

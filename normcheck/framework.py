@@ -16,12 +16,10 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .errors import InputError
-
-if TYPE_CHECKING:
-    import numpy as np
 
 
 class BackendError(InputError):
@@ -185,7 +183,7 @@ def keras() -> ModuleType:
 def _import_keras(name: str) -> ModuleType:
     if "jax" in _PENDING:
         _PENDING.discard("jax")
-        import jax
+        import jax  # noqa: PLC0415 -- a framework: imported once the backend is chosen
 
         if os.environ.get("NORMCHECK_THREADS", "1") == "1":
             jax.config.update("jax_cpu_enable_async_dispatch", False)
@@ -198,8 +196,6 @@ def _import_keras(name: str) -> ModuleType:
 
 def to_numpy(tensor) -> np.ndarray:
     """A backend tensor as a NumPy array, on Keras 2 and 3 alike."""
-    import numpy as np
-
     k = keras()
     if hasattr(k, "ops"):
         return np.asarray(k.ops.convert_to_numpy(tensor))
@@ -213,8 +209,6 @@ def predict(model, x) -> np.ndarray:
     function built with the model's `steps_per_execution` and asks the data for
     that many batches (OutOfRangeError), so there the model is called directly.
     """
-    import numpy as np
-
     k = keras()
     if hasattr(k, "ops"):
         return np.asarray(k.ops.convert_to_numpy(model.predict_on_batch(x)))
@@ -231,7 +225,7 @@ def whole_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
     Same batches, same history; elsewhere fit gets the arrays.
     """
     if keras().backend.backend() == "tensorflow":
-        import tensorflow as tf
+        import tensorflow as tf  # noqa: PLC0415 -- a framework: only on the TensorFlow backend
 
         def cut(a: np.ndarray) -> np.ndarray:
             return a.reshape(-1, batch_size, *a.shape[1:])
@@ -249,8 +243,6 @@ def stack_text(versions: Mapping[str, str]) -> str:
 
 def versions() -> dict[str, str]:
     """The environment fingerprint a Run and a baseline carry."""
-    import numpy as np
-
     k = keras()
     out = {
         "python": platform.python_version(),

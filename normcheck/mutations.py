@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import framework
 from .errors import InputError
 
 
@@ -48,8 +49,6 @@ def _default(cls, **defaults) -> None:
 
 
 def _keras():
-    from . import framework
-
     return framework.keras()
 
 
@@ -66,7 +65,7 @@ def _dense_init():
 
 
 def _bn_unbiased_variance():
-    from keras.src.layers.normalization import batch_normalization as bn
+    from keras.src.layers.normalization import batch_normalization as bn  # noqa: PLC0415 -- a framework, once chosen
 
     moments = bn.BatchNormalization._moments
 
@@ -79,7 +78,7 @@ def _bn_unbiased_variance():
 
 
 def _tanh_changed():
-    from keras.src.activations import activations
+    from keras.src.activations import activations  # noqa: PLC0415 -- a framework, once chosen
 
     original = activations.tanh
 
@@ -87,7 +86,7 @@ def _tanh_changed():
         return original(x * 1.01)
 
     activations.tanh = tanh
-    import keras.src.activations as acts
+    import keras.src.activations as acts  # noqa: PLC0415 -- a framework, once chosen
 
     acts.ALL_OBJECTS_DICT["tanh"] = tanh
 

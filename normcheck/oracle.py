@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import framework
 from .errors import InputError
 from .variants import BN, DENSE, TANH, Variant, get_variant
 
@@ -39,8 +40,6 @@ WEIGHTS = {DENSE: ("dense/kernel", "dense/bias"), BN: ("bn/gamma", "bn/beta", *S
 
 def weights_from_model(model, variant: str | Variant | None = None) -> dict[str, np.ndarray]:
     """The oracle's named weights, float64, from a model built by `variants.build_model`."""
-    from . import framework
-
     names = get_variant(variant or model.name).layer_names()
     return {name: np.array(framework.to_numpy(value), dtype=np.float64)
             for group, layer in names.items()

@@ -11,8 +11,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from . import framework
 from .experiment import Experiment
-from .run import Matrix, Run, by_seed
+from .run import Run, RunsBySeed, by_seed
+from .training import train
+from .variants import get_variant
 
 
 def available_cores() -> int:
@@ -36,16 +39,12 @@ def _worker_init(backend: str, legacy: str | None) -> None:
     threading.Thread(target=leave_with_parent, daemon=True).start()
     if legacy is not None:
         os.environ["TF_USE_LEGACY_KERAS"] = legacy
-    from . import framework
-
     framework.select_backend(backend)
     framework.skip_tensorflow()
     framework.quiet_startup()
 
 
 def _train_chunk(tasks: list[tuple[str, int]], experiment: Experiment) -> list[str]:
-    from .training import train
-
     return [train(v, experiment, s).to_json() for v, s in tasks]
 
 
@@ -74,8 +73,6 @@ def _weight(chunk: list[tuple[str, int]]) -> int:
     Handed out heaviest first, the slices that end the matrix are light ones, so the
     workers finish together instead of one training two BN variants while the other idles.
     """
-    from .variants import get_variant
-
     return len(chunk) * len(get_variant(chunk[0][0]).hidden)
 
 
@@ -88,11 +85,9 @@ def train_matrix(
     on_run: Callable[[Run, int, int], None] | None = None,
     progress=None,
     done: Sequence[Run] = (),
-) -> Matrix:
+) -> RunsBySeed:
     """Every variant for every seed; with jobs > 1, runs are spread over processes. Runs in `done` are not retrained."""
-    from . import framework
-
-    out: Matrix = {s: {} for s in seeds} | by_seed(done)
+    out: RunsBySeed = {s: {} for s in seeds} | by_seed(done)
     tasks = [(v, s) for s in seeds for v in variants if v not in out[s]]
     total = len(tasks) + sum(len(r) for r in out.values())
 
@@ -104,8 +99,6 @@ def train_matrix(
     if not tasks:
         return out
     if jobs <= 1 or len(tasks) == 1:
-        from .training import train
-
         for v, s in tasks:
             record(train(v, experiment, s, progress=progress))
         return out

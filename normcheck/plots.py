@@ -18,11 +18,11 @@ from .variants import VARIANTS
 
 def _pyplot():
     try:
-        import matplotlib
+        import matplotlib  # noqa: PLC0415 -- optional and heavy (an extra): only plotting needs it
     except ImportError:
         raise InputError("plots need matplotlib, which is not installed; allowed: pip install 'normcheck[plot]'") from None
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # noqa: PLC0415 -- as above, after choosing the Agg backend
 
     return plt
 

@@ -23,10 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from . import files, seeds
+from . import baseline, files, framework, seeds
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
+from .mutations import apply_from_environment
 from .run import Run
+from .training import train
 
 try:
     import fcntl
@@ -50,17 +52,12 @@ class NormcheckSession:
         """Parse the seeds, choose the backend (and its thread settings), apply NORMCHECK_MUTATION, check the baseline."""
         if self.backend is not None:
             return
-        from . import framework
-        from .mutations import apply_from_environment
-
         try:
             self.seeds = seeds.parse(self.seeds_text)
             self.backend = framework.select_backend(config.getoption("--normcheck-backend"))
             mutation = apply_from_environment()
             self.mutation = mutation.change if mutation is not None else None
             if config.getoption("--normcheck-baseline"):
-                from . import baseline
-
                 baseline.load(config.getoption("--normcheck-baseline"))
         except ValueError as exc:
             self.backend = None
@@ -138,8 +135,6 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
     """pytest-benchmark: a saved benchmark names the Keras stack it timed (only where normcheck was used)."""
     session = config.stash.get(SESSION, None)
     if session is not None and session.backend is not None:
-        from . import framework
-
         machine_info["normcheck"] = framework.versions()
 
 
@@ -180,8 +175,6 @@ class RunCache:
         return {v: self.get(v, experiment, seed) for v in variants}
 
     def _train(self, variant: str, experiment: Experiment, seed: int) -> Run:
-        from .training import train
-
         self.trained += 1
         return train(variant, experiment, seed)
 

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from normcheck import framework
+
 
 def question_script(input_norm: bool, batch_norm: bool) -> dict:
-    from . import framework
-
     keras = framework.keras()
     Input, Dense, BatchNormalization, Model = keras.Input, keras.layers.Dense, keras.layers.BatchNormalization, keras.Model
 
@@ -47,8 +47,6 @@ def question_script(input_norm: bool, batch_norm: bool) -> dict:
 
 
 if __name__ == "__main__":
-    from . import framework
-
     os.environ["NORMCHECK_THREADS"] = "0"
     framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else "tensorflow")
     start = time.perf_counter()

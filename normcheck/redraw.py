@@ -3,25 +3,25 @@
 `baseline compare` on redrawn trajectories asks whether two medians over a few
 seeds differ by more than chance. Chance is read off the 1000-seed calibration
 of each backend (calibration/runs-<backend>-replica.npz), condensed into
-normcheck/redraw-<backend>.npz by `python -m normcheck calibrate` so an
-installed normcheck has it: the difference between the medians of two disjoint
-sets of seeds, drawn many times.
+normcheck/redraw-<backend>.npz by `python -m normcheck calibrate`
+(calibration/spread.py writes it) so an installed normcheck has it: the
+difference between the medians of two disjoint sets of seeds, drawn many times.
+This module only reads it: it sits below `baseline`, and calibration above both.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
+from . import run
 from .errors import InputError
-from .run import Run
 
-METRICS = ("loss", "accuracy", "eval_accuracy")
+METRICS = tuple(m for m in run.METRICS if m != "eval_loss")  # the per-epoch metrics compare judges (not eval_loss)
 DRAWS = 4000
 TAIL_DRAWS = 100_000  # for the far quantile, where few seeds are drawn at a time
 POWER = 0.9
@@ -30,15 +30,6 @@ SEED_COUNTS = (5, 10, 20, 50, 100, 200, 500)
 
 def path(backend: str) -> Path:
     return Path(__file__).with_name(f"redraw-{backend}.npz")
-
-
-def condensed(runs: Sequence[Run]) -> bytes:
-    """The calibration runs' per-epoch metrics, float32 (seed, variant, epoch), as the bytes of an .npz file."""
-    from . import files, replica
-
-    arrays, header, seeds = replica.to_arrays(runs)
-    return files.npz_bytes({m: arrays[m] for m in METRICS},
-                           {"variants": header["variants"], "seeds": len(seeds), "backend": runs[0].backend}, seeds)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Mapping, Sequence
 
-from .claims import Verdict
+from .claims import Verdict, get_claim
+from .framework import stack_text
 from .question import reported
 from .run import Run
 from .variants import VARIANTS
@@ -46,9 +47,6 @@ def verdict_lines(verdicts: Sequence[Verdict]) -> str:
 
 def verdicts_markdown(verdicts: Sequence[Verdict], versions: Mapping[str, str]) -> str:
     """The claim table for a CI summary: verdict, the deciding value against the threshold, and why the claim holds."""
-    from .claims import get_claim
-    from .framework import stack_text
-
     stack = stack_text(versions)
     held = sum(v.holds for v in verdicts)
     lines = [f"### normcheck: {held}/{len(verdicts)} claims hold", "", f"Stack: {stack}.", "",

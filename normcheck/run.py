@@ -9,12 +9,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import seeds
 from .errors import InputError
-from .experiment import Experiment
+from .experiment import ORDERS, Experiment
+from .variants import VARIANTS
 
 SCHEMA = "normcheck.run/2"
 READABLE = ("normcheck.run/1", SCHEMA)
-PER_EPOCH = ("loss", "accuracy", "eval_loss", "eval_accuracy", "seconds")
+METRICS = ("loss", "accuracy", "eval_loss", "eval_accuracy")  # per epoch: what Keras prints, then inference mode
+PER_EPOCH = (*METRICS, "seconds")  # every per-epoch list a Run holds
 
 
 @dataclass(frozen=True)
@@ -93,19 +96,19 @@ class Run:
         return cls.from_dict(json.loads(text), finite=False)
 
 
-Matrix = dict[int, dict[str, Run]]
+RunsBySeed = dict[int, dict[str, Run]]
 
 
-def by_seed(runs: Iterable[Run]) -> Matrix:
+def by_seed(runs: Iterable[Run]) -> RunsBySeed:
     """Runs grouped as {seed: {variant: run}}, seeds in the order first seen."""
-    out: Matrix = {}
+    out: RunsBySeed = {}
     for run in runs:
         out.setdefault(run.seed, {})[run.variant] = run
     return out
 
 
-def disjoint_groups(matrix: Matrix, size: int) -> list[Matrix]:
-    """The seeds in order, cut into consecutive groups of `size` (a shorter rest is left out), each a Matrix."""
+def disjoint_groups(matrix: RunsBySeed, size: int) -> list[RunsBySeed]:
+    """The seeds in order, cut into consecutive groups of `size` (a shorter rest is left out), each a RunsBySeed."""
     seeds = sorted(matrix)
     return [{s: matrix[s] for s in seeds[i:i + size]} for i in range(0, len(seeds) - size + 1, size)]
 
@@ -120,10 +123,6 @@ def _number(value: Any) -> bool:
 
 def _check_fields(data: dict[str, Any], where: str, finite: bool) -> Experiment:
     """Types, finite values, known names and per-epoch lengths equal to the experiment's epochs; returns the experiment."""
-    from . import seeds
-    from .experiment import ORDERS
-    from .variants import VARIANTS
-
     if data["variant"] not in VARIANTS:
         raise _bad(where, "variant", data["variant"], ", ".join(VARIANTS))
     try:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .experiment import QUESTION_EXPERIMENT, Experiment
+from .training import train
 
 MAX_PER_DECADE = 100  # a finer grid is a training run per point per seed, and says nothing new
 SWEEP_VARIANTS = ("none", "batch_norm", "input_norm", "batch_norm_before_activation")
@@ -38,8 +39,6 @@ def experiment_for(max_abs_x: float, epochs: int, base: Experiment = QUESTION_EX
 
 def sweep(variants: Sequence[str], scales: Sequence[float], seeds: Sequence[int], epochs: int,
           log: Callable[[str], None] | None = None) -> list[SweepPoint]:
-    from .training import train
-
     out = []
     total = len(variants) * len(scales) * len(seeds)
     for variant in variants:

@@ -16,6 +16,8 @@ from . import framework, oracle
 from .data import dataset, epoch_order
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
+from .mutations import apply_from_environment
+from .training import build_compiled
 from .variants import get_variant
 
 
@@ -33,8 +35,6 @@ class Trace:
 def trace(variant: str, steps: int, seed: int = 0, initial: dict[str, np.ndarray] | None = None,
           experiment: Experiment = QUESTION_EXPERIMENT) -> Trace:
     """`steps` steps of fit (one step per call), with the weights after each step and Adam's slots at the end."""
-    from .training import build_compiled
-
     keras = framework.keras()
     v = get_variant(variant)
     x, y = dataset(experiment, v.input_norm)
@@ -118,8 +118,6 @@ if __name__ == "__main__":
     backend, variant, steps, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     framework.select_backend(backend)
     framework.skip_tensorflow()
-    from .mutations import apply_from_environment
-
     apply_from_environment()
     init = load(sys.argv[5])["initial"] if len(sys.argv) > 5 else None
     save(trace(variant, steps, initial=init), out)

@@ -2,10 +2,12 @@
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
 from normcheck import Experiment, baseline, cli, fitorder, framework
+from normcheck.calibration import engine, rates, spread, store
 
 pytestmark = pytest.mark.upgrade
 
@@ -138,15 +140,13 @@ def close_pair(normcheck_runs, normcheck_backend):
     pytest.importorskip("jax")
     if framework.legacy_keras():
         pytest.skip("the replica follows Keras 3's fit")
-    from normcheck import replica
-
     seeds = [0, 1]
     fit = {s: normcheck_runs.for_seed(s, STABLE) for s in seeds}
-    initial = replica.initial_weights(seeds)
+    initial = engine.initial_weights(seeds)
     mode = framework.traits(normcheck_backend).loss_mode
     today = {s: {} for s in seeds}
     for v in STABLE:
-        for r in replica.simulate(v, seeds, initial, loss_mode=mode):
+        for r in engine.simulate(v, seeds, initial, loss_mode=mode):
             today[r.seed][v] = r
     base = baseline.make([r for s in seeds for r in fit[s].values()], Experiment(), seeds, framework.versions())
     return base, today
@@ -174,14 +174,10 @@ def test_a_one_point_shift_under_close_trajectories_is_flagged(close_pair):
 
 def test_healthy_redraws_are_flagged_at_most_1_percent():
     """Replay the held-out replica seeds (never used to set the rule) as baselines and todays: TF, JAX and across."""
-    from pathlib import Path
-
-    from normcheck import calibration, rates
-
-    held = calibration.held_out_matrices(Path(__file__).resolve().parents[2] / "calibration")
+    held = store.held_out_by_backend(Path(__file__).resolve().parents[2] / "calibration")
     if not held:
         pytest.skip("no held-out seeds stored")
-    replayed = calibration.redraw_replays(held)
+    replayed = spread.redraw_replays(held)
     flagged, total = sum(r[2] for r in replayed), sum(r[3] for r in replayed)
     assert total >= 100
     assert flagged / total <= 0.01, (f"{flagged} of {total} healthy redraws flagged "

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from normcheck import calibration, claims, framework, replica
+from normcheck import claims, framework
+from normcheck.calibration import engine, store
 from normcheck.run import by_seed
 from normcheck.variants import VARIANTS
 
@@ -37,9 +38,9 @@ COUNT_ATOL = 10 / (25000 * 20)  # saturation counts (sample, unit) pairs: 10 of 
 def replica_runs(normcheck_backend):
     if framework.legacy_keras():
         pytest.skip("the replica follows Keras 3's fit")
-    initial = replica.initial_weights(SEEDS)
+    initial = engine.initial_weights(SEEDS)
     mode = framework.traits(normcheck_backend).loss_mode
-    return {v: {r.seed: r for r in replica.simulate(v, SEEDS, initial, loss_mode=mode)} for v in STABLE}
+    return {v: {r.seed: r for r in engine.simulate(v, SEEDS, initial, loss_mode=mode)} for v in STABLE}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -59,11 +60,11 @@ def test_replica_follows_fit_seed_by_seed(variant, seed, replica_runs, normcheck
 
 
 def _stored(backend):
-    fit_path = CALIBRATION / f"runs-{backend}-owned.jsonl"
-    replica_path = CALIBRATION / f"runs-{backend}-replica.npz"
+    fit_path = store.fit_runs("owned").path(CALIBRATION, backend)
+    replica_path = store.REPLICA_RUNS.path(CALIBRATION, backend)
     if not (fit_path.exists() and replica_path.exists()):
         pytest.skip(f"no stored fit and replica runs for {backend}")
-    return by_seed(calibration.load(fit_path)), by_seed(replica.load(replica_path))
+    return by_seed(store.load_fit_runs(fit_path)), by_seed(store.load_replica_runs(replica_path))
 
 
 def _measures():
@@ -80,7 +81,7 @@ def _measures():
 
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_replica_matches_fit_in_distribution_where_trajectories_are_chaotic(backend):
-    from scipy.stats import ks_2samp
+    from scipy.stats import ks_2samp  # noqa: PLC0415 -- optional (the jax and test extras)
 
     fit, rep = _stored(backend)
     measures = _measures()

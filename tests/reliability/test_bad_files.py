@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from normcheck import Experiment, baseline, calibration, cli
+from normcheck import Experiment, baseline, cli, framework, parallel
+from normcheck.calibration import engine
 from normcheck.errors import InputError
 from normcheck.run import Run
 
@@ -60,8 +61,6 @@ CASES = [
 
 @pytest.fixture
 def no_training(monkeypatch):
-    from normcheck import parallel
-
     def refuse(*args, **kwargs):
         raise AssertionError("training started")
 
@@ -110,17 +109,15 @@ def test_a_calibration_resume_file_from_another_setup_is_refused_before_training
     other = {"setup": {"experiment": EXP.replace(epochs=1).to_dict(), "backend": "tensorflow", "variants": ["input_norm"]}}
     partial.write_text(json.dumps(other) + "\n")
     with pytest.raises(InputError, match=r"runs.jsonl.partial' was left by another setup \(its experiment differ"):
-        calibration.collect([0], tmp_path / "runs.jsonl", EXP, ["input_norm"], log=lambda m: None)
+        engine.collect([0], tmp_path / "runs.jsonl", EXP, ["input_norm"], log=lambda m: None)
 
 
 def test_a_corrupt_calibration_resume_line_names_the_file_and_line(tmp_path, no_training):
     partial = tmp_path / "runs.jsonl.partial"
-    from normcheck import framework
-
     setup = {"setup": {"experiment": EXP.to_dict(), "backend": framework.default_backend(), "variants": ["input_norm"]}}
     partial.write_text(json.dumps(setup) + "\n" + json.dumps(run_dict()) + "\n" + '{"schema": "normcheck.run/2", "vari\n')
     with pytest.raises(InputError, match=r"runs.jsonl.partial', line 3 is not JSON"):
-        calibration.collect([0, 1], tmp_path / "runs.jsonl", EXP, ["input_norm"], log=lambda m: None)
+        engine.collect([0, 1], tmp_path / "runs.jsonl", EXP, ["input_norm"], log=lambda m: None)
 
 
 def test_nan_today_counts_as_moved_never_as_a_wider_tolerance(tmp_path):

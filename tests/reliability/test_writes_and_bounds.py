@@ -6,14 +6,13 @@ import sys
 
 import pytest
 
-from normcheck import Experiment, claims, cli, files, seeds, training
+from normcheck import Experiment, claims, cli, files, parallel, seeds, training
 from normcheck.errors import InputError
+from normcheck.run import Run
 
 
 @pytest.fixture
 def no_training(monkeypatch):
-    from normcheck import parallel
-
     def refuse(*args, **kwargs):
         raise AssertionError("training started")
 
@@ -101,8 +100,6 @@ def test_training_switches_are_checked_before_training(monkeypatch, capsys, no_t
 
 
 def test_claims_refuse_runs_of_another_experiment():
-    from normcheck.run import Run
-
     short = Run("input_norm", 0, Experiment(epochs=3), [0.1] * 3, [0.99] * 3, [0.1] * 3, [0.99] * 3, [1.0] * 3)
     with pytest.raises(InputError, match="claims are calibrated for the question's experiment"):
         claims.check_all({0: {"input_norm": short}})

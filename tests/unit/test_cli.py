@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import normcheck
-from normcheck import Experiment, claims, cli, framework
+from normcheck import Experiment, claims, cli, framework, parallel, plots
+from normcheck.run import Run
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,8 +104,6 @@ def test_a_failing_claim_exits_1(monkeypatch, capsys):
 @pytest.fixture
 def no_training(monkeypatch):
     """For tests of what happens before or around training: training itself is not what they check."""
-    from normcheck import parallel
-
     def refuse(*args, **kwargs):
         raise AssertionError("training started")
 
@@ -113,8 +112,6 @@ def no_training(monkeypatch):
 
 @pytest.mark.parametrize("error", [RuntimeError("boom"), ValueError("a framework's own ValueError")])
 def test_anything_but_bad_input_is_an_internal_error_with_its_traceback(monkeypatch, capsys, error):
-    from normcheck import parallel
-
     def crash(*args, **kwargs):
         raise error
 
@@ -135,8 +132,6 @@ def test_a_missing_matplotlib_is_bad_input_before_training(monkeypatch, capsys, 
 @pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF"), (".png", b"\x89PNG")])
 def test_the_plot_format_follows_the_suffix(tmp_path, suffix, magic):
     pytest.importorskip("matplotlib")
-    from normcheck import plots
-    from normcheck.run import Run
 
     runs = {"input_norm": [Run("input_norm", 0, Experiment(epochs=2), [0.2, 0.1], [0.9, 0.95], [0.2, 0.1], [0.9, 0.95],
                                [1.0, 1.0])]}
@@ -157,8 +152,6 @@ def test_help_shows_each_commands_true_defaults():
 
 
 def test_version_names_normcheck_and_the_frameworks_and_the_console_script_is_the_same_program():
-    from pathlib import Path
-
     narrow = {**os.environ, "COLUMNS": "40"}
     module = subprocess.run([sys.executable, "-m", "normcheck", "--version"], capture_output=True, text=True, check=True,
                             env=narrow)
@@ -173,8 +166,6 @@ def test_version_names_normcheck_and_the_frameworks_and_the_console_script_is_th
 
 
 def test_progress_goes_to_stderr_with_the_time_left(capsys):
-    from normcheck.run import Run
-
     _, run_done = cli._progress(quiet=False)
     run = Run("none", 3, Experiment(epochs=1), [0.7], [0.5], [0.7], [0.5], [1.0])
     run_done(run, 1, 4)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from normcheck import rates
+from normcheck.calibration import rates
 
 
 def test_upper_bound_with_no_failures_is_the_rule_of_three():

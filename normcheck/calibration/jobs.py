@@ -1,0 +1,108 @@
+"""The jobs `python -m normcheck calibrate` runs, one function each; the CLI picks one from its options.
+
+Training jobs store their runs first and render their pages from what was stored (the
+float32 numbers `--report` reads back), so a report rebuilds every page byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .. import files, framework, redraw
+from ..constants import FIT_SEEDS, HOLDOUT_SEEDS, REPLICA_SEEDS
+from ..errors import InputError
+from ..experiment import QUESTION_EXPERIMENT
+from ..run import Run
+from ..variants import QUESTION_VARIANTS, VARIANTS
+from . import engine, pages, spread, store
+
+Log = Callable[[str], None]
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+def folder(out: str | Path) -> Path:
+    """The calibration folder, which must exist."""
+    out = Path(out)
+    if not out.is_dir():
+        raise InputError(f"calibration folder {str(out)!r} does not exist")
+    return out
+
+
+def check_replica_experiment(order: str, epochs: int) -> None:
+    """The replica runs the question's experiment in normcheck's order only."""
+    if order != "owned" or epochs != QUESTION_EXPERIMENT.epochs:
+        raise InputError(f"the replica calibrates the question's experiment in normcheck's order; --order {order} "
+                         f"--epochs {epochs} need --engine fit")
+
+
+def calibrate_fit(out: Path, seeds: Iterable[int] | None, order: str, epochs: int, log: Log | None = None,
+                  jobs: int = 1) -> str:
+    """Train real fit over `seeds` (default constants.FIT_SEEDS) into runs-<backend>-<order>.jsonl; its table."""
+    path = store.fit_runs(order).path(out, framework.default_backend())
+    experiment = QUESTION_EXPERIMENT.replace(order=order, epochs=epochs)
+    variants = tuple(VARIANTS) if order == "owned" else QUESTION_VARIANTS
+    runs = engine.collect(FIT_SEEDS if seeds is None else seeds, path, experiment, variants, log=log or _quiet, jobs=jobs)
+    return _fit_table(out, order, runs)
+
+
+def report_fit(out: Path, order: str) -> str:
+    """Real fit's table, rebuilt from its stored runs."""
+    path = store.fit_runs(order).path(out, framework.default_backend())
+    if not path.exists():
+        raise InputError(f"no stored runs at {str(path)!r}; run without --report first")
+    return _fit_table(out, order, store.load_fit_runs(path))
+
+
+def _fit_table(out: Path, order: str, runs: list[Run]) -> str:
+    backend = framework.default_backend()
+    text = pages.table(runs, backend)
+    files.write_text(store.fit_table(order).path(out, backend), text)
+    return text
+
+
+def calibrate_replica(out: Path, seeds: Iterable[int] | None, log: Log | None = None) -> str:
+    """The replica over `seeds` (default constants.REPLICA_SEEDS) into runs-<backend>-replica.npz, then every page."""
+    path = store.REPLICA_RUNS.path(out, framework.default_backend())
+    files.check_writable(path)
+    runs = engine.calibration_runs(list(REPLICA_SEEDS if seeds is None else seeds), list(VARIANTS), log=log or _quiet)
+    store.save_replica_runs(runs, path)
+    return _publish_replica(out, store.load_replica_runs(path))  # the pages come from the stored (float32) numbers
+
+
+def report_replica(out: Path) -> str:
+    """Every page of the replica's calibration, and the shipped redraw spread, rebuilt from the stored runs."""
+    path = store.REPLICA_RUNS.path(out, framework.default_backend())
+    if not path.exists():
+        raise InputError(f"no stored runs at {str(path)!r}; run without --report first")
+    return _publish_replica(out, store.load_replica_runs(path))
+
+
+def _publish_replica(out: Path, runs: list[Run]) -> str:
+    """normcheck/redraw-<backend>.npz, calibration/<backend>.md and (with held-out runs stored) compare.md."""
+    backend = framework.default_backend()
+    files.write_bytes(redraw.path(backend), spread.condensed(runs))
+    text = pages.rates_table(runs, backend, store.held_out(out, backend))
+    files.write_text(store.RATES_PAGE.path(out, backend), text)
+    if store.HOLDOUT_RUNS.by_backend(out):
+        files.write_text(out / store.COMPARE_PAGE, pages.compare_page(out))
+    return text
+
+
+def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = None) -> str:
+    """The replica over the held-out seeds (default constants.HOLDOUT_SEEDS) into holdout-<backend>.npz; compare.md."""
+    backend = framework.default_backend()
+    target = store.HOLDOUT_RUNS.path(out, backend)
+    files.check_writable(target)
+    runs = engine.calibration_runs(list(HOLDOUT_SEEDS if seeds is None else seeds), list(VARIANTS), log=log or _quiet)
+    store.save_replica_runs(runs, target)
+    stored = store.REPLICA_RUNS.path(out, backend)
+    if stored.exists():
+        files.write_text(store.RATES_PAGE.path(out, backend),
+                         pages.rates_table(store.load_replica_runs(stored), backend, store.load_replica_runs(target)))
+    text = pages.compare_page(out)
+    files.write_text(out / store.COMPARE_PAGE, text)
+    return text

@@ -1,0 +1,168 @@
+"""Where calibration runs are kept: one name per stored file kind, a JSON-lines store with resume, an npz store.
+
+Real fit's runs are JSON lines (calibration/runs-<backend>-<order>.jsonl), written as
+they finish and resumed after an interruption; the replica's thousands of runs are one
+compressed NumPy file per backend (runs-<backend>-replica.npz, held-out seeds in
+holdout-<backend>.npz), float32 arrays (seed, variant, epoch).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import files
+from ..errors import InputError
+from ..experiment import Experiment
+from ..run import METRICS, Run, RunsBySeed, by_seed
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """One kind of stored file: its name is prefix + backend + suffix inside the calibration folder."""
+
+    prefix: str
+    suffix: str
+
+    def path(self, folder: str | Path, backend: str) -> Path:
+        return Path(folder) / f"{self.prefix}{backend}{self.suffix}"
+
+    def by_backend(self, folder: str | Path) -> dict[str, Path]:
+        """The stored files of this kind in `folder`, by backend, in name order."""
+        found = sorted(Path(folder).glob(f"{self.prefix}*{self.suffix}"))
+        return {p.name[len(self.prefix):-len(self.suffix)]: p for p in found}
+
+
+REPLICA_RUNS = StoredFile("runs-", "-replica.npz")  # the replica over constants.REPLICA_SEEDS
+HOLDOUT_RUNS = StoredFile("holdout-", ".npz")  # the replica over constants.HOLDOUT_SEEDS
+RATES_PAGE = StoredFile("", ".md")  # calibration/<backend>.md: spreads and failure rates
+COMPARE_PAGE = "compare.md"  # baseline compare's false alarms and power, over every backend's held-out seeds
+
+
+def fit_runs(order: str) -> StoredFile:
+    """Real fit's runs in batch order `order` (JSON lines)."""
+    return StoredFile("runs-", f"-{order}.jsonl")
+
+
+def fit_table(order: str) -> StoredFile:
+    """The table of real fit's runs in batch order `order`."""
+    return StoredFile("", "-fit-runs.md" if order == "owned" else f"-{order}-order.md")
+
+
+# Real fit's runs: JSON lines, a setup line first, resumable.
+
+def resume(partial: Path, setup: dict) -> list[Run]:
+    """The runs of a partial file left by an interrupted calibration of this same setup."""
+    return _read(partial, "calibration resume file", setup)
+
+
+def load_fit_runs(path: str | Path) -> list[Run]:
+    """The runs of a calibration file (JSON lines; a leading setup line is skipped)."""
+    return _read(path, "calibration runs")
+
+
+def _read(path: str | Path, what: str, setup: dict | None = None) -> list[Run]:
+    """The runs of a JSON-lines file; with `setup`, its first line must be that setup, checked before the rest is read."""
+    where = f"{what} {str(path)!r}"
+    runs = []
+    for i, line in enumerate(files.read_text(path, what).splitlines(), start=1):
+        if not line.strip():
+            continue
+        data = files.parse_json(line, f"{where}, line {i}")
+        if i == 1 and setup is not None:
+            _check_setup(data, setup, where)
+            continue
+        if i == 1 and isinstance(data, dict) and "setup" in data:
+            continue
+        runs.append(Run.from_dict(data, f"{where}, line {i}", finite=False))
+    return runs
+
+
+def _check_setup(head: object, setup: dict, where: str) -> None:
+    if not isinstance(head, dict) or "setup" not in head:
+        raise InputError(f"{where} does not say which setup it belongs to; delete it to start over")
+    if head != setup:
+        then, now = head["setup"], setup["setup"]
+        differ = [k for k in now if then.get(k) != now[k]]
+        raise InputError(f"{where} was left by another setup (its {', '.join(differ)} differ from this run's); "
+                         "delete it to start over")
+
+
+# The replica's runs: one compressed NumPy file.
+
+SCHEMA = "normcheck.replica/1"
+
+
+def npz_bytes(arrays: dict[str, Any], header: dict[str, Any], seeds: list[int]) -> bytes:
+    """Arrays, a JSON header and the seeds as the bytes of a compressed .npz (no pickles), for `write_bytes`."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, allow_pickle=False, **arrays, header=np.array(json.dumps(header)),
+                        seeds=np.array(seeds, dtype=np.int64))
+    return buffer.getvalue()
+
+
+def to_arrays(runs: Sequence[Run]) -> tuple[dict[str, np.ndarray], dict, list[int]]:
+    """The runs as float32 arrays (seed, variant, epoch), per-epoch metrics then diagnostics; a header; the seeds."""
+    matrix = by_seed(runs)
+    seed_list = sorted(matrix)
+    variants = list(dict.fromkeys(r.variant for r in runs))
+    first = runs[0]
+    keys = [k for k in first.diagnostics[0]]
+    arrays: dict[str, np.ndarray] = {}
+    for field in METRICS:
+        arrays[field] = np.array([[getattr(matrix[s][v], field) for v in variants] for s in seed_list], dtype=np.float32)
+    for key in keys:
+        arrays["diag/" + key] = np.array([[[np.nan if d[key] is None else d[key] for d in matrix[s][v].diagnostics]
+                                           for v in variants] for s in seed_list], dtype=np.float32)
+    header = {"schema": SCHEMA, "experiment": first.experiment.to_dict(), "versions": first.versions,
+              "steps_per_execution": first.steps_per_execution, "variants": variants, "diagnostics": keys}
+    return arrays, header, seed_list
+
+
+def save_replica_runs(runs: Sequence[Run], path: str | Path) -> None:
+    """The runs as one compressed NumPy file (`to_arrays`), written atomically."""
+    files.write_bytes(path, npz_bytes(*to_arrays(runs)))
+
+
+def load_replica_runs(path: str | Path) -> list[Run]:
+    """The runs of a file `save_replica_runs` wrote; anything else is an InputError naming the file."""
+    where = f"replica runs {str(path)!r}"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+            if header.get("schema") != SCHEMA:
+                raise InputError(f"{where} has schema {header.get('schema')!r}; expected {SCHEMA!r}")
+            seed_list = [int(s) for s in data["seeds"]]
+            arrays = {k: data[k].astype(np.float64) for k in data.files if k not in ("header", "seeds")}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        raise InputError(f"{where} is unreadable: {exc}") from None
+    experiment = Experiment.from_dict(header["experiment"])
+    runs = []
+    for i, seed in enumerate(seed_list):
+        for j, variant in enumerate(header["variants"]):
+            diags = [{k: (None if np.isnan(arrays["diag/" + k][i, j, e]) else float(arrays["diag/" + k][i, j, e]))
+                      for k in header["diagnostics"]} for e in range(experiment.epochs + 1)]
+            runs.append(Run(variant=variant, seed=seed, experiment=experiment,
+                            **{f: [float(x) for x in arrays[f][i, j]] for f in METRICS},  # type: ignore[arg-type]
+                            seconds=[0.0] * experiment.epochs, diagnostics=diags,  # type: ignore[arg-type]
+                            order="owned", steps_per_execution=int(header["steps_per_execution"]),
+                            versions=dict(header["versions"])))
+    return runs
+
+
+def held_out(folder: str | Path, backend: str) -> list[Run] | None:
+    """The held-out replica runs of `backend` (calibration/holdout-<backend>.npz), if stored."""
+    path = HOLDOUT_RUNS.path(folder, backend)
+    return load_replica_runs(path) if path.exists() else None
+
+
+def held_out_by_backend(folder: str | Path) -> dict[str, RunsBySeed]:
+    """Every backend's held-out replica runs, by seed."""
+    return {b: by_seed(load_replica_runs(p)) for b, p in HOLDOUT_RUNS.by_backend(folder).items()}

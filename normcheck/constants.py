@@ -1,0 +1,17 @@
+"""Numbers and names more than one module states: each typed here once, imported everywhere else.
+
+Seed sets are ranges, so a count (`len`) and a span (`seed_span`) come from the same value.
+"""
+
+from __future__ import annotations
+
+CLI_SEEDS = 1  # `python -m normcheck` with no --seeds: one seed, a quick answer
+DEFAULT_SEEDS = 5  # a pytest session's seeds (--normcheck-seeds), a baseline's (`baseline record`), a replayed group
+REPLICA_SEEDS = range(1000)  # the replica's calibration seeds: every threshold is chosen from these
+FIT_SEEDS = range(24)  # real fit's calibration seeds: the distribution the replica is held to
+HOLDOUT_SEEDS = range(2000, 3000)  # the replica's held-out seeds: never looked at when a claim or tolerance was stated
+
+
+def seed_span(seeds: range) -> str:
+    """A seed range as the CLI's syntax writes it: "0-999"."""
+    return f"{seeds.start}-{seeds.stop - 1}"
