@@ -10,8 +10,8 @@ Three regimes, told apart by the numbers themselves:
 - redrawn: other initial weights, so today's seeds are fresh draws. Per (variant,
   metric, epoch), the medians over the seeds may differ by at most
   max(K * sd, q) + FLOORS[metric]: sd is the spread of that difference between two
-  disjoint sets of as many seeds from the 1000-seed calibration (redraw.py), q its
-  1 - ALPHA / CELLS quantile over 100000 such draws. K = 4.5 is that level for a
+  disjoint sets of as many seeds from the replica calibration (redraw.py), q its
+  1 - CELL_LEVEL quantile over 100000 such draws. K = 4.5 is that level for a
   normal difference; q covers cells that are not normal (a model at chance reads
   exactly 0.5 in most seeds and blips in a few). docs/upgrades.md says how the rule
   was chosen; calibration/compare.md has its false-alarm rate and power.
@@ -37,7 +37,7 @@ from .claims import Verdict, check_all
 from .constants import REPLICA_SEEDS
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
-from .fitorder import PROPERTIES, properties
+from .fitorder import CASES, PROPERTIES, properties
 from .redraw import METRICS
 from .run import Run, RunsBySeed, by_seed
 from .variants import VARIANTS, get_variant
@@ -46,7 +46,11 @@ SCHEMA = "normcheck.baseline/2"
 READABLE = ("normcheck.baseline/1", SCHEMA)
 K = 4.5
 ALPHA = 0.01  # the false-alarm rate aimed at for a whole comparison
-CELLS = len(VARIANTS) * len(METRICS) * QUESTION_EXPERIMENT.epochs  # ALPHA / CELLS per cell
+FAMILY = 150  # cells ALPHA is split over (Bonferroni): fixed, not counted, so no tolerance moves when a variant,
+# metric or epoch is added. 150 = the question's comparison when the rule was chosen (5 variants x 3 metrics x 10
+# epochs, `question_cells()`); a comparison of more cells than FAMILY runs above ALPHA as a whole. Changing FAMILY
+# moves every redrawn tolerance, calibration/compare.md and README's rate block: regenerate them (docs/development.md).
+CELL_LEVEL = ALPHA / FAMILY  # the per-cell false-alarm level
 TAIL_SEEDS = 20  # up to this many seeds in the two groups together, the far quantile is drawn as well
 FLOORS = {"loss": 1e-3, "accuracy": 1e-3, "eval_accuracy": 1e-3}
 CLOSE = {"loss": 1e-3, "accuracy": 1e-3, "eval_accuracy": 1e-3}  # per seed: 25 of 25000 samples
@@ -136,7 +140,7 @@ def load(path: str | Path) -> Baseline:
                          "of every variant")
     fit_order = data.get("fit_order")
     if fit_order is not None and not (isinstance(fit_order, dict) and all(
-            isinstance(fit_order.get(k), list) for k in ("unseeded", "seed1", "seed1_again", "seed2", "no_shuffle"))):
+            isinstance(fit_order.get(k), list) for k in CASES)):
         raise InputError(f"{where}: fit_order is malformed; allowed: null or what `python -m normcheck.fitorder` prints")
     return Baseline(dict(fingerprint), experiment, list(listed), runs, str(data.get("created", "?")), fit_order)
 
@@ -265,6 +269,11 @@ class Comparison:
         return "\n".join(lines)
 
 
+def question_cells() -> int:
+    """The cells a comparison of the question's experiment has: every variant x compared metric x epoch."""
+    return len(VARIANTS) * len(METRICS) * QUESTION_EXPERIMENT.epochs
+
+
 def own_spread_tolerance(values: Sequence[float]) -> float:
     """Where no calibration covers the experiment: the baseline's own robust spread, as before issue 12."""
     med = statistics.median(values)
@@ -313,7 +322,7 @@ def _cell_spread(backend: str, variant: str, metric: str, epoch: int, seed_count
     column = c.column(variant, metric, epoch) if c is not None else None
     if column is None:
         return None
-    tail = (float(np.quantile(np.abs(redraw.null(column, seed_count, seed_count, redraw.TAIL_DRAWS)), 1 - ALPHA / CELLS))
+    tail = (float(np.quantile(np.abs(redraw.null(column, seed_count, seed_count, redraw.TAIL_DRAWS)), 1 - CELL_LEVEL))
             if 2 * seed_count <= TAIL_SEEDS else None)
     return redraw.null(column, seed_count, seed_count), tail
 

@@ -10,11 +10,13 @@ measure over the seeds run (for outcomes that hold typically, not on every draw)
 
 from __future__ import annotations
 
+import inspect
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
 
+from .constants import REPLICA_SEEDS
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
@@ -22,6 +24,25 @@ from .run import Run
 Runs = Mapping[str, Run]
 _OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le}
 OVER = ("each", "median")
+
+
+VARIANT_ARGS = frozenset({"variant", "better", "worse", "starved", "fed"})  # a measure's arguments that name a variant
+
+
+def measured_variants(measure: Callable[..., float]) -> tuple[str, ...]:
+    """The variants a measure reads, in its signature's order: each keyword argument in VARIANT_ARGS, as `partial`
+    binds it or as its default says. A claim's variants are never typed beside its measure, so they cannot disagree."""
+    func, bound = (measure.func, measure.keywords) if isinstance(measure, partial) else (measure, {})
+    out: list[str] = []
+    for name, param in inspect.signature(func).parameters.items():
+        if name not in VARIANT_ARGS:
+            continue
+        value = bound.get(name, param.default)
+        if value is inspect.Parameter.empty:
+            raise InputError(f"measure {getattr(func, '__name__', func)!r} leaves {name!r} unbound; allowed: a variant name")
+        if value not in out:
+            out.append(value)
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -32,16 +53,17 @@ class Claim:
     kind: str
     source: str
     statement: str
-    variants: tuple[str, ...]
     measure: Callable[[Runs], float] = field(repr=False, compare=False)
     op: str
     threshold: float
     basis: str
     over: str = "each"
+    variants: tuple[str, ...] = field(init=False)  # what `measure` reads: from its keyword arguments (measured_variants)
 
     def __post_init__(self) -> None:
         if self.over not in OVER:
             raise InputError(f"Claim.over={self.over!r} is invalid; allowed: {', '.join(OVER)}")
+        object.__setattr__(self, "variants", measured_variants(self.measure))
 
     def holds(self, value: float) -> bool:
         return _OPS[self.op](value, self.threshold)
@@ -154,10 +176,12 @@ def gap(runs: Runs, *, epoch: int, metric: str, better: str = "input_norm", wors
     return accuracy_at(runs, variant=better, epoch=epoch, metric=metric) - accuracy_at(runs, variant=worse, epoch=epoch, metric=metric)
 
 
-def gap_mostly_train_mode(runs: Runs, *, epoch: int) -> float:
-    """Train-mode gap minus twice the inference-mode gap (input_norm vs input_and_batch_norm): positive when
+def gap_mostly_train_mode(runs: Runs, *, epoch: int, better: str = "input_norm",
+                          worse: str = "input_and_batch_norm") -> float:
+    """Train-mode gap minus twice the inference-mode gap (`better` vs `worse`): positive when
     less than half of what the train-mode metric shows is there in inference mode."""
-    return gap(runs, epoch=epoch, metric="accuracy") - 2 * gap(runs, epoch=epoch, metric="eval_accuracy")
+    return (gap(runs, epoch=epoch, metric="accuracy", better=better, worse=worse)
+            - 2 * gap(runs, epoch=epoch, metric="eval_accuracy", better=better, worse=worse))
 
 
 def lowest_diagnostic(runs: Runs, *, variant: str, key: str) -> float:
@@ -173,58 +197,58 @@ def gradient_starvation(runs: Runs, *, starved: str = "none", fed: str = "input_
     return max(runs[starved].diag("preact_grad_rms")) / min(runs[fed].diag("preact_grad_rms"))
 
 
-_IN_BN = ("input_norm", "input_and_batch_norm")
+_CALIBRATION = f"{len(REPLICA_SEEDS)}-seed calibration"  # where the median rules and thresholds were read
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(
         "none_stays_at_chance", "outcome", QUOTE_NO_LEARNING,
         "no normalization: abs(train-mode accuracy - 0.5) at every epoch at most",
-        ("none",), partial(train_chance_gap, variant="none"), "<=", 0.03,
+        partial(train_chance_gap, variant="none"), "<=", 0.03,
         "a model that does not learn stays within a point or two of chance; one that learns is far past 0.03",
     ),
     Claim(
         "none_ends_at_chance", "outcome", QUOTE_NO_LEARNING,
         "no normalization: abs(inference-mode accuracy after the last epoch - 0.5), median over seeds, at most",
-        ("none",), partial(final_eval_chance_gap, variant="none"), "<=", 0.1,
+        partial(final_eval_chance_gap, variant="none"), "<=", 0.1,
         "inference-mode accuracy of a model that does not learn blips for an epoch at times; a learning one is > 0.9. "
-        "Judged on the median after the 1000-seed calibration found blips past 0.1 after the last epoch",
+        f"Judged on the median after the {_CALIBRATION} found blips past 0.1 after the last epoch",
         over="median",
     ),
     Claim(
         "batch_norm_does_not_rescue", "outcome", QUOTE_BN_ONLY,
         "BN only: abs(train-mode accuracy - 0.5) at every epoch at most",
-        ("batch_norm",), partial(train_chance_gap, variant="batch_norm"), "<=", 0.03,
+        partial(train_chance_gap, variant="batch_norm"), "<=", 0.03,
         "BN after a saturated tanh normalizes constants: the model stays at chance",
     ),
     Claim(
         "batch_norm_ends_at_chance", "outcome", QUOTE_BN_ONLY,
         "BN only: abs(inference-mode accuracy after the last epoch - 0.5), median over seeds, at most",
-        ("batch_norm",), partial(final_eval_chance_gap, variant="batch_norm"), "<=", 0.1,
+        partial(final_eval_chance_gap, variant="batch_norm"), "<=", 0.1,
         "as for no normalization: blips happen, learning would be > 0.9; judged on the median for the same reason",
         over="median",
     ),
     Claim(
         "input_norm_learns_in_one_epoch", "outcome", QUOTE_INPUT_NORM,
         "input normalization: train-mode accuracy after epoch 1 at least",
-        ("input_norm",), partial(accuracy_at, variant="input_norm", epoch=1), ">=", 0.85,
+        partial(accuracy_at, variant="input_norm", epoch=1), ">=", 0.85,
         "not >= 0.99 for every seed: the question's 0.9965 was one draw",
     ),
     Claim(
         "input_norm_ends_near_perfect", "outcome", QUOTE_INPUT_NORM,
         "input normalization: train-mode accuracy after the last epoch at least",
-        ("input_norm",), partial(accuracy_at, variant="input_norm", epoch=-1), ">=", 0.995,
+        partial(accuracy_at, variant="input_norm", epoch=-1), ">=", 0.995,
         "the step is learned to within a few samples of the boundary",
     ),
     Claim(
         "input_and_batch_norm_ends_accurate", "outcome", QUOTE_BOTH,
         "input + BN: train-mode accuracy after the last epoch at least",
-        ("input_and_batch_norm",), partial(accuracy_at, variant="input_and_batch_norm", epoch=-1), ">=", 0.98,
+        partial(accuracy_at, variant="input_and_batch_norm", epoch=-1), ">=", 0.98,
         "slowly, but it gets there",
     ),
     Claim(
         "batch_norm_slows_epoch1_train_accuracy", "outcome", QUOTE_BOTH,
         "train-mode accuracy after epoch 1, input_norm minus input_and_batch_norm (same seed), median over seeds, above",
-        _IN_BN, partial(gap, epoch=1, metric="accuracy"), ">", 0.0,
+        partial(gap, epoch=1, metric="accuracy"), ">", 0.0,
         "the question's observation holds typically, not on every draw: judged on the median over seeds",
         over="median",
     ),
@@ -232,54 +256,53 @@ CLAIMS: tuple[Claim, ...] = (
         "q1_tanh_saturated_throughout", "mechanism", QUOTE_Q1,
         "no normalization: fraction of abs(tanh) > 0.99 over the data, before training and after every epoch, "
         "median over seeds, at least",
-        ("none",), partial(lowest_diagnostic, variant="none", key="saturation"), ">=", 0.95,
+        partial(lowest_diagnostic, variant="none", key="saturation"), ">=", 0.95,
         "raw X up to 25000 drives every unit into saturation from the first step; judged on the median after the "
-        "1000-seed calibration found seeds where a unit escapes",
+        f"{_CALIBRATION} found seeds where a unit escapes",
         over="median",
     ),
     Claim(
         "q1_input_norm_not_saturated", "mechanism", QUOTE_Q1,
         "input normalization (the contrast): fraction of abs(tanh) > 0.99, before training and after every epoch, at most",
-        ("input_norm",), partial(highest_diagnostic, variant="input_norm", key="saturation"), "<=", 0.75,
+        partial(highest_diagnostic, variant="input_norm", key="saturation"), "<=", 0.75,
         "with inputs of order 1 most units stay in tanh's sloped range, so gradient flows",
     ),
     Claim(
         "q1_first_layer_gets_no_gradient", "mechanism", QUOTE_Q1,
         "per-sample gradient reaching the first layer (RMS), no normalization's largest over its "
         "training / input_norm's smallest, median over seeds, at most",
-        ("none", "input_norm"), gradient_starvation, "<=", 0.35,
-        "saturated units pass (almost) no gradient back; judged on the median after the 1000-seed calibration found "
+        gradient_starvation, "<=", 0.35,
+        f"saturated units pass (almost) no gradient back; judged on the median after the {_CALIBRATION} found "
         "a seed where a unit escapes",
         over="median",
     ),
     Claim(
         "q2_bn_after_tanh_sees_constant_inputs", "mechanism", QUOTE_Q2,
         "BN only: median over batches of 20 and units of the batch std of BN's input, at every epoch, at most",
-        ("batch_norm",), partial(highest_diagnostic, variant="batch_norm", key="batch_std"), "<=", 1e-3,
+        partial(highest_diagnostic, variant="batch_norm", key="batch_std"), "<=", 1e-3,
         "saturated tanh is +-1 in float32: within a batch BN sees one value per unit",
     ),
     Claim(
         "q2_bn_after_tanh_outputs_constant_features", "mechanism", QUOTE_Q2,
         "BN only: median batch std of BN's train-mode output, at every epoch, at most",
-        ("batch_norm",), partial(highest_diagnostic, variant="batch_norm", key="bn_output_std"), "<=", 0.03,
+        partial(highest_diagnostic, variant="batch_norm", key="bn_output_std"), "<=", 0.03,
         "normalizing a constant gives a constant: nothing for the output layer to separate",
     ),
     Claim(
         "q2_bn_sees_varying_inputs_after_input_norm", "mechanism", QUOTE_Q2,
         "input + BN (the contrast): median batch std of BN's input, before training and after every epoch, at least",
-        ("input_and_batch_norm",), partial(lowest_diagnostic, variant="input_and_batch_norm", key="batch_std"), ">=", 0.05,
+        partial(lowest_diagnostic, variant="input_and_batch_norm", key="batch_std"), ">=", 0.05,
         "an unsaturated tanh varies within a batch, so BN has something to normalize",
     ),
     Claim(
         "q2_bn_outputs_unit_features_after_input_norm", "mechanism", QUOTE_Q2,
         "input + BN (the contrast): median batch std of BN's train-mode output, at every epoch, at least",
-        ("input_and_batch_norm",), partial(lowest_diagnostic, variant="input_and_batch_norm", key="bn_output_std"), ">=", 0.5,
+        partial(lowest_diagnostic, variant="input_and_batch_norm", key="bn_output_std"), ">=", 0.5,
         "BN scales varying inputs to unit spread (times gamma): features the output layer can use",
     ),
     Claim(
         "q2_bn_before_tanh_learns", "mechanism", QUOTE_Q2,
         "Dense -> BN -> tanh on raw X: inference-mode accuracy after epoch 1 at least",
-        ("batch_norm_before_activation",),
         partial(accuracy_at, variant="batch_norm_before_activation", epoch=1, metric="eval_accuracy"), ">=", 0.93,
         "BN placed before the saturation rescues the raw input",
     ),
@@ -287,7 +310,7 @@ CLAIMS: tuple[Claim, ...] = (
         "q3_slowdown_is_mostly_the_train_mode_metric", "mechanism", QUOTE_Q3,
         "after epoch 1, input_norm minus input_and_batch_norm: train-mode gap minus twice the inference-mode gap, "
         "median over seeds, above",
-        _IN_BN, partial(gap_mostly_train_mode, epoch=1), ">", 0.0,
+        partial(gap_mostly_train_mode, epoch=1), ">", 0.0,
         "more than half of the slowdown Keras prints is not there in inference mode: batch statistics of 20 samples "
         "cost the BN model accuracy in train mode",
         over="median",
@@ -295,15 +318,15 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "q3_inference_gap_after_epoch1_small", "mechanism", QUOTE_Q3,
         "inference-mode accuracy after epoch 1, input_norm minus input_and_batch_norm, median over seeds, at most",
-        _IN_BN, partial(gap, epoch=1, metric="eval_accuracy"), "<=", 0.02,
+        partial(gap, epoch=1, metric="eval_accuracy"), "<=", 0.02,
         "in inference mode the two input-normalized models are close after one epoch; judged on the median after "
-        "the 1000-seed calibration's tail fit put one seed's failure near 1e-3",
+        f"the {_CALIBRATION}'s tail fit put one seed's failure near 1e-3",
         over="median",
     ),
     Claim(
         "q3_bn_model_catches_up", "mechanism", QUOTE_Q3,
         "inference-mode accuracy after the last epoch, input_norm minus input_and_batch_norm, at most",
-        _IN_BN, partial(gap, epoch=-1, metric="eval_accuracy"), "<=", 0.005,
+        partial(gap, epoch=-1, metric="eval_accuracy"), "<=", 0.005,
         "after ten epochs the BN model has caught up",
     ),
 )

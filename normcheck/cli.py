@@ -30,8 +30,9 @@ from . import (
 )
 from .calibration import engine as calibration_engine
 from .calibration import jobs as calibration_jobs
+from .constants import CLI_SEEDS, DEFAULT_SEEDS, FIT_SEEDS, HOLDOUT_SEEDS, REPLICA_SEEDS, seed_span
 from .errors import InputError
-from .experiment import ORDERS, Experiment
+from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
 from .parallel import available_cores
 from .seeds import SYNTAX
@@ -102,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     run = sub.add_parser("run", help="(default) reproduce the question's experiment and check every claim")
-    _common(run, "1")
+    _common(run, str(CLI_SEEDS))
     run.add_argument("--variants", type=_variant_list, default=None, help="comma-separated variants (default: all)")
     run.add_argument("--order", choices=ORDERS, default="owned",
                      help="batch order: normcheck's per-(seed, epoch) permutation, or fit(shuffle=True)'s own (default %(default)s)")
@@ -116,12 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--jobs", type=_positive_int, default=None,
                      help="worker processes for --engine fit (default: the cores available); the replica runs in one")
     cal.add_argument("--seeds", type=_seed_list, default=None,
-                     help="seeds (default: 0-999 with the replica, 0-23 with fit)")
+                     help=f"seeds (default: {seed_span(REPLICA_SEEDS)} with the replica, {seed_span(FIT_SEEDS)} with fit)")
     cal.add_argument("--engine", choices=calibration_engine.ENGINES, default="replica",
                      help="replica: fit's math over all seeds at once in JAX; fit: real training (default %(default)s)")
     cal.add_argument("--readme", metavar="PATH", help="only rewrite the error-rate block of README (PATH) from the stored runs")
     cal.add_argument("--holdout", action="store_true",
-                     help="replica seeds 2000-2999 (or --seeds) for baseline compare's false-alarm replay (calibration/compare.md)")
+                     help=f"replica seeds {seed_span(HOLDOUT_SEEDS)} (or --seeds) for baseline compare's false-alarm replay "
+                          "(calibration/compare.md)")
     cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables (default %(default)s)")
     cal.add_argument("--report", action="store_true", help="only rebuild the tables from the stored runs")
     cal.add_argument("--page", metavar="PATH", help="only write the claims page (docs/claims.md) from the stored runs of every backend")
@@ -147,7 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     mut = sub.add_parser("mutations", help="self-test: inject framework changes into Keras and name the tests that catch each")
     mut.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
-    mut.add_argument("--seeds", type=_seed_list, default=_seed_list("1"), help="seeds for the claim tests (default 1)")
+    mut.add_argument("--seeds", type=_seed_list, default=_seed_list(str(CLI_SEEDS)),
+                     help=f"seeds for the claim tests (default {CLI_SEEDS})")
     mut.add_argument("--only", type=lambda t: [n.strip() for n in t.split(",") if n.strip()], default=None,
                      help="comma-separated mutation names (default: all)")
     mut.add_argument("--out", metavar="PATH", help="write the markdown table here")
@@ -155,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     base = sub.add_parser("baseline", help="record runs on one framework version, compare another against them")
     bsub = base.add_subparsers(dest="action", parser_class=_Parser, required=True)
     rec = bsub.add_parser("record", help="train every variant over the seeds and save runs + versions as JSON")
-    _common(rec, "5")
+    _common(rec, str(DEFAULT_SEEDS))
     rec.add_argument("path", metavar="PATH")
     rec.add_argument("--force", action="store_true", help="overwrite an existing file")
     cmp_ = bsub.add_parser("compare", help="train today's runs for the baseline's seeds and compare")
@@ -181,7 +184,7 @@ class _Version(argparse.Action):
 def version_text() -> str:
     """normcheck's version and the frameworks installed beside it, read from package metadata (nothing imported)."""
     found = []
-    for name in ("tensorflow", "tf-keras", "keras", "jax", "torch", "numpy"):
+    for name in (*BACKENDS[:1], "tf-keras", "keras", *BACKENDS[1:], "numpy"):  # TensorFlow and Keras 2 first
         try:
             found.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
@@ -240,12 +243,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print()
     if verdicts:
         print(report.verdict_lines(verdicts))
-        if len(seeds) < 5:
+        if len(seeds) < DEFAULT_SEEDS:
             print(f"over {len(seeds)} seed{'s' if len(seeds) > 1 else ''}, median claims rest on few draws; how often a "
-                  "healthy stack fails each claim, per run of 1 and of 5 seeds: calibration/<backend>.md "
-                  "(use --seeds 0-4 for the 5-seed rate)")
+                  f"healthy stack fails each claim, per run of {CLI_SEEDS} and of {DEFAULT_SEEDS} seeds: "
+                  f"calibration/<backend>.md (use --seeds {seed_span(range(DEFAULT_SEEDS))} for the {DEFAULT_SEEDS}-seed rate)")
     else:
-        print("claims are calibrated for the question's experiment (10 epochs); none checked")
+        print(f"claims are calibrated for the question's experiment ({QUESTION_EXPERIMENT.epochs} epochs); none checked")
     if args.json:
         files.write_json(args.json, {
             "runs": [r.to_dict() for rs in by_variant.values() for r in rs],

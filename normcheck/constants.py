@@ -11,6 +11,11 @@ REPLICA_SEEDS = range(1000)  # the replica's calibration seeds: every threshold 
 FIT_SEEDS = range(24)  # real fit's calibration seeds: the distribution the replica is held to
 HOLDOUT_SEEDS = range(2000, 3000)  # the replica's held-out seeds: never looked at when a claim or tolerance was stated
 
+SEEDS_OPTION = "--normcheck-seeds"  # the pytest plugin's options
+BACKEND_OPTION = "--normcheck-backend"
+BASELINE_OPTION = "--normcheck-baseline"
+SEEDS_ENV = "NORMCHECK_SEEDS"  # the seeds when SEEDS_OPTION is not given
+
 
 def seed_span(seeds: range) -> str:
     """A seed range as the CLI's syntax writes it: "0-999"."""

@@ -70,6 +70,11 @@ class Experiment:
             _fail("order", self.order, " or ".join(repr(o) for o in ORDERS))
 
     @property
+    def max_abs_x(self) -> float:
+        """The largest raw input's magnitude: 24999 in the question."""
+        return float(max(abs(self.shift), abs(self.shift + self.scale * (self.n_samples - 1))))
+
+    @property
     def steps_per_epoch(self) -> int:
         return -(-self.n_samples // self.batch_size)
 

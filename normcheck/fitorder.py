@@ -66,6 +66,7 @@ def probe() -> dict[str, object]:
     }
 
 
+CASES = ("unseeded", "seed1", "seed1_again", "seed2", "no_shuffle")  # what read_orders() returns, besides versions
 PROPERTIES: dict[str, tuple[str, str]] = {  # name: (what fit does when true, ... when false)
     "unseeded_reshuffles": ("unseeded fit(shuffle=True) feeds a new order every epoch",
                             "unseeded fit(shuffle=True) feeds one order for every epoch"),

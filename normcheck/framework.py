@@ -238,7 +238,7 @@ def whole_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> dict:
 
 def stack_text(versions: Mapping[str, str]) -> str:
     """The Keras stack a fingerprint names, for messages: "keras 3.15.1, tensorflow 2.21.0, backend tensorflow"."""
-    return ", ".join(f"{k} {versions[k]}" for k in ("keras", "tensorflow", "jax", "torch", "backend") if k in versions)
+    return ", ".join(f"{k} {versions[k]}" for k in ("keras", *BACKENDS, "backend") if k in versions)
 
 
 def versions() -> dict[str, str]:
@@ -251,7 +251,7 @@ def versions() -> dict[str, str]:
         "backend": k.backend.backend(),
         "platform": f"{platform.system()}-{platform.machine()}",
     }
-    for mod in ("tensorflow", "jax", "torch"):
+    for mod in BACKENDS:
         if sys.modules.get(mod) is not None:
             out[mod] = getattr(sys.modules[mod], "__version__", "?")
     return out

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import framework
+from .constants import BACKEND_OPTION, SEEDS_OPTION
 from .errors import InputError
 
 
@@ -151,7 +152,7 @@ def run_suite(mutation: str | None, backend: str, seeds: str, root: Path, tests:
     with tempfile.TemporaryDirectory() as tmp:
         xml = Path(tmp) / "junit.xml"
         subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}",
-                        f"--normcheck-backend={backend}", f"--normcheck-seeds={seeds}", *tests],
+                        f"{BACKEND_OPTION}={backend}", f"{SEEDS_OPTION}={seeds}", *tests],
                        cwd=root, env=env, capture_output=True, text=True, check=False)
         if not xml.exists():
             return ["<pytest did not run>"]

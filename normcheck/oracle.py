@@ -6,6 +6,10 @@ and one output), so it never wakes a multithreaded BLAS beside the training.
 Every hyperparameter below is the documented Keras default, written down here
 and never read back from Keras objects: if a Keras release moves a default, the
 oracle and Keras part ways and the suite says so.
+
+The loss and Adam's update are written once for NumPy and JAX alike (`xp` is
+`numpy` or `jax.numpy`): the replica (calibration/engine.py) runs the same
+functions, op for op, on its own arrays.
 """
 
 from __future__ import annotations
@@ -62,11 +66,38 @@ def random_weights(rng: np.random.Generator, units: int = 20, *, kernel_scale: f
             "output/kernel": rng.normal(size=(units, 1)), "output/bias": rng.normal(size=1)}
 
 
-def clipped_bce(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+def bce_from_logits(xp, z, y):
+    """Per-sample binary cross-entropy from the logits `z`, as TensorFlow computes it after a sigmoid."""
+    return xp.maximum(z, 0) - z * y + xp.log1p(xp.exp(-xp.abs(z)))
+
+
+def bce_from_probs(xp, probs, y):
     """Per-sample binary cross-entropy from probabilities clipped to [eps, 1 - eps], as Keras computes it off logits."""
     eps = DEFAULTS["bce_epsilon"]
-    pc = np.clip(probs, eps, 1 - eps)
-    return -(y * np.log(pc) + (1 - y) * np.log(1 - pc))
+    pc = xp.clip(probs, eps, 1 - eps)
+    return -(y * xp.log(pc) + (1 - y) * xp.log(1 - pc))
+
+
+def clipped_bce(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """`bce_from_probs` in NumPy."""
+    return bce_from_probs(np, probs, y)
+
+
+def adam_alpha(xp, t):
+    """Adam's step size at step `t` (1-based), bias corrections folded in, as Keras computes it."""
+    lr, b1, b2 = (DEFAULTS[k] for k in ("adam_learning_rate", "adam_beta_1", "adam_beta_2"))
+    return lr * xp.sqrt(1 - b2**t) / (1 - b1**t)
+
+
+def adam_moments(m, v, g):
+    """Adam's first and second moments after gradient `g`."""
+    b1, b2 = DEFAULTS["adam_beta_1"], DEFAULTS["adam_beta_2"]
+    return m + (g - m) * (1 - b1), v + (g * g - v) * (1 - b2)
+
+
+def adam_apply(xp, w, m, v, alpha):
+    """A weight after one Adam step with moments `m`, `v` and step size `alpha`."""
+    return w - m * alpha / (xp.sqrt(v) + DEFAULTS["adam_epsilon"])
 
 
 def _bn(a, w, training):
@@ -140,7 +171,7 @@ def forward_backward(
     p = 1 / (1 + np.exp(-z2))
     n = x.shape[0]
     if loss_mode == "logits":
-        per = np.maximum(z2, 0) - z2 * y + np.log1p(np.exp(-np.abs(z2)))
+        per = bce_from_logits(np, z2, y)
         dz2 = (p - y) / n
     else:
         eps = DEFAULTS["bce_epsilon"]
@@ -194,7 +225,6 @@ def train_steps(
     params = [k for k in PARAMS if k in w]
     m = {k: np.zeros_like(w[k]) for k in params}
     vel = {k: np.zeros_like(w[k]) for k in params}
-    lr, b1, b2, eps = (DEFAULTS[k] for k in ("adam_learning_rate", "adam_beta_1", "adam_beta_2", "adam_epsilon"))
     mom = DEFAULTS["bn_momentum"]
     losses, snapshots = [], []
     for step, start in enumerate(range(0, len(order), batch_size)):
@@ -205,12 +235,9 @@ def train_steps(
             mean, var = fb.batch_stats
             w["bn/moving_mean"] = w["bn/moving_mean"] * mom + mean * (1 - mom)
             w["bn/moving_variance"] = w["bn/moving_variance"] * mom + var * (1 - mom)
-        t = step + 1
-        alpha = dtype(lr * np.sqrt(1 - b2**t) / (1 - b1**t))
+        alpha = dtype(adam_alpha(np, step + 1))
         for k in params:
-            g = fb.grads[k].reshape(w[k].shape)
-            m[k] += (g - m[k]) * (1 - b1)
-            vel[k] += (g * g - vel[k]) * (1 - b2)
-            w[k] = w[k] - m[k] * alpha / (np.sqrt(vel[k]) + eps)
+            m[k][...], vel[k][...] = adam_moments(m[k], vel[k], fb.grads[k].reshape(w[k].shape))  # in place, in dtype
+            w[k] = adam_apply(np, w[k], m[k], vel[k], alpha)
         snapshots.append({k: val.copy() for k, val in w.items()})
     return OracleTrace(losses, snapshots, m, vel)

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import files
 from .errors import InputError
+from .experiment import QUESTION_EXPERIMENT
 from .question import reported
 from .run import Run
 from .sweep import SweepPoint
@@ -95,8 +96,9 @@ def scale_sweep(points: Sequence[SweepPoint], path) -> None:
         acc = [[p.eval_accuracy for p in pts if p.max_abs_x == s] for s in scales]
         ax.plot(scales, [np.median(a) for a in acc], marker="o", color=VARIANTS[name].color, label=name)
         ax.fill_between(scales, [min(a) for a in acc], [max(a) for a in acc], color=VARIANTS[name].color, alpha=0.15)
-    ax.axvline(24999, color="k", ls=":", lw=1)
-    ax.text(24999, 0.52, " the question's X (max 24999)", fontsize=8)
+    question_x = QUESTION_EXPERIMENT.max_abs_x
+    ax.axvline(question_x, color="k", ls=":", lw=1)
+    ax.text(question_x, 0.52, f" the question's X (max {question_x:g})", fontsize=8)
     ax.set_xscale("log")
     ax.set_xlabel("max |x| of the raw input (X scaled to [0, max])")
     ax.set_ylabel(f"inference-mode accuracy after {points[0].epochs} epoch(s)")

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from . import baseline, files, framework, seeds
+from .constants import BACKEND_OPTION, BASELINE_OPTION, DEFAULT_SEEDS, SEEDS_ENV, SEEDS_OPTION
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
 from .mutations import apply_from_environment
@@ -35,7 +36,7 @@ try:
 except ImportError:  # Windows: each xdist worker keeps its own cache
     fcntl = None  # type: ignore[assignment]
 
-DEFAULT_SEEDS = "5"
+OPTIONS = (SEEDS_OPTION, BACKEND_OPTION, BASELINE_OPTION)
 
 
 @dataclass
@@ -54,11 +55,11 @@ class NormcheckSession:
             return
         try:
             self.seeds = seeds.parse(self.seeds_text)
-            self.backend = framework.select_backend(config.getoption("--normcheck-backend"))
+            self.backend = framework.select_backend(config.getoption(BACKEND_OPTION))
             mutation = apply_from_environment()
             self.mutation = mutation.change if mutation is not None else None
-            if config.getoption("--normcheck-baseline"):
-                baseline.load(config.getoption("--normcheck-baseline"))
+            if config.getoption(BASELINE_OPTION):
+                baseline.load(config.getoption(BASELINE_OPTION))
         except ValueError as exc:
             self.backend = None
             raise pytest.UsageError(str(exc)) from None
@@ -77,17 +78,17 @@ def activate(config: pytest.Config) -> NormcheckSession:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("normcheck")
-    group.addoption("--normcheck-seeds", default=None,
-                    help=f"seeds every claim must hold for: {seeds.SYNTAX} (default 5; env NORMCHECK_SEEDS)")
-    group.addoption("--normcheck-backend", default=None,
+    group.addoption(SEEDS_OPTION, default=None,
+                    help=f"seeds every claim must hold for: {seeds.SYNTAX} (default {DEFAULT_SEEDS}; env {SEEDS_ENV})")
+    group.addoption(BACKEND_OPTION, default=None,
                     help=f"Keras backend: {', '.join(BACKENDS)} (default: $KERAS_BACKEND, else tensorflow)")
-    group.addoption("--normcheck-baseline", default=None, metavar="PATH",
+    group.addoption(BASELINE_OPTION, default=None, metavar="PATH",
                     help="compare today's runs against a baseline recorded by `python -m normcheck baseline record`")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    given = [config.getoption(name) for name in ("--normcheck-seeds", "--normcheck-backend", "--normcheck-baseline")]
-    config.stash[SESSION] = NormcheckSession(given[0] or os.environ.get("NORMCHECK_SEEDS") or DEFAULT_SEEDS)
+    given = [config.getoption(name) for name in OPTIONS]
+    config.stash[SESSION] = NormcheckSession(given[0] or os.environ.get(SEEDS_ENV) or str(DEFAULT_SEEDS))
     if any(value is not None for value in given):
         activate(config)
 

@@ -1,7 +1,7 @@
 """What a healthy redraw of initial weights does to the median of a per-epoch metric.
 
 `baseline compare` on redrawn trajectories asks whether two medians over a few
-seeds differ by more than chance. Chance is read off the 1000-seed calibration
+seeds differ by more than chance. Chance is read off the replica calibration
 of each backend (calibration/runs-<backend>-replica.npz), condensed into
 normcheck/redraw-<backend>.npz by `python -m normcheck calibrate`
 (calibration/spread.py writes it) so an installed normcheck has it: the

@@ -6,6 +6,7 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 
 from .claims import Verdict, get_claim
+from .constants import REPLICA_SEEDS
 from .framework import stack_text
 from .question import reported
 from .run import Run
@@ -55,5 +56,6 @@ def verdicts_markdown(verdicts: Sequence[Verdict], versions: Mapping[str, str]) 
         value = f"{v.worst:.4g} (worst: seed {v.worst_seed})" if v.over == "each" else f"{v.worst:.4g} (median)"
         lines.append(f"| `{v.claim}` | {'holds' if v.holds else '**FAILS**'} | {value} | "
                      f"{v.op} {v.threshold:g} | {get_claim(v.claim).basis} |")
-    lines += ["", "How often each claim fails on a healthy stack: calibration/<backend>.md (1000 seeds per backend)."]
+    lines += ["", "How often each claim fails on a healthy stack: calibration/<backend>.md "
+              f"({len(REPLICA_SEEDS)} seeds per backend)."]
     return "\n".join(lines) + "\n"

@@ -27,10 +27,10 @@ class SweepPoint:
 
 
 def grid(low: float = 1.0, high: float = 1e6, per_decade: int = 2) -> list[float]:
-    """max|x| on a log grid; the question's own 24999 is always included."""
+    """max|x| on a log grid; the question's own (24999) is always included."""
     n = round(np.log10(high / low) * per_decade) + 1
     points = {float(f"{v:.3g}") for v in np.logspace(np.log10(low), np.log10(high), n)}
-    return sorted(points | {24999.0})
+    return sorted(points | {QUESTION_EXPERIMENT.max_abs_x})
 
 
 def experiment_for(max_abs_x: float, epochs: int, base: Experiment = QUESTION_EXPERIMENT) -> Experiment:

@@ -115,16 +115,13 @@ def _forward(jnp, variant: Variant, p: dict, x, *, training: bool):
 
 def _loss(jnp, loss_mode: str, z, y):
     if loss_mode == "logits":
-        return jnp.maximum(z, 0) - z * y + jnp.log1p(jnp.exp(-jnp.abs(z)))
-    eps = oracle.DEFAULTS["bce_epsilon"]
-    p = jnp.clip(1 / (1 + jnp.exp(-z)), eps, 1 - eps)
-    return -(y * jnp.log(p) + (1 - y) * jnp.log(1 - p))
+        return oracle.bce_from_logits(jnp, z, y)
+    return oracle.bce_from_probs(jnp, 1 / (1 + jnp.exp(-z)), y)
 
 
 def _programs(variant: Variant, loss_mode: str):
     """The jitted epoch (scan over steps, vmap over seeds) and inference pass for one variant."""
     jax, jnp = _jax()
-    lr, b1, b2, eps = (oracle.DEFAULTS[k] for k in ("adam_learning_rate", "adam_beta_1", "adam_beta_2", "adam_epsilon"))
     mom = oracle.DEFAULTS["bn_momentum"]
     trainable = [k for k in oracle.PARAMS if variant.batch_norm or not k.startswith("bn/")]
 
@@ -143,10 +140,11 @@ def _programs(variant: Variant, loss_mode: str):
             fixed = {"bn/moving_mean": fixed["bn/moving_mean"] * mom + stats[0] * (1 - mom),
                      "bn/moving_variance": fixed["bn/moving_variance"] * mom + stats[1] * (1 - mom)}
         t = t + 1
-        alpha = lr * jnp.sqrt(1 - b2**t) / (1 - b1**t)
-        m = {k: m[k] + (g[k] - m[k]) * (1 - b1) for k in params}
-        v = {k: v[k] + (g[k] * g[k] - v[k]) * (1 - b2) for k in params}
-        params = {k: params[k] - m[k] * alpha / (jnp.sqrt(v[k]) + eps) for k in params}
+        alpha = oracle.adam_alpha(jnp, t)
+        moments = {k: oracle.adam_moments(m[k], v[k], g[k]) for k in params}
+        m = {k: moments[k][0] for k in params}
+        v = {k: moments[k][1] for k in params}
+        params = {k: oracle.adam_apply(jnp, params[k], m[k], v[k], alpha) for k in params}
         return (params, fixed, m, v, t), (loss, accuracy)
 
     @jax.jit

@@ -22,7 +22,7 @@ from . import rates, store
 from .rates import claim_spread
 from .spread import GROUP, redraw_replays
 
-POWER_EPOCHS = (1, 5, 10)
+POWER_EPOCHS = (1, 5, QUESTION_EXPERIMENT.epochs)  # the first, a middle and the last epoch
 
 
 def _seeds(n: int) -> str:
@@ -171,7 +171,7 @@ def compare_page(folder: str | Path = "calibration") -> str:
         f"Held-out seeds (never used to set a tolerance): {', '.join(f'{b} {min(m)}-{max(m)}' for b, m in held.items())}, "
         "run through the replica (`python -m normcheck calibrate --backend B --holdout`).",
         f"Each replay compares one group of {GROUP} seeds, as a baseline, with another disjoint group, as today: "
-        f"a healthy stack whose initial weights were redrawn. A replay is flagged when any of its {baseline.CELLS} cells "
+        f"a healthy stack whose initial weights were redrawn. A replay is flagged when any of its {baseline.question_cells()} cells "
         f"({len(VARIANTS)} variants x {len(baseline.METRICS)} metrics x {QUESTION_EXPERIMENT.epochs} epochs) is beyond "
         "tolerance; the rule is in `normcheck/baseline.py`.",
         "",

@@ -1,9 +1,11 @@
 """The claim machinery on hand-written Runs: worst seed decides, thresholds apply."""
 
+from functools import partial
+
 import pytest
 
 from normcheck import CLAIMS, Experiment, Run, get_claim
-from normcheck.claims import check_all, required_variants
+from normcheck.claims import check_all, gap, gap_mostly_train_mode, gradient_starvation, measured_variants, required_variants
 
 
 def fake_run(variant, seed, accuracy, backend="tensorflow"):
@@ -66,3 +68,9 @@ def test_missing_variant_is_an_error_and_check_all_skips_unrun_claims():
 def test_unknown_claim_id():
     with pytest.raises(ValueError, match="claim 'nope' is unknown; allowed"):
         get_claim("nope")
+
+
+def test_a_claims_variants_come_from_its_measures_arguments():
+    assert measured_variants(partial(gap, epoch=1, metric="accuracy")) == ("input_norm", "input_and_batch_norm")
+    assert measured_variants(partial(gap_mostly_train_mode, epoch=1, worse="batch_norm")) == ("input_norm", "batch_norm")
+    assert measured_variants(gradient_starvation) == ("none", "input_norm")

@@ -1,6 +1,6 @@
 import pytest
 
-from normcheck import VARIANTS, build_model, get_variant
+from normcheck import VARIANTS, baseline, build_model, get_variant
 from normcheck.variants import QUESTION_VARIANTS
 
 
@@ -30,3 +30,10 @@ def test_build_model_is_the_seeds_network(name, layers):
     assert model.get_layer("hidden").get_config()["activation"] == "tanh"
     assert model.get_layer("output").get_config()["activation"] == "sigmoid"
     assert model.count_params() == 61 + (80 if "batch_norm" in name else 0)
+
+
+def test_compares_family_is_fixed_and_still_the_questions_cells():
+    """baseline.FAMILY splits compare's false-alarm rate over the question's cells as they were when the rule was
+    chosen. A new variant (or metric, or epoch) makes this fail on purpose: keep FAMILY (the new cells run above
+    ALPHA as a whole) or change it (every tolerance, calibration/compare.md and README's block move)."""
+    assert baseline.FAMILY == baseline.question_cells() == 150
