@@ -60,7 +60,7 @@ DRAW_KEYS = ("eval_loss", "grad_norm", "saturation")
 
 @dataclass(frozen=True)
 class Baseline:
-    fingerprint: dict[str, str]
+    versions: dict[str, str]  # the recording stack (framework.versions()); "fingerprint" in the file
     experiment: Experiment
     seeds: list[int]
     runs: list[Run]
@@ -75,15 +75,15 @@ class Baseline:
         return by_seed(self.runs)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "fingerprint": self.fingerprint, "experiment": self.experiment.to_dict(),
+        return {"schema": SCHEMA, "fingerprint": self.versions, "experiment": self.experiment.to_dict(),
                 "seeds": self.seeds, "created": self.created, "fit_order": self.fit_order,
                 "runs": [r.to_dict() for r in self.runs]}
 
 
-def make(runs: Sequence[Run], experiment: Experiment, seeds: Sequence[int], fingerprint: dict[str, str],
+def make(runs: Sequence[Run], experiment: Experiment, seeds: Sequence[int], versions: dict[str, str],
          fit_order: dict[str, Any] | None = None) -> Baseline:
-    """A baseline; `fit_order` is what `fitorder.probe_in_fresh_process` read on this stack."""
-    return Baseline(dict(fingerprint), experiment, list(seeds), list(runs), _dt.datetime.now(_dt.timezone.utc).isoformat(),
+    """A baseline; `fit_order` is what `fitorder.read_orders_in_fresh_process` read on this stack."""
+    return Baseline(dict(versions), experiment, list(seeds), list(runs), _dt.datetime.now(_dt.timezone.utc).isoformat(),
                     fit_order)
 
 
@@ -146,8 +146,8 @@ def load(path: str | Path) -> Baseline:
 
 
 @dataclass(frozen=True)
-class Move:
-    """One (variant, metric, epoch) cell: baseline and today, by the rule its regime uses."""
+class Cell:
+    """One compared (variant, metric, epoch) cell, moved or not: baseline and today, by the rule its regime uses."""
 
     variant: str
     metric: str
@@ -171,46 +171,48 @@ class Move:
 
 @dataclass(frozen=True)
 class Comparison:
-    fingerprint_then: dict[str, str]
-    fingerprint_now: dict[str, str]
-    moves: list[Move]
+    """`baseline compare`'s result; its JSON form (`to_dict`) keeps the keys it has always had."""
+
+    versions_then: dict[str, str]  # "fingerprint_then" in JSON
+    versions_now: dict[str, str]  # "fingerprint_now" in JSON
+    cells: list[Cell]  # every compared cell, moved or not ("moves" in JSON)
     verdicts: list[Verdict]
     regime: str = "redrawn"
-    spread: str = "calibration"
-    fit_order: list[str] = field(default_factory=list)  # what changed in fit's own order, in words
+    spread_source: str = "calibration"  # where the redrawn tolerances' spread comes from, in words ("spread" in JSON)
+    fit_order_changes: list[str] = field(default_factory=list)  # what changed in fit's own order, in words ("fit_order")
     fit_order_notes: list[str] = field(default_factory=list)  # what differs but is no failure
 
     @property
     def ok(self) -> bool:
-        return all(m.ok for m in self.moves) and all(v.holds for v in self.verdicts) and not self.fit_order
+        return all(m.ok for m in self.cells) and all(v.holds for v in self.verdicts) and not self.fit_order_changes
 
     @property
     def identical(self) -> bool:
-        return all(m.identical for m in self.moves)
+        return all(m.identical for m in self.cells)
 
     @property
     def summary(self) -> str:
         """One phrase for a table cell: identical, within tolerance, or what moved."""
-        moved = sum(not m.ok for m in self.moves)
+        moved = sum(not m.ok for m in self.cells)
         failed = sum(not v.holds for v in self.verdicts)
-        if not moved and not failed and not self.fit_order:
+        if not moved and not failed and not self.fit_order_changes:
             return "identical" if self.identical else f"within tolerance ({self.regime})"
         return ", ".join(part for part in (f"{moved} cells moved" if moved else "",
                                            f"{failed} claims fail" if failed else "",
-                                           "fit's order changed" if self.fit_order else "") if part)
+                                           "fit's order changed" if self.fit_order_changes else "") if part)
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "identical": self.identical, "summary": self.summary, "regime": self.regime,
-                "spread": self.spread, "fit_order": self.fit_order, "fit_order_notes": self.fit_order_notes,
-                "fingerprint_then": self.fingerprint_then, "fingerprint_now": self.fingerprint_now,
-                "moves": [asdict(m) for m in self.moves], "verdicts": [v.to_dict() for v in self.verdicts]}
+                "spread": self.spread_source, "fit_order": self.fit_order_changes, "fit_order_notes": self.fit_order_notes,
+                "fingerprint_then": self.versions_then, "fingerprint_now": self.versions_now,
+                "moves": [asdict(m) for m in self.cells], "verdicts": [v.to_dict() for v in self.verdicts]}
 
     @property
     def version_changes(self) -> str:
-        """"keras 3.15.1 -> 3.16.0, ..." for every fingerprint entry that differs, or "unchanged"."""
-        changed = sorted(k for k in set(self.fingerprint_then) | set(self.fingerprint_now)
-                         if self.fingerprint_then.get(k) != self.fingerprint_now.get(k))
-        return ", ".join(f"{k} {self.fingerprint_then.get(k, 'absent')} -> {self.fingerprint_now.get(k, 'absent')}"
+        """"keras 3.15.1 -> 3.16.0, ..." for every version entry that differs, or "unchanged"."""
+        changed = sorted(k for k in set(self.versions_then) | set(self.versions_now)
+                         if self.versions_then.get(k) != self.versions_now.get(k))
+        return ", ".join(f"{k} {self.versions_then.get(k, 'absent')} -> {self.versions_now.get(k, 'absent')}"
                          for k in changed) or "unchanged"
 
     @property
@@ -219,10 +221,10 @@ class Comparison:
                 "close": "close: the same initial weights; normalized-input variants compared seed by seed, "
                          "raw-input ones (chaotic in float32) by their medians",
                 "redrawn": "redrawn: other initial weights; every cell compared by its median over the seeds, "
-                           f"against the spread of {self.spread}"}[self.regime]
+                           f"against the spread of {self.spread_source}"}[self.regime]
 
-    def _ranked(self, top: int) -> list[Move]:
-        return sorted(self.moves, key=lambda m: -abs(m.diff) / m.tolerance if math.isfinite(m.diff) else -math.inf)[:top]
+    def _ranked(self, top: int) -> list[Cell]:
+        return sorted(self.cells, key=lambda m: -abs(m.diff) / m.tolerance if math.isfinite(m.diff) else -math.inf)[:top]
 
     def _claims_line(self, fails: str) -> str:
         if not self.verdicts:
@@ -231,14 +233,14 @@ class Comparison:
         return "claims: " + (", ".join(f"{c} {fails}" for c in failing) if failing else f"all {len(self.verdicts)} hold")
 
     def _fit_order_lines(self) -> list[str]:
-        return [f"fit's order CHANGED: {t}" for t in self.fit_order] + [f"fit's order: {t}" for t in self.fit_order_notes]
+        return [f"fit's order CHANGED: {t}" for t in self.fit_order_changes] + [f"fit's order: {t}" for t in self.fit_order_notes]
 
     def markdown(self, top: int = 15) -> str:
         """The comparison for a CI summary: what changed in the stack, what moved beyond tolerance, the claims."""
-        bad = [m for m in self.moves if not m.ok]
+        bad = [m for m in self.cells if not m.ok]
         lines = [f"### normcheck baseline compare: {self.summary}", "", f"Versions: {self.version_changes}.",
                  f"Regime: {self.regime_text}.",
-                 f"{len(self.moves)} cells compared, {len(bad)} beyond tolerance.", ""]
+                 f"{len(self.cells)} cells compared, {len(bad)} beyond tolerance.", ""]
         if bad:
             lines += ["| variant | metric | epoch | rule | baseline | today | diff | tolerance |",
                       "|---|---|---|---|---|---|---|---|"]
@@ -253,10 +255,10 @@ class Comparison:
 
     def table(self, top: int = 15) -> str:
         lines = [f"versions: {self.version_changes}", f"regime: {self.regime_text}"]
-        bad = [m for m in self.moves if not m.ok]
-        lines.append(f"per-epoch metrics: {len(self.moves)} compared, {len(bad)} beyond tolerance, "
+        bad = [m for m in self.cells if not m.ok]
+        lines.append(f"per-epoch metrics: {len(self.cells)} compared, {len(bad)} beyond tolerance, "
                      f"{'all identical to the baseline' if self.identical else 'not identical'}")
-        if self.moves and not self.identical:
+        if self.cells and not self.identical:
             lines.append(f"{'variant':<30} {'metric':<14} {'epoch':>5} {'rule':>6} {'baseline':>9} {'today':>9} {'diff':>9} "
                          f"{'tolerance':>9} {'detects':>8}")
             for m in self._ranked(top):
@@ -281,7 +283,7 @@ def own_spread_tolerance(values: Sequence[float]) -> float:
     return K * 1.25 * sd * math.sqrt(2 / len(values)) + max(FLOORS.values())
 
 
-def regime(baseline: Baseline, today: RunsBySeed) -> str:
+def regime_of(baseline: Baseline, today: RunsBySeed) -> str:
     """identical, close (same initial weights per seed) or redrawn; see the module docstring."""
     then = baseline.matrix()
     pairs = [(then[s][v], today[s][v]) for s in baseline.seeds for v in then[s]]
@@ -328,9 +330,9 @@ def _cell_spread(backend: str, variant: str, metric: str, epoch: int, seed_count
 
 
 def _median_cells(baseline: Baseline, then: RunsBySeed, today: RunsBySeed, variant: str, backends: tuple[str, ...]
-                  ) -> tuple[list[Move], str]:
+                  ) -> tuple[list[Cell], str]:
     seeds = baseline.seeds
-    moves = []
+    cells = []
     spread = "the baseline's own seeds (no calibration covers this experiment)"
     for metric in METRICS:
         for e in range(1, baseline.experiment.epochs + 1):
@@ -343,19 +345,19 @@ def _median_cells(baseline: Baseline, then: RunsBySeed, today: RunsBySeed, varia
                 tol, detect, spread = found
             else:
                 tol, detect = own_spread_tolerance(old), None
-            moves.append(Move(variant, metric, e, statistics.median(old), today_median, tol, old == new, "median", detect))
-    return moves, spread
+            cells.append(Cell(variant, metric, e, statistics.median(old), today_median, tol, old == new, "median", detect))
+    return cells, spread
 
 
-def _seed_cells(baseline: Baseline, then: RunsBySeed, today: RunsBySeed, variant: str) -> list[Move]:
-    moves = []
+def _seed_cells(baseline: Baseline, then: RunsBySeed, today: RunsBySeed, variant: str) -> list[Cell]:
+    cells = []
     for metric in METRICS:
         for e in range(baseline.experiment.epochs):
             diffs = {s: getattr(today[s][variant], metric)[e] - getattr(then[s][variant], metric)[e] for s in baseline.seeds}
             worst = max(diffs, key=lambda s: abs(diffs[s]) if math.isfinite(diffs[s]) else math.inf)
             a, b = getattr(then[worst][variant], metric)[e], getattr(today[worst][variant], metric)[e]
-            moves.append(Move(variant, metric, e + 1, a, b, CLOSE[metric], all(d == 0 for d in diffs.values()), "seed"))
-    return moves
+            cells.append(Cell(variant, metric, e + 1, a, b, CLOSE[metric], all(d == 0 for d in diffs.values()), "seed"))
+    return cells
 
 
 def fit_order_changes(then: dict[str, Any] | None, now: dict[str, Any] | None) -> tuple[list[str], list[str]]:
@@ -373,33 +375,33 @@ def fit_order_changes(then: dict[str, Any] | None, now: dict[str, Any] | None) -
     return changed, notes
 
 
-def compare_cells(baseline: Baseline, today: RunsBySeed, fingerprint_now: dict[str, str]) -> tuple[list[Move], str, str]:
+def compare_cells(baseline: Baseline, today: RunsBySeed, versions_now: dict[str, str]) -> tuple[list[Cell], str, str]:
     """(every cell, the regime, where the spread comes from): the numbers' part of `compare`."""
     then = baseline.matrix()
     for variant in baseline.variants:
         missing = [s for s in baseline.seeds if variant in then.get(s, {}) and variant not in today.get(s, {})]
         if missing:
             raise InputError(f"today's runs lack {variant} for seed(s) {missing}")
-    kind = regime(baseline, today)
-    backends = tuple(sorted({b for b in (baseline.fingerprint.get("backend"), fingerprint_now.get("backend")) if b}))
-    moves: list[Move] = []
+    regime = regime_of(baseline, today)
+    backends = tuple(sorted({b for b in (baseline.versions.get("backend"), versions_now.get("backend")) if b}))
+    cells: list[Cell] = []
     spread = "none needed"
     for variant in baseline.variants:
-        if kind == "close" and get_variant(variant).input_norm:
-            moves += _seed_cells(baseline, then, today, variant)
+        if regime == "close" and get_variant(variant).input_norm:
+            cells += _seed_cells(baseline, then, today, variant)
         else:
-            cells, spread = _median_cells(baseline, then, today, variant, backends)
-            moves += cells
-    return moves, kind, spread
+            median_cells, spread = _median_cells(baseline, then, today, variant, backends)
+            cells += median_cells
+    return cells, regime, spread
 
 
-def compare(baseline: Baseline, today: RunsBySeed, fingerprint_now: dict[str, str],
+def compare(baseline: Baseline, today: RunsBySeed, versions_now: dict[str, str],
             fit_order_now: dict[str, Any] | None = None) -> Comparison:
     """Today's runs (same experiment, same seeds) against the baseline's, by the regime the numbers show."""
-    moves, kind, spread = compare_cells(baseline, today, fingerprint_now)
+    cells, regime, spread = compare_cells(baseline, today, versions_now)
     verdicts = check_all({s: today[s] for s in baseline.seeds}) if baseline.experiment == QUESTION_EXPERIMENT else []
     changed, notes = fit_order_changes(baseline.fit_order, fit_order_now)
-    return Comparison(baseline.fingerprint, fingerprint_now, moves, verdicts, kind, spread, changed, notes)
+    return Comparison(baseline.versions, versions_now, cells, verdicts, regime, spread, changed, notes)
 
 
 def flagged_pairs(groups_then: Sequence[RunsBySeed], groups_today: Sequence[RunsBySeed], backend_then: str,
@@ -414,8 +416,8 @@ def flagged_pairs(groups_then: Sequence[RunsBySeed], groups_today: Sequence[Runs
         runs = [r for s in seeds for r in then[s].values()]
         base = make(runs, QUESTION_EXPERIMENT, seeds, {"backend": backend_then})
         renamed = {s: today[t] for s, t in zip(seeds, today, strict=True)}
-        moves, _, _ = compare_cells(base, renamed, {"backend": backend_today})
-        flagged += any(not m.ok for m in moves)
+        cells, _, _ = compare_cells(base, renamed, {"backend": backend_today})
+        flagged += any(not m.ok for m in cells)
     return flagged, len(groups_then)
 
 

@@ -112,7 +112,7 @@ class Claim:
         return Verdict(
             claim=self.id,
             holds=holds,
-            worst=self.statistic(values),
+            statistic=self.statistic(values),
             worst_seed=worst_seed,
             op=self.op,
             threshold=self.threshold,
@@ -125,11 +125,11 @@ class Claim:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A claim's result as plain data."""
+    """A claim's result as plain data; its JSON form keeps the key "worst" for `statistic`."""
 
     claim: str
     holds: bool
-    worst: float
+    statistic: float  # what the threshold judged (Claim.statistic): the worst seed's value, or the median
     worst_seed: int
     op: str
     threshold: float
@@ -139,12 +139,13 @@ class Verdict:
     over: str = "each"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {("worst" if k == "statistic" else k): v for k, v in asdict(self).items()}
 
     def line(self) -> str:
         mark = "PASS" if self.holds else "FAIL"
         n = len(self.values)
-        which = f"worst {self.worst:.4g} (seed {self.worst_seed})" if self.over == "each" else f"median {self.worst:.4g}"
+        which = (f"worst {self.statistic:.4g} (seed {self.worst_seed})" if self.over == "each"
+                 else f"median {self.statistic:.4g}")
         return f"{mark} {self.claim}: {self.statement} -- {which} {self.op} {self.threshold:g} over {n} seed{'s' if n != 1 else ''}"
 
 

@@ -43,13 +43,10 @@ from .variants import QUESTION_VARIANTS, get_variant
 COMMANDS = ("run", "calibrate", "sweep", "bench", "baseline", "mutations")
 
 
-class UsageError(Exception):
-    """Bad arguments: one line on stderr, exit 2."""
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
-        raise UsageError(message)
+        """Bad arguments are bad input like any other: one line on stderr, exit 2."""
+        raise InputError(message)
 
 
 def _positive_int(text: str) -> int:
@@ -325,7 +322,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.results and not args.readme:
-        raise UsageError("--results renders README's speed block; allowed only with --readme PATH")
+        raise InputError("--results renders README's speed block; allowed only with --readme PATH")
     if args.readme:
         bench.write_readme(args.readme, args.results or bench.RESULTS)
         print(f"wrote the speed block of {args.readme}")
@@ -372,7 +369,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         files.check_writable(args.path, force=args.force)
         experiment = Experiment(epochs=args.epochs)
         seeds = args.seeds
-        order = fitorder.probe_in_fresh_process(framework.default_backend())  # first: a failure here costs no training
+        order = fitorder.read_orders_in_fresh_process(framework.default_backend())  # first: a failure here costs no training
         matrix = parallel.train_matrix(list(variants.VARIANTS), seeds, experiment, jobs=args.jobs, on_run=run_cb)
         runs = [matrix[s][v] for s in seeds for v in variants.VARIANTS]
         baseline.save(baseline.make(runs, experiment, seeds, framework.versions(), order), args.path, force=args.force)
@@ -381,7 +378,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     base = baseline.load(args.path)
     _outputs_writable(args.json, args.markdown)
 
-    order = fitorder.probe_in_fresh_process(framework.default_backend())
+    order = fitorder.read_orders_in_fresh_process(framework.default_backend())
     today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
     result = baseline.compare(base, today, framework.versions(), order)
     print(result.table())
@@ -408,7 +405,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         handler = {"run": cmd_run, "calibrate": cmd_calibrate, "sweep": cmd_sweep, "baseline": cmd_baseline,
                    "bench": cmd_bench, "mutations": cmd_mutations}[args.command]
         return handler(args)
-    except (UsageError, InputError) as exc:
+    except InputError as exc:
         print(f"normcheck: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -41,7 +41,7 @@ class Inputs:
         self.grid_x, self.grid_y = x[grid], y[grid]
 
 
-def measure(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray, inputs: Inputs,
+def compute(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray, inputs: Inputs,
             bn_view: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, float | None]:
     """Every diagnostic of one model state: `probs` are its inference-mode outputs on `inputs.x`, `weights` the oracle's.
 
@@ -89,17 +89,18 @@ class Probe:
     def snapshot(self) -> None:
         """Measure the model as it is now; `seconds` keeps what measuring has cost so far."""
         start = time.perf_counter()
-        self._results.append(self.measure())
+        self._results.append(self.read_model())
         self.seconds += time.perf_counter() - start
 
     def results(self) -> list[dict[str, float | None]]:
         """Every snapshot's measurements, in order."""
         return list(self._results)
 
-    def measure(self) -> dict[str, float | None]:
+    def read_model(self) -> dict[str, float | None]:
+        """Every diagnostic of the model as it is now: Keras predicts, the rest is `compute` on its weights."""
         probs = framework.predict(self.model, self.inputs.x)
         bn_view = self.keras_bn_view() if self.variant.batch_norm else None
-        return measure(self.variant, oracle.weights_from_model(self.model, self.variant), probs, self.inputs, bn_view)
+        return compute(self.variant, oracle.weights_from_model(self.model, self.variant), probs, self.inputs, bn_view)
 
     def keras_bn_view(self) -> tuple[np.ndarray, np.ndarray]:
         """Per (batch, unit): the std of what the model's BatchNormalization layer receives, and of what it returns

@@ -88,7 +88,7 @@ def read_json(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> 
 
 
 def check_writable(path: str | Path, *, force: bool = True) -> Path:
-    """Fail before any work if `path` cannot be written: its folder must take a new file (a real probe)."""
+    """Fail before any work if `path` cannot be written: its folder must take a new file (a real trial)."""
     path = Path(path)
     if path.is_dir():
         raise InputError(f"output path {str(path)!r} is a directory; allowed: a file path")
@@ -99,9 +99,9 @@ def check_writable(path: str | Path, *, force: bool = True) -> Path:
     if not force and path.exists():
         raise InputError(f"output path {str(path)!r} exists; pass --force to overwrite it")
     try:
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".probe")
+        fd, trial = tempfile.mkstemp(dir=parent, prefix=f".{target.name}.", suffix=".probe")
         os.close(fd)
-        os.unlink(probe)
+        os.unlink(trial)
     except OSError as exc:
         raise InputError(f"output path {str(path)!r}: folder {str(parent)!r} does not take new files ({exc.strerror})") from None
     return path

@@ -54,7 +54,7 @@ def orders(shuffle: bool, seed: int | None, epochs: int = 2, n: int = N) -> list
     return out
 
 
-def probe() -> dict[str, object]:
+def read_orders() -> dict[str, object]:
     """Every case the fit-shuffle checks need, in one fresh process, and the versions that produced them."""
     return {
         "unseeded": orders(True, None),
@@ -80,7 +80,7 @@ PROPERTIES: dict[str, tuple[str, str]] = {  # name: (what fit does when true, ..
 
 
 def properties(feeds: dict[str, Any]) -> dict[str, bool]:
-    """What a probe() says fit's order does, as the yes/no facts a baseline records."""
+    """What read_orders() says fit's order does, as the yes/no facts a baseline records."""
     return {
         "unseeded_reshuffles": feeds["unseeded"][0] != feeds["unseeded"][1],
         "seeded_reshuffles": feeds["seed1"][0] != feeds["seed1"][1],
@@ -90,8 +90,8 @@ def properties(feeds: dict[str, Any]) -> dict[str, bool]:
     }
 
 
-def probe_in_fresh_process(backend: str, timeout: float = 300) -> dict[str, Any]:
-    """probe() in a new Python process on `backend`, so "unseeded" means no seed was ever set."""
+def read_orders_in_fresh_process(backend: str, timeout: float = 300) -> dict[str, Any]:
+    """read_orders() in a new Python process on `backend`, so "unseeded" means no seed was ever set."""
     out = subprocess.run([sys.executable, "-m", "normcheck.fitorder", backend], capture_output=True, text=True,
                          timeout=timeout, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -108,4 +108,4 @@ if __name__ == "__main__":
     framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else None)
     framework.skip_tensorflow()
     apply_from_environment()
-    print(json.dumps(probe()))
+    print(json.dumps(read_orders()))

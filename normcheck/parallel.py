@@ -49,11 +49,11 @@ def _train_chunk(tasks: list[tuple[str, int]], experiment: Experiment) -> list[s
 
 
 def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6) -> list[list[tuple[str, int]]]:
-    """Slices of one variant each, at least two per worker where there are enough runs, heaviest first.
+    """Chunks of one variant each, at least two per worker where there are enough runs, heaviest first.
 
-    A worker traces each variant it meets once, so a slice keeps to one variant;
-    small slices, handed out as workers free up, keep both workers busy to the end
-    (five variants of one seed: no slice of two variants held back for one worker
+    A worker traces each variant it meets once, so a chunk keeps to one variant;
+    small chunks, handed out as workers free up, keep both workers busy to the end
+    (five variants of one seed: no chunk of two variants held back for one worker
     while the other idles).
     """
     size = max(1, min(largest, -(-len(tasks) // (2 * jobs))))
@@ -68,9 +68,9 @@ def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6) -> list[li
 
 
 def _weight(chunk: list[tuple[str, int]]) -> int:
-    """A slice's cost, as runs times the ops between input and output a step goes through (BN adds one).
+    """A chunk's cost, as runs times the ops between input and output a step goes through (BN adds one).
 
-    Handed out heaviest first, the slices that end the matrix are light ones, so the
+    Handed out heaviest first, the chunks that end the matrix are light ones, so the
     workers finish together instead of one training two BN variants while the other idles.
     """
     return len(chunk) * len(get_variant(chunk[0][0]).hidden)

@@ -53,7 +53,7 @@ def verdicts_markdown(verdicts: Sequence[Verdict], versions: Mapping[str, str]) 
     lines = [f"### normcheck: {held}/{len(verdicts)} claims hold", "", f"Stack: {stack}.", "",
              "| claim | verdict | value | threshold | why |", "|---|---|---|---|---|"]
     for v in verdicts:
-        value = f"{v.worst:.4g} (worst: seed {v.worst_seed})" if v.over == "each" else f"{v.worst:.4g} (median)"
+        value = f"{v.statistic:.4g} (worst: seed {v.worst_seed})" if v.over == "each" else f"{v.statistic:.4g} (median)"
         lines.append(f"| `{v.claim}` | {'holds' if v.holds else '**FAILS**'} | {value} | "
                      f"{v.op} {v.threshold:g} | {get_claim(v.claim).basis} |")
     lines += ["", "How often each claim fails on a healthy stack: calibration/<backend>.md "

@@ -24,7 +24,7 @@ PER_EPOCH = (*METRICS, "seconds")  # every per-epoch list a Run holds
 class Run:
     """What one (variant, experiment, seed) training produced.
 
-    `loss`/`accuracy` are the train-mode numbers Keras prints (what the seed
+    `loss`/`accuracy` are the train-mode numbers Keras prints (what the question
     reported); `eval_*` are inference-mode numbers on the whole data set after
     each epoch (Keras's own inference, `framework.predict`); `probe_seconds` is the wall
     time spent measuring them and the diagnostics, outside the epoch clock;

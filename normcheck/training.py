@@ -55,7 +55,7 @@ def _recorder(probe: Probe | None, records: dict[str, list], progress: Callable[
 
 
 def _compile(model, experiment: Experiment, spe: int) -> None:
-    """Compile as the seed did: Adam and binary cross-entropy by name, accuracy printed."""
+    """Compile as the question did: Adam and binary cross-entropy by name, accuracy printed."""
     model.compile(optimizer=experiment.optimizer, loss=experiment.loss, metrics=["accuracy"], steps_per_execution=spe)
 
 
@@ -167,7 +167,7 @@ def train(
     diagnostics: bool = True,
     progress: Progress | None = None,
 ) -> Run:
-    """Train one variant with Keras and record what the seed printed, and more.
+    """Train one variant with Keras and record what the question printed, and more.
 
     With `diagnostics=False` only Keras's own logs and epoch times are kept
     (inference-mode metrics are then NaN): the bare path benchmarks compare against.

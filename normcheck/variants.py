@@ -1,4 +1,4 @@
-"""The network variants the seed compared, and the one that answers its second question."""
+"""The network variants the question compared, and the one that answers its second question."""
 
 from __future__ import annotations
 

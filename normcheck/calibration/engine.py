@@ -12,7 +12,7 @@ float32, with `vmap` over seeds and `lax.scan` over the steps of an epoch: each
 seed starts from the initial weights its Keras backend draws (one real build per
 seed), sees normcheck's batch order, and yields a `Run` with what Keras prints
 (train-mode loss and accuracy as epoch means) and the inference-mode metrics and
-diagnostics (diagnostics.measure, the function the real path uses). The suite
+diagnostics (diagnostics.compute, the function the real path uses). The suite
 holds it to real fit (tests/regression/test_replica.py): seed by seed where the
 trajectories are stable, in distribution where float32 makes them chaotic.
 """
@@ -162,7 +162,7 @@ def _snapshot(variant: Variant, probs, weights: dict, x, inputs: list[diagnostic
     """Every seed's diagnostics, through the function the real probe uses, from the replica's weights and outputs."""
     p = np.asarray(probs(weights, x))
     host = {k: np.asarray(val, dtype=np.float64) for k, val in weights.items()}
-    return [diagnostics.measure(variant, {k: val[i] for k, val in host.items()}, p[i], seed_inputs)
+    return [diagnostics.compute(variant, {k: val[i] for k, val in host.items()}, p[i], seed_inputs)
             for i, seed_inputs in enumerate(inputs)]
 
 

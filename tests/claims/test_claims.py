@@ -17,7 +17,7 @@ def test_claim_holds(claim, normcheck_seed, normcheck_runs, record_property):
     """
     runs = normcheck_runs.for_seed(normcheck_seed, claim.variants)
     verdict = claim.check({normcheck_seed: runs})
-    record_property("value", verdict.worst)
+    record_property("value", verdict.statistic)
     record_property("threshold", f"{verdict.op} {verdict.threshold:g}")
     record_property("versions", json.dumps(runs[claim.variants[0]].versions, sort_keys=True))
     assert verdict.holds, f"{verdict.line()}\ncalibrated: {claim.basis}"

@@ -53,7 +53,7 @@ def moved_comparison(small_baseline, small_matrix):
 def test_a_moved_metric_is_reported_with_its_tolerance(moved_comparison):
     result = moved_comparison
     assert not result.ok
-    bad = [m for m in result.moves if not m.ok]
+    bad = [m for m in result.cells if not m.ok]
     assert {(m.variant, m.metric) for m in bad} == {("input_norm", "accuracy")}
     assert "MOVED" in result.table()
 
@@ -74,7 +74,7 @@ def test_cli_compare_exits_0_on_an_unchanged_framework(small_baseline, capsys, t
 
 def test_what_moved_is_a_markdown_table(moved_comparison):
     result = moved_comparison
-    bad = [m for m in result.moves if not m.ok]
+    bad = [m for m in result.cells if not m.ok]
     text = result.markdown()
     assert text.startswith(f"### normcheck baseline compare: {len(bad)} cells moved")
     for m in bad:
@@ -125,7 +125,7 @@ def test_matches_the_baseline_given_on_the_command_line(pytestconfig, normcheck_
         pytest.skip("no --normcheck-baseline PATH given")
     base = baseline.load(path)
     today = {s: normcheck_runs.for_seed(s, base.variants, base.experiment) for s in base.seeds}
-    order = fitorder.probe_in_fresh_process(normcheck_backend) if base.fit_order is not None else None
+    order = fitorder.read_orders_in_fresh_process(normcheck_backend) if base.fit_order is not None else None
     result = baseline.compare(base, today, framework.versions(), order)
     record_property("baseline", result.summary)
     assert result.ok, "\n" + result.table()

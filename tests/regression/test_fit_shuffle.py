@@ -6,7 +6,7 @@ normcheck trains in its own order, so these checks are about Keras, not about th
 import pytest
 
 from normcheck import framework
-from normcheck.fitorder import describe, probe_in_fresh_process
+from normcheck.fitorder import describe, read_orders_in_fresh_process
 
 pytestmark = pytest.mark.upgrade
 
@@ -19,7 +19,7 @@ TF_REPEATS = pytest.mark.xfail(
 @pytest.fixture(scope="module")
 def fit_orders(normcheck_backend):
     """The orders fit(shuffle=...) used, read in a fresh process (so 'unseeded' is truly unseeded)."""
-    return probe_in_fresh_process(normcheck_backend)
+    return read_orders_in_fresh_process(normcheck_backend)
 
 
 def _epochs(orders):

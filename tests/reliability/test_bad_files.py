@@ -131,7 +131,7 @@ def test_nan_today_counts_as_moved_never_as_a_wider_tolerance(tmp_path):
     today[1] = {"input_norm": Run.from_json(json.dumps(nan))}
     result = baseline.compare(base, today, {})
     assert not result.ok
-    assert [(m.metric, m.epoch) for m in result.moves if not m.ok] == [("loss", 2)]
+    assert [(m.metric, m.epoch) for m in result.cells if not m.ok] == [("loss", 2)]
     assert "claims: not checked" in result.table()
 
 

@@ -15,7 +15,7 @@ def fake_run(variant, seed, accuracy, backend="tensorflow"):
                [0.1] * n, diagnostics, versions={"backend": backend})
 
 
-def test_claim_ids_are_unique_and_each_cites_the_seed():
+def test_claim_ids_are_unique_and_each_cites_the_question():
     ids = [c.id for c in CLAIMS]
     assert len(ids) == len(set(ids))
     for c in CLAIMS:
@@ -49,11 +49,11 @@ def test_a_median_claim_is_judged_on_the_median_over_seeds():
     one_behind = {0: seed(0, -0.01), 1: seed(1, 0.03), 2: seed(2, 0.04)}
     verdict = claim.check(one_behind)
     assert verdict.holds
-    assert verdict.worst == pytest.approx(0.03)
+    assert verdict.statistic == pytest.approx(0.03)
     assert "median 0.03" in verdict.line()
     two_behind = {0: seed(0, -0.01), 1: seed(1, -0.02), 2: seed(2, 0.04)}
     assert not claim.check(two_behind).holds
-    assert claim.check({0: seed(0, -0.01), 1: seed(1, 0.03)}).worst == pytest.approx(0.01), "even n: the mean of the middle two"
+    assert claim.check({0: seed(0, -0.01), 1: seed(1, 0.03)}).statistic == pytest.approx(0.01), "even n: the mean of the middle two"
 
 
 def test_missing_variant_is_an_error_and_check_all_skips_unrun_claims():

@@ -71,7 +71,7 @@ def test_uninstalled_backend_names_the_extra():
     assert out.stderr.strip() == "normcheck: error: backend 'jax' is not installed: pip install 'normcheck[jax]'"
 
 
-def test_run_prints_the_seed_table_and_verdicts_and_writes_json_and_markdown(tmp_path, capsys, monkeypatch):
+def test_run_prints_the_question_table_and_verdicts_and_writes_json_and_markdown(tmp_path, capsys, monkeypatch):
     path = tmp_path / "runs.json"
     markdown = tmp_path / "claims.md"
     step_summary = tmp_path / "summary.md"

@@ -7,7 +7,7 @@ from normcheck import data
 from normcheck.experiment import QUESTION_EXPERIMENT, Experiment
 
 
-def test_defaults_are_the_seeds_script():
+def test_defaults_are_the_questions_script():
     e = QUESTION_EXPERIMENT
     assert (e.n_samples, e.hidden_units, e.batch_size, e.epochs, e.scale, e.shift) == (25000, 20, 20, 10, 1.0, 0.0)
     assert (e.activation, e.optimizer, e.loss) == ("tanh", "adam", "binary_crossentropy")
@@ -57,7 +57,7 @@ def test_inputs_are_scaled_and_shifted_x():
     assert x.tolist() == [-1.0, 1.0, 3.0, 5.0]
 
 
-def test_standardize_matches_the_seeds_formula():
+def test_standardize_matches_the_questions_formula():
     x = data.raw_inputs(QUESTION_EXPERIMENT)
     z = data.standardize(x)
     seed = (np.arange(25000) - np.mean(np.arange(25000))) / np.std(np.arange(25000))

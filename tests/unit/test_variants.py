@@ -4,7 +4,7 @@ from normcheck import VARIANTS, baseline, build_model, get_variant
 from normcheck.variants import QUESTION_VARIANTS
 
 
-def test_the_seeds_four_variants_and_the_counterfactual():
+def test_the_questions_four_variants_and_the_counterfactual():
     assert QUESTION_VARIANTS == ("none", "batch_norm", "input_norm", "input_and_batch_norm")
     assert set(VARIANTS) == {*QUESTION_VARIANTS, "batch_norm_before_activation"}
 
@@ -24,7 +24,7 @@ def test_unknown_variant_lists_the_allowed_names():
         ("batch_norm_before_activation", ["InputLayer", "Dense", "BatchNormalization", "Activation", "Dense"]),
     ],
 )
-def test_build_model_is_the_seeds_network(name, layers):
+def test_build_model_is_the_questions_network(name, layers):
     model = build_model(name)
     assert [type(layer).__name__ for layer in model.layers] == layers
     assert model.get_layer("hidden").get_config()["activation"] == "tanh"
