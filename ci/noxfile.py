@@ -9,8 +9,8 @@
 Each session runs `python -m normcheck` and the suite against the baseline recorded
 on a stack of its kind (baselines/current.json: Keras 3 on TensorFlow, keras2.json: tf-keras 2.21,
 jax.json) through ci/matrix.py, which writes
-ci/matrix/<session>.json and fails the session unless both exited 0. README's
-table is rendered from those files: `python ci/matrix.py render --write README.md`.
+ci/matrix/<session>.json and fails the session unless both exited 0. The table in
+docs/matrix.md is rendered from those files: `python ci/matrix.py render --write docs/matrix.md`.
 """
 
 import os

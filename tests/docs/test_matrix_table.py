@@ -1,4 +1,4 @@
-"""README's version-matrix table is rendered from ci/matrix/*.json, never typed."""
+"""The version-matrix table in docs/matrix.md is rendered from ci/matrix/*.json, never typed."""
 
 import importlib.util
 import json
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+PAGE = ROOT / "docs" / "matrix.md"
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +19,9 @@ def matrix():
     return module
 
 
-def test_readme_table_is_the_rendering_of_the_recorded_results(matrix):
-    assert matrix.table_in((ROOT / "README.md").read_text()) == matrix.render(), (
-        "README's matrix table is stale: run `python ci/matrix.py render --write README.md`")
+def test_table_is_the_rendering_of_the_recorded_results(matrix):
+    assert matrix.table_in(PAGE.read_text()) == matrix.render(), (
+        "the matrix table is stale: run `python ci/matrix.py render --write docs/matrix.md`")
 
 
 def test_every_nox_session_has_a_recorded_result(matrix):
@@ -42,7 +43,7 @@ def test_a_changed_result_makes_the_table_stale(matrix, results):
     data = json.loads(path.read_text())
     data["claims_held"] -= 1
     path.write_text(json.dumps(data))
-    assert matrix.render(results) != matrix.table_in((ROOT / "README.md").read_text())
+    assert matrix.render(results) != matrix.table_in(PAGE.read_text())
 
 
 def test_a_crashed_cli_is_a_failed_session(matrix, results):
@@ -55,8 +56,8 @@ def test_a_crashed_cli_is_a_failed_session(matrix, results):
     assert row.endswith("**failed** |")
 
 
-def test_check_exits_1_on_a_stale_readme(matrix, tmp_path, capsys):
-    readme = tmp_path / "README.md"
+def test_check_exits_1_on_a_stale_page(matrix, tmp_path, capsys):
+    readme = tmp_path / "matrix.md"
     readme.write_text(f"intro\n{matrix.START}\n| stale |\n{matrix.END}\nrest\n")
     assert matrix.main(["render", str(readme), "--check"]) == 1
     assert "stale" in capsys.readouterr().err

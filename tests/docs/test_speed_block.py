@@ -1,4 +1,4 @@
-"""README's speed block is rendered from the stored `bench --targets` results; the phases add up."""
+"""The speed block in docs/performance.md is rendered from the stored `bench --targets` results; the phases add up."""
 
 from pathlib import Path
 
@@ -9,11 +9,11 @@ from normcheck import bench
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_readme_speed_block_is_current():
+def test_speed_block_is_current():
     results = bench.load_results([str(ROOT / p) for p in bench.RESULTS])
     assert set(results) == {"tensorflow", "jax"}
-    assert bench.readme_block(results) in (ROOT / "README.md").read_text(), (
-        "README's speed block is stale: run `python -m normcheck bench --readme README.md`")
+    assert bench.readme_block(results) in (ROOT / "docs" / "performance.md").read_text(), (
+        "the speed block is stale: run `python -m normcheck bench --readme docs/performance.md`")
 
 
 def test_phases_split_the_workers_time():
