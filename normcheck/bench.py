@@ -213,7 +213,7 @@ DEFAULT_RUN_TARGETS = {"tensorflow": 0.25}  # `python -m normcheck` with no opti
 
 
 def readme_block(results: dict[str, dict]) -> str:
-    """README's speed block from `bench --targets --json` results per backend: the targets, met or not, and the phases."""
+    """The speed block (docs/performance.md) from `bench --targets --json` results per backend: the targets, met or not, and the phases."""
     def verdict(ratio: float, target: float) -> str:
         return "met" if ratio <= target else "not met"
 
@@ -255,5 +255,5 @@ def load_results(paths: Sequence[str]) -> dict[str, dict]:
 
 
 def write_readme(readme: str, paths: Sequence[str] = RESULTS) -> None:
-    """Replace README's speed block with `readme_block` of the stored results."""
+    """Replace the speed block in `readme` (docs/performance.md) with `readme_block` of the stored results."""
     files.replace_block(readme, README_START, README_END, lambda: readme_block(load_results(paths)))

@@ -16,7 +16,6 @@ from . import (
     __version__,
     baseline,
     bench,
-    calibration,
     claims,
     files,
     fitorder,
@@ -30,6 +29,7 @@ from . import (
 )
 from .calibration import engine as calibration_engine
 from .calibration import jobs as calibration_jobs
+from .calibration import pages as calibration_pages
 from .constants import CLI_SEEDS, DEFAULT_SEEDS, FIT_SEEDS, HOLDOUT_SEEDS, REPLICA_SEEDS, seed_span
 from .errors import InputError
 from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="write the epoch times (and targets) as JSON")
     bench.add_argument("--variants", type=_variant_list, default=list(QUESTION_VARIANTS))
     bench.add_argument("--targets", action="store_true", help="also measure recording overhead and matrix vs the question's script")
-    bench.add_argument("--readme", metavar="PATH", help="only rewrite the speed block of README (PATH) from stored --targets results")
+    bench.add_argument("--readme", metavar="PATH", help="only rewrite the speed block in PATH (docs/performance.md) from stored results")
     bench.add_argument("--results", metavar="FILE", nargs="+", default=None,
                        help="with --readme: the `--targets --json` files to render (default: docs/bench-{tensorflow,jax}.json)")
 
@@ -273,11 +273,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """One calibration job per call, chosen from the options (calibration/jobs.py)."""
     if args.page:
         files.check_writable(args.page)
-        files.write_text(args.page, calibration.claims_page(args.out))
+        files.write_text(args.page, calibration_pages.claims_page(args.out))
         print(f"wrote {args.page}")
         return 0
     if args.readme:
-        calibration.write_readme_summary(args.readme, args.out)
+        calibration_pages.write_readme_summary(args.readme, args.out)
         print(f"wrote the error-rate block of {args.readme}")
         return 0
     if args.jobs is not None and args.engine == "replica":
@@ -322,7 +322,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.results and not args.readme:
-        raise InputError("--results renders README's speed block; allowed only with --readme PATH")
+        raise InputError("--results renders the speed block; allowed only with --readme PATH")
     if args.readme:
         bench.write_readme(args.readme, args.results or bench.RESULTS)
         print(f"wrote the speed block of {args.readme}")

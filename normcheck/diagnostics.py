@@ -47,7 +47,7 @@ def compute(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray,
 
     The real path passes what Keras predicted and, for BN variants, `bn_view`: the per-batch std of
     what Keras's BatchNormalization layer received and of what it returned in training mode. The
-    replica (replica.py) passes its own outputs and lets the oracle compute BN's view.
+    replica (calibration/engine.py) passes its own outputs and lets the oracle compute BN's view.
     """
     probs = np.asarray(probs, dtype=np.float64).ravel()
     y = inputs.y64

@@ -18,10 +18,3 @@ One job per module, read in this order (each imports only those above it):
 The package sits above `baseline` (its pages replay comparisons); `redraw.py`, which reads
 the shipped spread for `baseline compare`, stays below both.
 """
-
-from .pages import claims_page, compare_page, rates_table, readme_summary, table, write_readme_summary
-from .store import held_out
-from .store import load_fit_runs as load
-
-__all__ = ["claims_page", "compare_page", "held_out", "load", "rates_table", "readme_summary", "table",
-           "write_readme_summary"]

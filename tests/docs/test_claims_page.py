@@ -2,22 +2,23 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from normcheck import calibration
+from normcheck import redraw
+from normcheck.calibration import pages, store
+from normcheck.claims import CLAIMS
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_claims_page_is_current():
-    assert (ROOT / "docs" / "claims.md").read_text() == calibration.claims_page(ROOT / "calibration"), (
+    assert (ROOT / "docs" / "claims.md").read_text() == pages.claims_page(ROOT / "calibration"), (
         "docs/claims.md is stale: run `python -m normcheck calibrate --page docs/claims.md`")
 
 
 def test_claims_page_names_every_claim_and_backend():
     page = (ROOT / "docs" / "claims.md").read_text()
-    from normcheck.claims import CLAIMS
-
     for claim in CLAIMS:
         assert f"`{claim.id}`" in page
     assert "| jax | tensorflow |" in page
@@ -28,21 +29,17 @@ def test_claims_page_names_every_claim_and_backend():
                                             ("runs-tensorflow-fit.jsonl", "tensorflow-fit-order.md")])
 def test_calibration_tables_are_current(runs, page):
     folder = ROOT / "calibration"
-    stored = calibration.load(folder / runs)
-    assert (folder / page).read_text() == calibration.table(stored, stored[0].backend), (
+    stored = store.load_fit_runs(folder / runs)
+    assert (folder / page).read_text() == pages.table(stored, stored[0].backend), (
         f"calibration/{page} is stale: run `python -m normcheck calibrate --backend B [--order fit] --report`")
 
 
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_calibration_rates_and_the_packaged_spread_are_current(backend):
     """calibration/<backend>.md and normcheck/redraw-<backend>.npz are what the stored replica runs give."""
-    import numpy as np
-
-    from normcheck import redraw, replica
-
     folder = ROOT / "calibration"
-    runs = replica.load(folder / f"runs-{backend}-replica.npz")
-    assert (folder / f"{backend}.md").read_text() == calibration.rates_table(runs, backend, calibration.held_out(folder, backend)), (
+    runs = store.load_replica_runs(folder / f"runs-{backend}-replica.npz")
+    assert (folder / f"{backend}.md").read_text() == pages.rates_table(runs, backend, store.held_out(folder, backend)), (
         f"calibration/{backend}.md is stale: run `python -m normcheck calibrate --backend {backend} --report`")
     packaged = redraw.cells(backend)
     assert packaged is not None
@@ -53,10 +50,10 @@ def test_calibration_rates_and_the_packaged_spread_are_current(backend):
 
 
 def test_compare_page_is_current():
-    assert (ROOT / "calibration" / "compare.md").read_text() == calibration.compare_page(ROOT / "calibration"), (
+    assert (ROOT / "calibration" / "compare.md").read_text() == pages.compare_page(ROOT / "calibration"), (
         "calibration/compare.md is stale: run `python -m normcheck calibrate --report`")
 
 
 def test_readme_error_rates_are_current():
-    assert calibration.readme_summary(ROOT / "calibration") in (ROOT / "README.md").read_text(), (
+    assert pages.readme_summary(ROOT / "calibration") in (ROOT / "README.md").read_text(), (
         "README's error-rate block is stale: run `python -m normcheck calibrate --readme README.md`")

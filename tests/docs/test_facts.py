@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from normcheck.calibration import HOLDOUT_SEEDS
+from normcheck.constants import HOLDOUT_SEEDS
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -28,7 +28,7 @@ def test_no_page_types_the_number_of_claims():
 def test_held_out_seed_ranges_are_the_constants():
     found = []
     for page in PAGES:
-        for m in re.finditer(r"(\d+)-(\d+) \(`calibration\.HOLDOUT_SEEDS`\)", prose(page)):
+        for m in re.finditer(r"(\d+)-(\d+) \(`constants\.HOLDOUT_SEEDS`\)", prose(page)):
             found.append(page.name)
             assert range(int(m[1]), int(m[2]) + 1) == HOLDOUT_SEEDS, f"{page.name}: {m[0]} is not HOLDOUT_SEEDS"
     assert {"CHANGELOG.md", "upgrades.md"} <= set(found)

@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def package_modules() -> set[str]:
     """Every module as a path inside the package: `cli.py`, a subpackage's `calibration/__init__.py` and `calibration/store.py`."""
     out = {"__init__.py"}
-    for info in pkgutil.walk_packages(normcheck.__path__, prefix=""):
-        path = info.name.replace(".", "/")
+    for info in pkgutil.walk_packages(normcheck.__path__, prefix="normcheck."):
+        path = info.name.removeprefix("normcheck.").replace(".", "/")
         out.add(f"{path}/__init__.py" if info.ispkg else f"{path}.py")
     return out
 

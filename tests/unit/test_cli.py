@@ -14,6 +14,7 @@ from normcheck import Experiment, claims, cli, framework, parallel, plots
 from normcheck.run import Run
 
 ROOT = Path(__file__).resolve().parents[2]
+PERFORMANCE = f"{ROOT}/docs/performance.md"
 
 
 @pytest.mark.parametrize(
@@ -35,10 +36,10 @@ ROOT = Path(__file__).resolve().parents[2]
         (["calibrate", "--engine", "fit", "--holdout"], "--holdout runs the replica"),
         (["calibrate", "--epochs", "3"], "--order owned --epochs 3 need --engine fit"),
         (["calibrate", "--readme", "/nonexistent-dir/README.md"], "/nonexistent-dir/README.md"),
-        (["bench", "--results", "docs/bench-jax.json"], "--results renders README's speed block; allowed only with --readme"),
-        (["bench", "--readme", f"{ROOT}/README.md", "--results", "/nonexistent.json"], "bench results '/nonexistent.json' does not exist"),
-        (["bench", "--readme", f"{ROOT}/README.md", "--results", f"{ROOT}/pyproject.toml"], "pyproject.toml' is not JSON"),
-        (["bench", "--readme", f"{ROOT}/README.md", "--results", f"{ROOT}/baselines/jax.json"], "holds no speed targets"),
+        (["bench", "--results", "docs/bench-jax.json"], "--results renders the speed block; allowed only with --readme"),
+        (["bench", "--readme", PERFORMANCE, "--results", "/nonexistent.json"], "bench results '/nonexistent.json' does not exist"),
+        (["bench", "--readme", PERFORMANCE, "--results", f"{ROOT}/pyproject.toml"], "pyproject.toml' is not JSON"),
+        (["bench", "--readme", PERFORMANCE, "--results", f"{ROOT}/baselines/jax.json"], "holds no speed targets"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, message, capsys):
