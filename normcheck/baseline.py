@@ -11,9 +11,11 @@ Three regimes, told apart by the numbers themselves:
   metric, epoch), the medians over the seeds may differ by at most
   max(K * sd, q) + FLOORS[metric]: sd is the spread of that difference between two
   disjoint sets of as many seeds from the replica calibration (redraw.py), q its
-  1 - CELL_LEVEL quantile over 100000 such draws. K = 4.5 is that level for a
-  normal difference; q covers cells that are not normal (a model at chance reads
-  exactly 0.5 in most seeds and blips in a few). docs/upgrades.md says how the rule
+  1 - CELL_LEVEL quantile over 100000 such draws, drawn for groups of up to
+  TAIL_SEEDS / 2 seeds a side. K sd alone is a far stricter level than CELL_LEVEL
+  where the difference is normal; q covers cells that are not normal (a model at
+  chance reads exactly 0.5 in most seeds and blips in a few). calibration/compare.md
+  states both levels. docs/upgrades.md says how the rule
   was chosen; calibration/compare.md has its false-alarm rate and power.
 The baseline also records what fit's own order does (fitorder.properties):
 a changed property fails the comparison, a merely different order is reported.

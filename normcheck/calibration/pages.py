@@ -9,24 +9,21 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from .. import baseline, files, redraw
 from ..claims import CLAIMS
-from ..constants import CLI_SEEDS, DEFAULT_SEEDS, FIT_SEEDS, REPLICA_SEEDS, seed_span
+from ..constants import CLI_SEEDS, DEFAULT_SEEDS, FIT_SEEDS, seed_span
 from ..errors import InputError
 from ..experiment import QUESTION_EXPERIMENT
-from ..run import Run, by_seed
+from ..run import Run, RunsBySeed, by_seed
 from ..variants import VARIANTS
 from . import rates, store
 from .rates import claim_spread
 from .spread import GROUP, redraw_replays
 
 POWER_EPOCHS = (1, 5, QUESTION_EXPERIMENT.epochs)  # the first, a middle and the last epoch
-
-
-def _seeds(n: int) -> str:
-    return f"{n} seed{'s' if n > 1 else ''}"
 
 
 def table(runs: list[Run], backend: str) -> str:
@@ -54,60 +51,65 @@ def table(runs: list[Run], backend: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None) -> str:
-    """Per claim: threshold, spread over the seeds and how often it fails on a healthy stack (rates.py).
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' if n > 1 else ''}"
 
-    `held_out`: runs of other seeds, never looked at to state a claim, on which each claim is counted again.
+
+def _span(matrix: RunsBySeed) -> str:
+    return f"{min(matrix)}-{max(matrix)}"
+
+
+def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None) -> str:
+    """Per claim: threshold, spread over the seeds, and its failing runs of each size users make, counted (rates.py).
+
+    `held_out`: runs of other seeds, never looked at to state a claim, on which every count is made again.
     """
     matrix = by_seed(runs)
     held = by_seed(held_out) if held_out else {}
     first = runs[0]
     versions = {k: v for k, v in first.versions.items() if k != "engine"}
+    found, together = rates.claim_rates(CLAIMS, matrix)
+    held_found, held_together = rates.claim_rates(CLAIMS, held) if held else ([], {})
+    sizes = rates.RUN_SIZES
     lines = [
         f"# Calibration on {backend}: {len(matrix)} seeds through the replica of fit",
         "",
-        f"Seeds {min(matrix)}-{max(matrix)}, every variant, the question's experiment ({first.epochs} epochs, "
+        f"Seeds {_span(matrix)}, every variant, the question's experiment ({first.epochs} epochs, "
         f"normcheck's batch order), each seed from the initial weights Keras draws on {backend}; "
         f"versions {versions}.",
         f"Regenerate: `python -m normcheck calibrate --backend {backend}` (`--report` rebuilds this page from "
         f"`calibration/{store.REPLICA_RUNS.path('', backend)}`).",
         "",
-        "Margin: the worst seed's distance from the threshold on the passing side. Failing: seeds whose value fails "
-        "the rule. Per seed: the 95% upper bound from the count, and the estimate (the count where seeds fail, else a "
-        "generalized Pareto fit to the 10% of margins nearest the threshold). Per run: the probability that a run of "
-        f"{_seeds(CLI_SEEDS)} (the CLI's default) or {_seeds(DEFAULT_SEEDS)} (the pytest plugin's and a baseline's) fails the "
-        "claim, from the estimate; "
-        "a median claim fails a run when at least half its seeds do. An estimate of 0 means the fitted tail ends before "
-        "the threshold (or the measure is constant there); the count's bound is the figure free of the fit's assumptions."
-        + (f" Held out: failing seeds among {min(held)}-{max(held)}, never looked at when a claim was stated." if held else ""),
+        "Every rate here is a count. The seeds are cut into disjoint groups of the sizes users run "
+        f"({_seeds(CLI_SEEDS)}: the CLI's default; {_seeds(DEFAULT_SEEDS)}: the pytest plugin's and a baseline's), "
+        "and each group is judged as one run, exactly as the CLI and the plugin judge it (a median claim on the "
+        "group's median). Each count comes with the exact one-sided 95% upper bound on the rate behind it "
+        "(Clopper-Pearson). Margin: the worst seed's distance from the threshold on the passing side. "
+        "Tail fit: a generalized Pareto fit to the 10% of margins nearest the threshold, per seed; a diagnostic "
+        "of how close the claim runs, extrapolated beyond the data, never a rate."
+        + (f" Held out: the same counts on seeds {_span(held)}." if held else ""),
         "",
-        "| claim | rule | over | min | median | max | margin | failing | per seed: 95% upper | per seed: estimate "
-        f"| run of {CLI_SEEDS} | run of {DEFAULT_SEEDS} |" + (" held out: failing |" if held else ""),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if held else ""),
+        "| claim | rule | over | min | median | max | margin | "
+        + " | ".join(f"runs of {n} failing | 95% upper" for n in sizes) + " | tail fit (diagnostic) |"
+        + "".join(f" held out: runs of {n} |" for n in sizes if held),
+        "|---|---|---|---|---|---|---|" + "---|---|" * len(sizes) + "---|" + ("---|" * len(sizes) if held else ""),
     ]
-    found = []
-    for claim in CLAIMS:
+    for i, claim in enumerate(CLAIMS):
         sp = claim_spread(claim, matrix)
         if sp is None:
             continue
-        rate = rates.claim_rate(claim, matrix)
-        found.append((claim, rate))
+        rate = found[i]
         lines.append(f"| `{claim.id}` | {claim.op} {claim.threshold:g} | {claim.over} | {sp.low:.4g} | {sp.median:.4g} | "
-                     f"{sp.high:.4g} | {sp.margin:+.4g} | {rate.failing}/{rate.seed_count} | {rate.upper:.1e} | "
-                     f"{_rate(rate.estimate)} | {_rate(rate.fails_per_run[CLI_SEEDS])} | "
-                     f"{_rate(rate.fails_per_run[DEFAULT_SEEDS])} |"
-                     + (f" {rates.claim_rate(claim, held).failing}/{len(held)} |" if held else ""))
-    claims = [c for c, _ in found]
-    lines.append("")
-    for n in rates.RUN_SEEDS:
-        total = sum(r.fails_per_run[n] for _, r in found)
-        lines.append(f"- Every claim together, a run of {_seeds(n)}: at most {_rate(total)} "
-                     "(the sum of the per-claim estimates).")
-    for name, seeds in (("calibration", matrix), ("held-out", held)):
-        if seeds:
-            failed, groups = rates.failing_groups(claims, seeds, GROUP)
-            lines.append(f"- Replay on the {name} seeds: {groups} disjoint groups of {GROUP}, each checked as one run with "
-                         f"every claim: {failed} fail (95% upper bound {rates.upper_bound(failed, groups):.1e}).")
+                     f"{sp.high:.4g} | {sp.margin:+.4g} | "
+                     + " | ".join(f"{rate.failing[n].failing}/{rate.failing[n].trials} | {rate.failing[n].upper:.1e}"
+                                  for n in sizes)
+                     + f" | {_rate(rate.tail_fit)} |"
+                     + "".join(f" {held_found[i].failing[n].failing}/{held_found[i].failing[n].trials} |"
+                               for n in sizes if held))
+    lines += ["", "Every claim together (a run fails when any claim fails):", ""]
+    for name, counts in (("calibration", together), ("held-out", held_together)):
+        for n, count in counts.items():
+            lines.append(f"- a run of {_seeds(n)}, {name} seeds: {count.text()} runs fail.")
     return "\n".join(lines) + "\n"
 
 
@@ -127,11 +129,9 @@ def claims_page(folder: str | Path = "calibration") -> str:
         "measures, its threshold, and whether it must hold for each seed run or for the median over them. pytest",
         "parametrizes by id (`pytest -k input_norm_learns`); the CLI prints the same verdicts.",
         "",
-        f"Below, per backend: the claim's measure over {len(REPLICA_SEEDS)} seeds of the replica of fit (min / median / max), "
-        "and the",
-        f"probability that a healthy run of {_seeds(CLI_SEEDS)} / {_seeds(DEFAULT_SEEDS)} fails it (calibration/<backend>.md "
-        "has the counts, bounds,",
-        f"tail fits and held-out seeds), then how many of the {len(FIT_SEEDS)} seeds trained with real fit pass.",
+        f"Below, per backend: the claim's measure over the replica's calibration seeds (min / median / max), and "
+        f"its failing runs of {_seeds(CLI_SEEDS)} and of {_seeds(DEFAULT_SEEDS)} among them, counted (calibration/<backend>.md",
+        "has the exact bounds and the held-out seeds), then how many of the seeds trained with real fit pass.",
         "",
     ]
     for backend, matrix in stored.items():
@@ -139,17 +139,18 @@ def claims_page(folder: str | Path = "calibration") -> str:
         lines.append(f"- {backend}: {len(matrix)} seeds ({min(matrix)}-{max(matrix)}), "
                      + ", ".join(f"{k} {v}" for k, v in sorted(first.versions.items())))
     lines += ["", "| claim | kind | rule | over | " + " | ".join(stored) + " |", "|---|---|---|---|" + "---|" * len(stored)]
-    for claim in CLAIMS:
+    counted = {b: rates.claim_rates(CLAIMS, matrix)[0] for b, matrix in stored.items()}
+    for i, claim in enumerate(CLAIMS):
         cells = []
         for backend, matrix in stored.items():
             sp = claim_spread(claim, matrix)
             if sp is None:
                 cells.append("not calibrated")
                 continue
-            rate = rates.claim_rate(claim, matrix)
+            failing = counted[backend][i].failing
             real = claim_spread(claim, fit[backend]) if backend in fit else None
-            cells.append(f"{sp.low:.4g} / {sp.median:.4g} / {sp.high:.4g}; fails {_rate(rate.fails_per_run[CLI_SEEDS])} / "
-                         f"{_rate(rate.fails_per_run[DEFAULT_SEEDS])}"
+            cells.append(f"{sp.low:.4g} / {sp.median:.4g} / {sp.high:.4g}; runs failing "
+                         + " / ".join(f"{failing[n].failing}/{failing[n].trials}" for n in rates.RUN_SIZES)
                          + (f"; fit {real.passing}/{real.seed_count}" if real is not None else ""))
         lines.append(f"| `{claim.id}` | {claim.kind} | {claim.statement} {claim.op} {claim.threshold:g} | {claim.over} | "
                      + " | ".join(cells) + " |")
@@ -170,20 +171,26 @@ def compare_page(folder: str | Path = "calibration") -> str:
         "<!-- generated by `python -m normcheck calibrate --report`; tests/docs checks it is current -->",
         f"Held-out seeds (never used to set a tolerance): {', '.join(f'{b} {min(m)}-{max(m)}' for b, m in held.items())}, "
         "run through the replica (`python -m normcheck calibrate --backend B --holdout`).",
-        f"Each replay compares one group of {GROUP} seeds, as a baseline, with another disjoint group, as today: "
+        "Each replay compares one group of seeds, as a baseline, with another disjoint group of as many, as today: "
         f"a healthy stack whose initial weights were redrawn. A replay is flagged when any of its {baseline.question_cells()} cells "
         f"({len(VARIANTS)} variants x {len(baseline.METRICS)} metrics x {QUESTION_EXPERIMENT.epochs} epochs) is beyond "
-        "tolerance; the rule is in `normcheck/baseline.py`.",
+        "tolerance; the rule is in `normcheck/baseline.py`. compare's rule is symmetric in its two sides, so each "
+        "unordered pair of backends is one row; paired groups never share seeds. Replays within a row are independent "
+        "(disjoint groups); rows share groups, so they are not added. Each count comes with the exact one-sided 95% "
+        "upper bound on the rate behind it.",
         "",
-        "| baseline on | today on | replays | flagged | rate | 95% upper bound |",
-        "|---|---|---|---|---|---|",
+        f"Per cell, the tolerance is `max({baseline.K:g} sd, q) + floor`: q, the 1 - {baseline.CELL_LEVEL:.1e} quantile of the "
+        f"calibrated null (ALPHA {baseline.ALPHA:g} over a family of {baseline.FAMILY} cells), is drawn for groups of up to "
+        f"{baseline.TAIL_SEEDS // 2} seeds a side; {baseline.K:g} sd alone is a two-sided level of "
+        f"{math.erfc(baseline.K / math.sqrt(2)):.1e} where the difference is normal, and is all that larger groups use.",
+        "",
+        "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
+        "|---|---|---|---|---|---|---|",
     ]
-    replayed = redraw_replays(held)
-    total_flagged, total = sum(f for _, _, f, _ in replayed), sum(p for _, _, _, p in replayed)
-    for a, b, flagged, pairs in replayed:
-        lines.append(f"| {a} | {b} | {pairs} | {flagged} | {flagged / pairs:.2%} | {rates.upper_bound(flagged, pairs):.2%} |")
-    lines.append(f"| all | | {total} | {total_flagged} | {total_flagged / total:.2%} | "
-                 f"{rates.upper_bound(total_flagged, total):.2%} |")
+    for replay in redraw_replays(held):
+        c = replay.flagged
+        lines.append(f"| {replay.size} | {replay.backend_a} | {replay.backend_b} | {c.trials} | {c.failing} | "
+                     f"{c.failing / c.trials:.2%} | {c.upper:.2%} |")
     backends = tuple(sorted(b for b in held if redraw.cells(b) is not None))
     lines += [
         "",
@@ -216,32 +223,24 @@ README_END = "<!-- rates:end -->"
 
 
 def readme_summary(folder: str | Path = "calibration") -> str:
-    """README's error-rate summary, from the stored calibration: what a healthy run and a healthy redraw cost."""
+    """README's error-rate block, from the stored calibration: how often a healthy run fails some claim, counted."""
     folder = Path(folder)
-    one, five = CLI_SEEDS, DEFAULT_SEEDS
-    lines = [README_START, "", f"| backend | seeds | run of {_seeds(one)} fails some claim | run of {_seeds(five)} | "
-             f"worst claim, run of {five} | held-out groups of {GROUP} failing |", "|---|---|---|---|---|---|"]
+    sizes = rates.RUN_SIZES
+    lines = [README_START, "",
+             "| backend | seeds | " + " | ".join(f"runs of {_seeds(n)} failing some claim | held out" for n in sizes) + " |",
+             "|---|---|" + "---|---|" * len(sizes)]
     for backend, path in store.REPLICA_RUNS.by_backend(folder).items():
         matrix = by_seed(store.load_replica_runs(path))
-        found = [rates.claim_rate(c, matrix) for c in CLAIMS]
-        worst = max(found, key=lambda r: r.fails_per_run[five])
-        held = store.held_out(folder, backend)
-        replay_text = "not stored"
-        if held:
-            failed, groups = rates.failing_groups(list(CLAIMS), by_seed(held), GROUP)
-            replay_text = f"{failed}/{groups}"
-        lines.append(f"| {backend} | {len(matrix)} | {_rate(sum(r.fails_per_run[one] for r in found))} | "
-                     f"{_rate(sum(r.fails_per_run[five] for r in found))} | `{worst.claim}` "
-                     f"{_rate(worst.fails_per_run[five])} | {replay_text} |")
-    page = folder / store.COMPARE_PAGE
-    total = next((line for line in page.read_text().splitlines() if line.startswith("| all |")), None) \
-        if page.exists() else None
-    if total is not None:
-        cells = [c.strip() for c in total.strip("|").split("|")]
-        lines += ["", f"`baseline compare` on healthy redraws (held-out seeds, groups of {GROUP}): {cells[3]} of {cells[2]} "
-                  f"replays flagged ({cells[4]}, 95% upper bound {cells[5]}); per-cell power in "
-                  "[calibration/compare.md](calibration/compare.md)."]
-    lines += ["", README_END]
+        held_runs = store.held_out(folder, backend)
+        held = by_seed(held_runs) if held_runs else {}
+        together = rates.claim_rates(CLAIMS, matrix)[1]
+        held_together = rates.claim_rates(CLAIMS, held)[1] if held else {}
+        lines.append(f"| {backend} | {_span(matrix)}" + (f", held out {_span(held)}" if held else "") + " | "
+                     + " | ".join(f"{together[n].text()} | " + (held_together[n].text() if held else "not stored")
+                                  for n in sizes) + " |")
+    lines += ["", "Counts of disjoint groups of seeds, each judged as one run with every claim, and the exact 95% upper "
+              "bound on the rate behind each count. `baseline compare`'s false alarms on healthy redraws, per group "
+              "size and pair of backends: [calibration/compare.md](calibration/compare.md).", "", README_END]
     return "\n".join(lines)
 
 

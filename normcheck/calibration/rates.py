@@ -1,30 +1,55 @@
-"""How often a claim fails on a healthy stack, from many seeds of one: counts, bounds and a tail fit.
+"""How often a claim fails on a healthy stack: counted over whole runs, with exact bounds.
 
-A claim that no calibration seed fails still has a failure rate; counting alone
-bounds it by about 3/n (95%). Where no seed fails, the rate is extrapolated
-from the margins nearest the threshold with a generalized Pareto tail (the
-peaks-over-threshold method; FLEX, FSE'21, sets test bounds the same way).
-A run of n seeds fails an "each" claim when any seed does, a "median" claim
-when at least half of them do. `claim_spread` is a claim's measure over the seeds: the
-numbers beside each rate.
+A stated rate is a count: disjoint groups of seeds, each judged as the CLI and the
+pytest plugin judge a run of that many seeds (`Claim.decide` on the group's values),
+and the exact one-sided Clopper-Pearson upper bound on the rate behind the count.
+0 failing runs out of n bound the rate by about 3/n, nothing lower. A generalized
+Pareto fit to the margins nearest the threshold (`tail_fit`) is kept as a diagnostic
+of how close a claim runs to its threshold; it is never a rate, never summed and
+never raised to a power for a run of several seeds.
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..claims import Claim
 from ..constants import CLI_SEEDS, DEFAULT_SEEDS
-from ..run import RunsBySeed, disjoint_groups
+from ..run import RunsBySeed
 
 CONFIDENCE = 0.95
-TAIL_SHARE = 0.1  # the fit uses the 10% of seeds nearest the threshold
-RUN_SEEDS = (CLI_SEEDS, DEFAULT_SEEDS)  # the CLI's default run, and the pytest plugin's and a baseline's
+TAIL_SHARE = 0.1  # the tail fit uses the 10% of seeds nearest the threshold
+RUN_SIZES = (CLI_SEEDS, DEFAULT_SEEDS)  # the runs users make: the CLI's default, the plugin's and a baseline's
+
+
+def upper_bound(failing: int, trials: int, confidence: float = CONFIDENCE) -> float:
+    """One-sided Clopper-Pearson upper bound on a rate seen `failing` times in `trials` trials."""
+    from scipy.stats import beta  # noqa: PLC0415 -- optional and heavy (an extra): only calibration needs it
+
+    if failing >= trials:
+        return 1.0
+    return float(beta.ppf(confidence, failing + 1, trials - failing))
+
+
+@dataclass(frozen=True)
+class Count:
+    """`failing` of `trials` independent trials, and the exact 95% upper bound on the rate behind them."""
+
+    failing: int
+    trials: int
+
+    @property
+    def upper(self) -> float:
+        return upper_bound(self.failing, self.trials)
+
+    def text(self) -> str:
+        """As the pages print it: "3/1000 (95% upper 7.7e-03)"."""
+        return f"{self.failing}/{self.trials} (95% upper {self.upper:.1e})"
 
 
 @dataclass(frozen=True)
@@ -39,14 +64,14 @@ class ClaimSpread:
     seed_count: int
 
 
-def _covered(claim: Claim, matrix: RunsBySeed) -> RunsBySeed:
-    """The seeds of `matrix` that ran every variant `claim` needs."""
-    return {s: rs for s, rs in matrix.items() if all(v in rs for v in claim.variants)}
+def covered(matrix: RunsBySeed, claims: Sequence[Claim]) -> RunsBySeed:
+    """The seeds of `matrix` that ran every variant the claims need: a run judges every claim on the same seeds."""
+    return {s: rs for s, rs in matrix.items() if all(v in rs for c in claims for v in c.variants)}
 
 
 def claim_spread(claim: Claim, matrix: RunsBySeed) -> ClaimSpread | None:
     """The claim over every seed of `matrix` that has its variants; None where none has."""
-    by_value = claim.values(_covered(claim, matrix))
+    by_value = claim.values(covered(matrix, [claim]))
     if not by_value:
         return None
     values = list(by_value.values())
@@ -54,19 +79,47 @@ def claim_spread(claim: Claim, matrix: RunsBySeed) -> ClaimSpread | None:
                        claim.margin(by_value[claim.worst(by_value)]), sum(map(claim.holds, values)), len(values))
 
 
-def upper_bound(failing: int, trials: int, confidence: float = CONFIDENCE) -> float:
-    """One-sided Clopper-Pearson upper bound on a rate seen `failing` times in `trials` trials."""
-    from scipy.stats import beta  # noqa: PLC0415 -- optional and heavy (an extra): only calibration needs it
-
-    if failing >= trials:
-        return 1.0
-    return float(beta.ppf(confidence, failing + 1, trials - failing))
+def failing_runs(values: Mapping[int, float], claim: Claim, size: int) -> list[bool]:
+    """For consecutive disjoint groups of `size` seeds (a shorter rest left out): whether the claim fails that run."""
+    seeds = sorted(values)
+    return [not claim.decide({s: values[s] for s in seeds[i:i + size]})[0] for i in range(0, len(seeds) - size + 1, size)]
 
 
-def tail_probability(margins: Sequence[float]) -> float:
-    """P(margin < 0) from a generalized Pareto fit to the margins below their 10% quantile.
+@dataclass(frozen=True)
+class ClaimRate:
+    """One claim on many seeds: failing runs of each size users make, and the tail fit as a diagnostic."""
 
-    0 where the fitted tail ends before the threshold or the measure does not vary there.
+    claim: str
+    over: str
+    failing: dict[int, Count]  # run size -> failing runs of that many seeds
+    tail_fit: float  # per seed, extrapolated from the margins: a diagnostic, not a rate
+
+
+def claim_rates(claims: Sequence[Claim], matrix: RunsBySeed, sizes: Sequence[int] = RUN_SIZES
+                ) -> tuple[list[ClaimRate], dict[int, Count]]:
+    """Per claim, and for every claim together (a run fails when any claim fails), counted on the same groups."""
+    seeds = covered(matrix, claims)
+    per_claim, together = [], {}
+    fails: dict[int, list[list[bool]]] = {n: [] for n in sizes}
+    for claim in claims:
+        values = claim.values(seeds)
+        counts = {}
+        for n in sizes:
+            runs = failing_runs(values, claim, n)
+            fails[n].append(runs)
+            counts[n] = Count(sum(runs), len(runs))
+        per_claim.append(ClaimRate(claim.id, claim.over, counts, tail_fit([claim.margin(v) for v in values.values()])))
+    for n in sizes:
+        groups = len(seeds) // n
+        together[n] = Count(sum(any(f[i] for f in fails[n]) for i in range(groups)), groups)
+    return per_claim, together
+
+
+def tail_fit(margins: Sequence[float]) -> float:
+    """P(margin < 0) per seed from a generalized Pareto fit to the margins below their 10% quantile: a diagnostic.
+
+    The share of negative margins where any seed fails; 0 where the fitted tail ends before the
+    threshold or the measure does not vary there.
     """
     from scipy.stats import genpareto  # noqa: PLC0415 -- optional and heavy (an extra): only calibration needs it
 
@@ -80,49 +133,3 @@ def tail_probability(margins: Sequence[float]) -> float:
         return 0.0 if u > 0 else float((m <= 0).mean())
     shape, _, scale = genpareto.fit(excess, floc=0.0)
     return float(k / m.size * genpareto.sf(u, shape, 0.0, scale))
-
-
-def run_failure(per_seed: float, seed_count: int, over: str) -> float:
-    """P(a run of `seed_count` seeds fails) given each seed fails independently with `per_seed`."""
-    n = seed_count
-    if over == "each":
-        return 1.0 - (1.0 - per_seed) ** n
-    need = math.ceil(n / 2)
-    return sum(math.comb(n, j) * per_seed**j * (1 - per_seed) ** (n - j) for j in range(need, n + 1))
-
-
-@dataclass(frozen=True)
-class ClaimRate:
-    """One claim's failure rate over the calibration seeds."""
-
-    claim: str
-    over: str
-    seed_count: int
-    failing: int
-    upper: float  # 95% upper bound per seed, from the count
-    tail: float  # per seed, from the tail fit (the count where seeds fail)
-
-    @property
-    def estimate(self) -> float:
-        """Per seed: the count where seeds fail, else the tail fit."""
-        return self.failing / self.seed_count if self.failing else self.tail
-
-    @property
-    def fails_per_run(self) -> dict[int, float]:
-        """P(a run of n seeds fails), from `estimate`, for each n in RUN_SEEDS."""
-        return {n: run_failure(self.estimate, n, self.over) for n in RUN_SEEDS}
-
-
-def claim_rate(claim: Claim, matrix: RunsBySeed) -> ClaimRate:
-    values = claim.values(_covered(claim, matrix))
-    margins = [claim.margin(v) for v in values.values()]
-    failing = sum(not claim.holds(v) for v in values.values())
-    return ClaimRate(claim.id, claim.over, len(margins), failing, upper_bound(failing, len(margins)),
-                     tail_probability(margins))
-
-
-def failing_groups(claims: Sequence[Claim], matrix: RunsBySeed, group_size: int = DEFAULT_SEEDS) -> tuple[int, int]:
-    """Disjoint groups of `group_size` seeds checked as one run each: (groups where any claim fails, groups)."""
-    complete = {s: rs for s, rs in matrix.items() if all(v in rs for c in claims for v in c.variants)}
-    groups = disjoint_groups(complete, group_size)
-    return sum(any(not c.check(group).holds for c in claims) for group in groups), len(groups)

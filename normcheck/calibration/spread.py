@@ -10,13 +10,26 @@ false-alarm rate on healthy redraws (calibration/compare.md).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from .. import baseline, redraw
 from ..constants import DEFAULT_SEEDS
 from ..run import Run, RunsBySeed, disjoint_groups
 from . import store
+from .rates import Count
 
-GROUP = DEFAULT_SEEDS  # seeds per replayed comparison: a baseline's default
+GROUP = DEFAULT_SEEDS  # seeds per side of a comparison: a baseline's default
+REPLAY_SIZES = (GROUP, 2 * GROUP, 4 * GROUP)  # the group sizes compare's false alarms are replayed for
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Healthy redraws compared as `baseline compare` would: `size` seeds a side, baseline on one backend, today on another."""
+
+    size: int
+    backend_a: str
+    backend_b: str
+    flagged: Count
 
 
 def condensed(runs: Sequence[Run]) -> bytes:
@@ -26,22 +39,22 @@ def condensed(runs: Sequence[Run]) -> bytes:
                            {"variants": header["variants"], "seeds": len(seeds), "backend": runs[0].backend}, seeds)
 
 
-def redraw_replays(held: dict[str, RunsBySeed]) -> list[tuple[str, str, int, int]]:
-    """(baseline backend, today's backend, flagged, replays) for every ordered pair of backends' held-out seeds.
+def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SIZES) -> list[Replay]:
+    """compare on healthy redraws: for each group size and each unordered pair of backends, each pair of groups once.
 
-    Within a backend, the first half of its groups of GROUP seeds against the second half; across two
-    backends, group i of one against group i of the other (other seeds, other draws, another stack).
+    compare's rule is symmetric in its two sides, so a->b and b->a would be the same replays. The first half of
+    one backend's groups is compared with the second half of the other's (or of its own): paired groups never
+    share seed numbers, and with them normcheck's batch orders. Replays within one row are independent (disjoint
+    groups); rows share groups, so their counts are not added.
     """
+    names = sorted(held)
     out = []
-    for a in held:
-        for b in held:
-            ga, gb = disjoint_groups(held[a], GROUP), disjoint_groups(held[b], GROUP)
-            if a == b:
-                half = len(ga) // 2
-                ga, gb = ga[:half], ga[half:2 * half]
-            else:
-                n = min(len(ga), len(gb))
-                ga, gb = ga[:n], gb[:n]
-            flagged, pairs = baseline.flagged_pairs(ga, gb, a, b)
-            out.append((a, b, flagged, pairs))
+    for size in sizes:
+        for i, a in enumerate(names):
+            for b in names[i:]:
+                ga, gb = disjoint_groups(held[a], size), disjoint_groups(held[b], size)
+                half = min(len(ga), len(gb)) // 2
+                if half:
+                    flagged, pairs = baseline.flagged_pairs(ga[:half], gb[half:2 * half], a, b)
+                    out.append(Replay(size, a, b, Count(flagged, pairs)))
     return out

@@ -1,12 +1,14 @@
-"""Failure rates from many seeds: count bounds, the tail fit, runs of several seeds."""
+"""Failure rates from many seeds: counted runs with exact bounds, and the tail fit as a diagnostic."""
 
-import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.stats import norm
 
-from normcheck.calibration import rates
+from normcheck.calibration import rates, store
+from normcheck.claims import CLAIMS, check_all, get_claim
+from normcheck.run import by_seed, disjoint_groups
 
 
 def test_upper_bound_with_no_failures_is_the_rule_of_three():
@@ -20,17 +22,41 @@ def test_tail_fit_recovers_a_normal_tail_where_counting_cannot(distance):
     """Margins ~ N(distance, 1): the true rate is far below 1/1000; the fit must land within a factor of 10 of it."""
     margins = np.random.default_rng(0).normal(distance, 1.0, size=1000)
     truth = norm.cdf(-distance)
-    got = rates.tail_probability(margins)
+    got = rates.tail_fit(margins)
     assert truth / 10 < got < truth * 10
 
 
 def test_a_constant_measure_never_fails_and_a_failing_one_is_counted():
-    assert rates.tail_probability([0.001] * 500) == 0.0
-    assert rates.tail_probability([-1.0] * 10 + [1.0] * 90) == pytest.approx(0.1)
+    assert rates.tail_fit([0.001] * 500) == 0.0
+    assert rates.tail_fit([-1.0] * 10 + [1.0] * 90) == pytest.approx(0.1)
 
 
-def test_runs_of_several_seeds():
-    assert rates.run_failure(0.01, 1, "each") == pytest.approx(0.01)
-    assert rates.run_failure(0.01, 5, "each") == pytest.approx(1 - 0.99**5)
-    assert rates.run_failure(0.01, 5, "median") == pytest.approx(sum(math.comb(5, j) * 0.01**j * 0.99 ** (5 - j)
-                                                                     for j in (3, 4, 5)))
+def test_a_run_is_judged_as_the_cli_judges_it():
+    """Groups of 5 consecutive seeds: a median claim fails a run only when its median does; an each claim when any seed does."""
+    median = get_claim("q3_slowdown_is_mostly_the_train_mode_metric")  # median of the measure > 0
+    each = get_claim("input_norm_learns_in_one_epoch")  # every seed >= its threshold
+    values = {s: 1.0 for s in range(12)}
+    values[1] = values[2] = -1.0  # two of the first five seeds fail: the median holds
+    values[5] = values[6] = values[7] = -1.0  # three of the next five: the median fails
+    assert rates.failing_runs(values, median, 5) == [False, True]  # seeds 10 and 11 make no whole run
+    assert rates.failing_runs(values, median, 1) == [values[s] < 0 for s in range(12)]
+    low = {s: (0.5 if s == 3 else 1.0) for s in range(10)}
+    assert rates.failing_runs(low, each, 5) == [True, False]
+
+
+def test_a_count_carries_its_exact_bound():
+    count = rates.Count(3, 1000)
+    assert count.upper == pytest.approx(rates.upper_bound(3, 1000))
+    assert count.text() == f"3/1000 (95% upper {count.upper:.1e})"
+
+
+def test_every_claim_together_counts_the_runs_check_all_fails():
+    """The pages' counts are the CLI's verdicts: each group of 5 stored seeds judged by check_all, as `--seeds` would."""
+    runs = store.load_replica_runs(Path(__file__).resolve().parents[2] / "calibration" / "holdout-jax.npz")
+    matrix = {s: rs for s, rs in by_seed(runs).items() if s < 2100}
+    per_claim, together = rates.claim_rates(CLAIMS, matrix, sizes=(1, 5))
+    for size in (1, 5):
+        verdicts = [check_all(group) for group in disjoint_groups(matrix, size)]
+        assert together[size] == rates.Count(sum(any(not v.holds for v in vs) for vs in verdicts), len(verdicts))
+        for i, claim in enumerate(CLAIMS):
+            assert per_claim[i].failing[size].failing == sum(not vs[i].holds for vs in verdicts), claim.id

@@ -1,0 +1,44 @@
+"""compare's false alarms are replayed once per unordered pair of backends: that rests on its rule being symmetric."""
+
+from pathlib import Path
+
+import pytest
+
+from normcheck import baseline
+from normcheck.calibration import spread, store
+from normcheck.run import by_seed, disjoint_groups
+
+CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
+
+
+@pytest.fixture(scope="module")
+def groups():
+    held = {b: by_seed(store.load_replica_runs(p)) for b, p in store.HOLDOUT_RUNS.by_backend(CALIBRATION).items()}
+    if set(held) != {"jax", "tensorflow"}:
+        pytest.skip("no held-out seeds of both backends stored")
+    return {b: disjoint_groups(m, spread.GROUP)[:4] for b, m in held.items()}
+
+
+def test_comparing_b_with_a_flags_what_comparing_a_with_b_flags(groups):
+    for a, b in (("jax", "tensorflow"), ("tensorflow", "tensorflow")):
+        first, second = groups[a][:2], groups[b][2:4]
+        for x, y in zip(first, second, strict=True):
+            there = baseline.flagged_pairs([x], [y], a, b)
+            back = baseline.flagged_pairs([y], [x], b, a)
+            assert there == back, (a, b, sorted(x), sorted(y))
+
+
+def test_each_pair_of_backends_is_replayed_once_on_groups_that_share_no_seed(groups, monkeypatch):
+    held = {b: {s: rs for g in gs for s, rs in g.items()} for b, gs in groups.items()}
+    seen = []
+
+    def record(then, today, backend_then, backend_today):
+        seen.append((backend_then, backend_today, [(set(a), set(b)) for a, b in zip(then, today, strict=True)]))
+        return 0, len(then)
+
+    monkeypatch.setattr(baseline, "flagged_pairs", record)
+    spread.redraw_replays(held, sizes=(spread.GROUP,))
+    assert [(a, b) for a, b, _ in seen] == [("jax", "jax"), ("jax", "tensorflow"), ("tensorflow", "tensorflow")]
+    for _, _, pairs in seen:
+        assert pairs
+        assert all(not (x & y) for x, y in pairs)
