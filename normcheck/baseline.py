@@ -53,7 +53,8 @@ FAMILY = 150  # cells ALPHA is split over (Bonferroni): fixed, not counted, so n
 # epochs, `question_cells()`); a comparison of more cells than FAMILY runs above ALPHA as a whole. Changing FAMILY
 # moves every redrawn tolerance, calibration/compare.md and README's rate block: regenerate them (docs/development.md).
 CELL_LEVEL = ALPHA / FAMILY  # the per-cell false-alarm level
-TAIL_SEEDS = 20  # up to this many seeds in the two groups together, the far quantile is drawn as well
+TAIL_SEEDS = 40  # up to this many seeds in the two groups together (the group sizes compare is replayed for), the far
+# quantile is drawn as well; beyond, medians of many seeds are close to normal and K sd alone is used
 FLOORS = {"loss": 1e-3, "accuracy": 1e-3, "eval_accuracy": 1e-3}
 CLOSE = {"loss": 1e-3, "accuracy": 1e-3, "eval_accuracy": 1e-3}  # per seed: 25 of 25000 samples
 SAME_DRAWS = 1e-4  # relative: before-training diagnostics this close mean the same initial weights

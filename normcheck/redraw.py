@@ -23,7 +23,8 @@ from .errors import InputError
 
 METRICS = tuple(m for m in run.METRICS if m != "eval_loss")  # the per-epoch metrics compare judges (not eval_loss)
 DRAWS = 4000
-TAIL_DRAWS = 100_000  # for the far quantile, where few seeds are drawn at a time
+TAIL_DRAWS = 100_000  # for the far quantile of every cell
+ROWS = 10_000  # draws shuffled at a time where groups are large: bounded memory, the same draws
 POWER = 0.9
 SEED_COUNTS = (5, 10, 20, 50, 100, 200, 500)
 
@@ -67,13 +68,20 @@ def _pairs(population: int, first: int, second: int, draws: int = DRAWS) -> np.n
     rng = np.random.default_rng([population, first, second, draws])
     k = first + second
     if k * k > population:
-        return rng.random((draws, population)).argsort(axis=1)[:, :k]
+        return np.concatenate([_first_of_shuffle(rng.random((min(ROWS, draws - start), population)), k)
+                               for start in range(0, draws, ROWS)])
     rows = np.empty((0, k), dtype=np.int64)
     while len(rows) < draws:
         batch = rng.integers(0, population, size=(draws, k))
         ordered = np.sort(batch, axis=1)
         rows = np.concatenate([rows, batch[(np.diff(ordered, axis=1) != 0).all(axis=1)]])
     return rows[:draws]
+
+
+def _first_of_shuffle(keys: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the indices of the k smallest keys in key order: `keys.argsort(axis=1)[:, :k]` without sorting the rest."""
+    part = np.argpartition(keys, k - 1, axis=1)[:, :k]
+    return np.take_along_axis(part, np.take_along_axis(keys, part, axis=1).argsort(axis=1), axis=1)
 
 
 def null(column: np.ndarray, first: int, second: int, draws: int = DRAWS) -> np.ndarray:
