@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..experiment import QUESTION_EXPERIMENT
 from ..run import Run
 from ..variants import QUESTION_VARIANTS, VARIANTS
-from . import engine, pages, spread, store
+from . import engine, ledger, pages, spread, store
 
 Log = Callable[[str], None]
 
@@ -85,7 +85,7 @@ def _publish_replica(out: Path, runs: list[Run]) -> str:
     """normcheck/redraw-<backend>.npz, calibration/<backend>.md and (with held-out runs stored) compare.md."""
     backend = framework.default_backend()
     files.write_bytes(redraw.path(backend), spread.condensed(runs))
-    text = pages.rates_table(runs, backend, store.held_out(out, backend))
+    text = pages.rates_table(runs, backend, store.held_out(out, backend), ledger.recorded(out))
     files.write_text(store.RATES_PAGE.path(out, backend), text)
     if store.HOLDOUT_RUNS.by_backend(out):
         files.write_text(out / store.COMPARE_PAGE, pages.compare_page(out))
@@ -102,7 +102,8 @@ def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = 
     stored = store.REPLICA_RUNS.path(out, backend)
     if stored.exists():
         files.write_text(store.RATES_PAGE.path(out, backend),
-                         pages.rates_table(store.load_replica_runs(stored), backend, store.load_replica_runs(target)))
+                         pages.rates_table(store.load_replica_runs(stored), backend, store.load_replica_runs(target),
+                                           ledger.recorded(out)))
     text = pages.compare_page(out)
     files.write_text(out / store.COMPARE_PAGE, text)
     return text

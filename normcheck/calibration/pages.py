@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 from .. import baseline, files, redraw
@@ -19,7 +20,7 @@ from ..errors import InputError
 from ..experiment import QUESTION_EXPERIMENT
 from ..run import Run, RunsBySeed, by_seed
 from ..variants import VARIANTS
-from . import rates, store
+from . import ledger, rates, store
 from .rates import claim_spread
 from .spread import GROUP, redraw_replays
 
@@ -59,10 +60,12 @@ def _span(matrix: RunsBySeed) -> str:
     return f"{min(matrix)}-{max(matrix)}"
 
 
-def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None) -> str:
+def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None,
+                ranges: Sequence[ledger.SeedRange] = ()) -> str:
     """Per claim: threshold, spread over the seeds, and its failing runs of each size users make, counted (rates.py).
 
-    `held_out`: runs of other seeds, never looked at to state a claim, on which every count is made again.
+    `held_out`: runs of a second set of seeds, on which every count is made again; `ranges` (ledger.py) says
+    whether each set was seen while the rule was chosen.
     """
     matrix = by_seed(runs)
     held = by_seed(held_out) if held_out else {}
@@ -74,7 +77,7 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
     lines = [
         f"# Calibration on {backend}: {len(matrix)} seeds through the replica of fit",
         "",
-        f"Seeds {_span(matrix)}, every variant, the question's experiment ({first.epochs} epochs, "
+        f"{_label(ranges, matrix, backend).capitalize()}: every variant, the question's experiment ({first.epochs} epochs, "
         f"normcheck's batch order), each seed from the initial weights Keras draws on {backend}; "
         f"versions {versions}.",
         f"Regenerate: `python -m normcheck calibrate --backend {backend}` (`--report` rebuilds this page from "
@@ -87,11 +90,12 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
         "(Clopper-Pearson). Margin: the worst seed's distance from the threshold on the passing side. "
         "Tail fit: a generalized Pareto fit to the 10% of margins nearest the threshold, per seed; a diagnostic "
         "of how close the claim runs, extrapolated beyond the data, never a rate."
-        + (f" Held out: the same counts on seeds {_span(held)}." if held else ""),
+        + (f" Second set: the same counts on {_label(ranges, held, backend)}." if held else "")
+        + f" Rule version {ledger.rule_version()} (normcheck/calibration/ledger.py).",
         "",
         "| claim | rule | over | min | median | max | margin | "
         + " | ".join(f"runs of {n} failing | 95% upper" for n in sizes) + " | tail fit (diagnostic) |"
-        + "".join(f" held out: runs of {n} |" for n in sizes if held),
+        + "".join(f" second set: runs of {n} |" for n in sizes if held),
         "|---|---|---|---|---|---|---|" + "---|---|" * len(sizes) + "---|" + ("---|" * len(sizes) if held else ""),
     ]
     for i, claim in enumerate(CLAIMS):
@@ -107,10 +111,14 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
                      + "".join(f" {held_found[i].failing[n].failing}/{held_found[i].failing[n].trials} |"
                                for n in sizes if held))
     lines += ["", "Every claim together (a run fails when any claim fails):", ""]
-    for name, counts in (("calibration", together), ("held-out", held_together)):
+    for name, counts in (("calibration", together), ("second-set", held_together)):
         for n, count in counts.items():
             lines.append(f"- a run of {_seeds(n)}, {name} seeds: {count.text()} runs fail.")
     return "\n".join(lines) + "\n"
+
+
+def _label(ranges: Sequence[ledger.SeedRange], matrix: RunsBySeed, backend: str) -> str:
+    return ledger.label(list(ranges), range(min(matrix), max(matrix) + 1), backend, "replica")
 
 
 def _rate(p: float) -> str:
@@ -131,7 +139,7 @@ def claims_page(folder: str | Path = "calibration") -> str:
         "",
         f"Below, per backend: the claim's measure over the replica's calibration seeds (min / median / max), and "
         f"its failing runs of {_seeds(CLI_SEEDS)} and of {_seeds(DEFAULT_SEEDS)} among them, counted (calibration/<backend>.md",
-        "has the exact bounds and the held-out seeds), then how many of the seeds trained with real fit pass.",
+        "has the exact bounds and a second set of seeds), then how many of the seeds trained with real fit pass.",
         "",
     ]
     for backend, matrix in stored.items():
@@ -161,16 +169,17 @@ def claims_page(folder: str | Path = "calibration") -> str:
 
 
 def compare_page(folder: str | Path = "calibration") -> str:
-    """calibration/compare.md: `baseline compare`'s false-alarm rate on held-out seeds, and what it can detect."""
+    """calibration/compare.md: `baseline compare`'s false-alarm rate on the second set of seeds, and what it can detect."""
     held = store.held_out_by_backend(folder)
+    ranges = ledger.recorded(folder)
     if not held:
         raise InputError(f"no held-out runs in {str(folder)!r}; run `python -m normcheck calibrate --holdout` first")
     lines = [
         "# `baseline compare`: false alarms and power",
         "",
         "<!-- generated by `python -m normcheck calibrate --report`; tests/docs checks it is current -->",
-        f"Held-out seeds (never used to set a tolerance): {', '.join(f'{b} {min(m)}-{max(m)}' for b, m in held.items())}, "
-        "run through the replica (`python -m normcheck calibrate --backend B --holdout`).",
+        f"Replayed on {'; '.join(f'{b}: {_label(ranges, m, b)}' for b, m in held.items())}; "
+        f"rule version {ledger.rule_version()}; run through the replica (`python -m normcheck calibrate --backend B --holdout`).",
         "Each replay compares one group of seeds, as a baseline, with another disjoint group of as many, as today: "
         f"a healthy stack whose initial weights were redrawn. A replay is flagged when any of its {baseline.question_cells()} cells "
         f"({len(VARIANTS)} variants x {len(baseline.METRICS)} metrics x {QUESTION_EXPERIMENT.epochs} epochs) is beyond "
@@ -227,7 +236,7 @@ def readme_summary(folder: str | Path = "calibration") -> str:
     folder = Path(folder)
     sizes = rates.RUN_SIZES
     lines = [README_START, "",
-             "| backend | seeds | " + " | ".join(f"runs of {_seeds(n)} failing some claim | held out" for n in sizes) + " |",
+             "| backend | seeds | " + " | ".join(f"runs of {_seeds(n)} failing some claim | second set" for n in sizes) + " |",
              "|---|---|" + "---|---|" * len(sizes)]
     for backend, path in store.REPLICA_RUNS.by_backend(folder).items():
         matrix = by_seed(store.load_replica_runs(path))
@@ -235,12 +244,13 @@ def readme_summary(folder: str | Path = "calibration") -> str:
         held = by_seed(held_runs) if held_runs else {}
         together = rates.claim_rates(CLAIMS, matrix)[1]
         held_together = rates.claim_rates(CLAIMS, held)[1] if held else {}
-        lines.append(f"| {backend} | {_span(matrix)}" + (f", held out {_span(held)}" if held else "") + " | "
+        lines.append(f"| {backend} | {_span(matrix)}" + (f"; second set {_span(held)}" if held else "") + " | "
                      + " | ".join(f"{together[n].text()} | " + (held_together[n].text() if held else "not stored")
                                   for n in sizes) + " |")
     lines += ["", "Counts of disjoint groups of seeds, each judged as one run with every claim, and the exact 95% upper "
-              "bound on the rate behind each count. `baseline compare`'s false alarms on healthy redraws, per group "
-              "size and pair of backends: [calibration/compare.md](calibration/compare.md).", "", README_END]
+              f"bound on the rate behind each count; rule version {ledger.rule_version()}. Which seed ranges were seen while "
+              "the rules were chosen: calibration/seed-ranges.json. `baseline compare`'s false alarms on healthy "
+              "redraws, per group size and pair of backends: [calibration/compare.md](calibration/compare.md).", "", README_END]
     return "\n".join(lines)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from normcheck import redraw
-from normcheck.calibration import pages, store
+from normcheck.calibration import ledger, pages, store
 from normcheck.claims import CLAIMS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,8 @@ def test_calibration_rates_and_the_packaged_spread_are_current(backend):
     """calibration/<backend>.md and normcheck/redraw-<backend>.npz are what the stored replica runs give."""
     folder = ROOT / "calibration"
     runs = store.load_replica_runs(folder / f"runs-{backend}-replica.npz")
-    assert (folder / f"{backend}.md").read_text() == pages.rates_table(runs, backend, store.held_out(folder, backend)), (
+    assert (folder / f"{backend}.md").read_text() == pages.rates_table(runs, backend, store.held_out(folder, backend),
+                                                                     ledger.load(folder)), (
         f"calibration/{backend}.md is stale: run `python -m normcheck calibrate --backend {backend} --report`")
     packaged = redraw.cells(backend)
     assert packaged is not None

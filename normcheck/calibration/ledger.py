@@ -1,0 +1,115 @@
+"""Which rule each count belongs to, and which seeds have been looked at: the record a held-out count rests on.
+
+The rule is everything a stated rate depends on: each claim's measure, threshold and
+each/median, the run sizes users make, and compare's rule. `rule_version` is a hash of
+it, so any change is a new version. calibration/seed-ranges.json records every seed
+range ever judged, with its role: a "development" range was seen while rules were
+chosen; a "held-out" range was drawn after its rule version was frozen in a commit, and
+counts on it hold for that version only. The pages label ranges from this record, never
+from a fixed sentence, and tests/docs holds the record to the stored files and the rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from .. import baseline, files, redraw
+from ..claims import CLAIMS
+from ..constants import CLI_SEEDS, DEFAULT_SEEDS
+from ..errors import InputError
+
+RANGES = "seed-ranges.json"  # in the calibration folder
+ROLES = ("development", "held-out")
+
+
+def rule() -> dict[str, Any]:
+    """Everything a stated rate depends on, as plain data."""
+    claims = []
+    for c in CLAIMS:
+        func, bound = (c.measure.func, c.measure.keywords) if isinstance(c.measure, partial) else (c.measure, {})
+        claims.append({"id": c.id, "measure": func.__name__, "arguments": dict(sorted(bound.items())), "op": c.op,
+                       "threshold": c.threshold, "over": c.over})
+    compare = {"K": baseline.K, "ALPHA": baseline.ALPHA, "FAMILY": baseline.FAMILY, "TAIL_SEEDS": baseline.TAIL_SEEDS,
+               "FLOORS": baseline.FLOORS, "CLOSE": baseline.CLOSE, "SAME_DRAWS": baseline.SAME_DRAWS,
+               "DRAWS": redraw.DRAWS, "TAIL_DRAWS": redraw.TAIL_DRAWS}
+    return {"claims": claims, "run_sizes": {"cli": CLI_SEEDS, "default": DEFAULT_SEEDS}, "compare": compare}
+
+
+def rule_version() -> str:
+    """The first 12 hex digits of the rule's SHA-256: a new version whenever anything in `rule()` changes."""
+    return hashlib.sha256(json.dumps(rule(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class SeedRange:
+    """One range of seeds judged at some point, on some backends, through one engine."""
+
+    first: int
+    last: int
+    engine: str
+    backends: tuple[str, ...]
+    role: str
+    rule_version: str | None  # held-out: the frozen version it was drawn for
+    frozen_in: str | None  # held-out: the commit that froze that version
+    note: str
+
+    def covers(self, seeds: range, backend: str, engine: str) -> bool:
+        return engine == self.engine and backend in self.backends and self.first <= seeds.start and seeds.stop - 1 <= self.last
+
+    def span(self) -> str:
+        return f"{self.first}-{self.last}"
+
+
+def load(folder: str | Path) -> list[SeedRange]:
+    """The seed-range record of a calibration folder; a malformed record is an InputError naming file and place."""
+    path = Path(folder) / RANGES
+    where = f"seed-range record {str(path)!r}"
+    data = files.read_json(path, "seed-range record")
+    if not isinstance(data, dict) or not isinstance(data.get("ranges"), list):
+        raise InputError(f"{where}: expected an object with a list 'ranges'")
+    out = []
+    for i, item in enumerate(data["ranges"]):
+        place = f"{where}: ranges[{i}]"
+        if not isinstance(item, dict):
+            raise InputError(f"{place} is {type(item).__name__}; allowed: an object")
+        first, last = item.get("first"), item.get("last")
+        if not (isinstance(first, int) and isinstance(last, int) and 0 <= first <= last):
+            raise InputError(f"{place}: first/last are {first!r}/{last!r}; allowed: integers 0 <= first <= last")
+        if item.get("role") not in ROLES:
+            raise InputError(f"{place}: role is {item.get('role')!r}; allowed: {', '.join(ROLES)}")
+        backends = item.get("backends")
+        if not (isinstance(backends, list) and backends and all(isinstance(b, str) for b in backends)):
+            raise InputError(f"{place}: backends is {backends!r}; allowed: a non-empty list of backend names")
+        if item["role"] == "held-out" and not (isinstance(item.get("rule_version"), str) and item.get("frozen_in")):
+            raise InputError(f"{place}: a held-out range names the rule_version it was drawn for and the commit frozen_in")
+        out.append(SeedRange(first, last, str(item.get("engine")), tuple(backends), item["role"], item.get("rule_version"),
+                             item.get("frozen_in"), str(item.get("note", ""))))
+    return out
+
+
+def recorded(folder: str | Path) -> list[SeedRange]:
+    """The folder's record, or none where the folder keeps none (a scratch `--out`)."""
+    return load(folder) if (Path(folder) / RANGES).exists() else []
+
+
+def find(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> SeedRange | None:
+    """The recorded range that holds these seeds of `backend` through `engine`, if any."""
+    return next((r for r in ranges if r.covers(seeds, backend, engine)), None)
+
+
+def label(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> str:
+    """How a page names a stored range: held out for the current rule, or why not."""
+    found = find(ranges, seeds, backend, engine)
+    span = f"{seeds.start}-{seeds.stop - 1}"
+    if found is None:
+        return f"seeds {span} (not in calibration/{RANGES})"
+    if found.role == "held-out" and found.rule_version == rule_version():
+        return f"held-out seeds {span}, drawn after rule {found.rule_version} was frozen in {found.frozen_in}"
+    if found.role == "held-out":
+        return f"seeds {span}, held out for rule {found.rule_version}, not for today's rule {rule_version()}"
+    return f"development seeds {span} ({found.note})"

@@ -1,0 +1,56 @@
+"""calibration/seed-ranges.json is the record every "held out" rests on: it must cover what is stored and match the rule."""
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from normcheck.calibration import ledger, store
+from normcheck.claims import CLAIMS
+from normcheck.errors import InputError
+
+CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
+
+
+def _stored_ranges():
+    """(file, engine, backend, seeds) for every stored calibration file."""
+    for kind in (store.REPLICA_RUNS, store.HOLDOUT_RUNS):
+        for backend, path in kind.by_backend(CALIBRATION).items():
+            seeds = sorted({r.seed for r in store.load_replica_runs(path)})
+            yield path.name, "replica", backend, range(seeds[0], seeds[-1] + 1)
+    for order in ("owned", "fit"):
+        for backend, path in store.fit_runs(order).by_backend(CALIBRATION).items():
+            seeds = sorted({r.seed for r in store.load_fit_runs(path)})
+            yield path.name, "fit", backend, range(seeds[0], seeds[-1] + 1)
+
+
+def test_every_stored_range_is_recorded():
+    ranges = ledger.load(CALIBRATION)
+    for name, engine, backend, seeds in _stored_ranges():
+        assert ledger.find(ranges, seeds, backend, engine), f"{name}: seeds {seeds} are not in {ledger.RANGES}"
+
+
+def test_held_out_ranges_are_for_todays_rule_and_were_never_development():
+    ranges = ledger.load(CALIBRATION)
+    for r in ranges:
+        if r.role != "held-out":
+            continue
+        assert r.rule_version == ledger.rule_version(), (
+            f"seeds {r.span()} were held out for rule {r.rule_version}; the rule is now {ledger.rule_version()}: "
+            "record them as development and draw a fresh range for the new rule")
+        for d in ranges:
+            if d.role == "development" and set(d.backends) & set(r.backends):
+                assert d.last < r.first or r.last < d.first, f"held-out {r.span()} overlaps development {d.span()}"
+
+
+def test_the_rule_version_moves_with_any_threshold(monkeypatch):
+    before = ledger.rule_version()
+    moved = dataclasses.replace(CLAIMS[0], threshold=CLAIMS[0].threshold + 1e-9)
+    monkeypatch.setattr(ledger, "CLAIMS", (moved, *CLAIMS[1:]))
+    assert ledger.rule_version() != before
+
+
+def test_a_malformed_record_is_one_error_naming_the_place(tmp_path):
+    (tmp_path / ledger.RANGES).write_text('{"ranges": [{"first": 5, "last": 2, "role": "development", "backends": ["jax"]}]}')
+    with pytest.raises(InputError, match=r"ranges\[0\]: first/last are 5/2"):
+        ledger.load(tmp_path)
