@@ -29,6 +29,7 @@ from . import (
 )
 from .calibration import engine as calibration_engine
 from .calibration import jobs as calibration_jobs
+from .calibration import ledger as calibration_ledger
 from .calibration import pages as calibration_pages
 from .constants import CLI_SEEDS, DEFAULT_SEEDS, FIT_SEEDS, HOLDOUT_SEEDS, REPLICA_SEEDS, seed_span
 from .errors import InputError
@@ -123,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "(calibration/compare.md)")
     cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables (default %(default)s)")
     cal.add_argument("--report", action="store_true", help="only rebuild the tables from the stored runs")
+    cal.add_argument("--freeze", action="store_true",
+                     help="only write the rule every count belongs to (calibration/rule.json): commit it before drawing held-out seeds")
     cal.add_argument("--page", metavar="PATH", help="only write the claims page (docs/claims.md) from the stored runs of every backend")
     cal.add_argument("--order", choices=ORDERS, default="owned", help="batch order to calibrate (default %(default)s)")
 
@@ -275,6 +278,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         files.check_writable(args.page)
         files.write_text(args.page, calibration_pages.claims_page(args.out))
         print(f"wrote {args.page}")
+        return 0
+    if args.freeze:
+        path = calibration_jobs.freeze(calibration_jobs.folder(args.out))
+        print(f"wrote {path}: rule {calibration_ledger.rule_version()}; commit it, then record the fresh held-out range")
         return 0
     if args.readme:
         calibration_pages.write_readme_summary(args.readme, args.out)

@@ -107,3 +107,10 @@ def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = 
     text = pages.compare_page(out)
     files.write_text(out / store.COMPARE_PAGE, text)
     return text
+
+
+def freeze(out: Path) -> Path:
+    """calibration/rule.json: the rule as it is now, with its version; counts on seeds drawn after its commit hold for it."""
+    path = out / ledger.RULE
+    files.write_json(path, {"version": ledger.rule_version(), "rule": ledger.rule()})
+    return path

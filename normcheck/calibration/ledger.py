@@ -1,7 +1,7 @@
 """Which rule each count belongs to, and which seeds have been looked at: the record a held-out count rests on.
 
-The rule is everything a stated rate depends on: each claim's measure, threshold and
-each/median, the run sizes users make, and compare's rule. `rule_version` is a hash of
+The rule is everything a verdict depends on besides the runs: each claim's measure,
+threshold and each/median, and compare's rule with the spread it ships. `rule_version` is a hash of
 it, so any change is a new version. calibration/seed-ranges.json records every seed
 range ever judged, with its role: a "development" range was seen while rules were
 chosen; a "held-out" range was drawn after its rule version was frozen in a commit, and
@@ -20,15 +20,17 @@ from typing import Any
 
 from .. import baseline, files, redraw
 from ..claims import CLAIMS
-from ..constants import CLI_SEEDS, DEFAULT_SEEDS
 from ..errors import InputError
+from ..framework import BACKENDS
 
 RANGES = "seed-ranges.json"  # in the calibration folder
+RULE = "rule.json"  # the frozen rule, written by `calibrate --freeze`
 ROLES = ("development", "held-out")
 
 
 def rule() -> dict[str, Any]:
-    """Everything a stated rate depends on, as plain data."""
+    """Everything a verdict depends on besides the runs, as plain data: how each claim judges, compare's rule and the
+    spread it ships (by content hash). Which run sizes the pages count is not part of it: every size is counted."""
     claims = []
     for c in CLAIMS:
         func, bound = (c.measure.func, c.measure.keywords) if isinstance(c.measure, partial) else (c.measure, {})
@@ -37,7 +39,8 @@ def rule() -> dict[str, Any]:
     compare = {"K": baseline.K, "ALPHA": baseline.ALPHA, "FAMILY": baseline.FAMILY, "TAIL_SEEDS": baseline.TAIL_SEEDS,
                "FLOORS": baseline.FLOORS, "CLOSE": baseline.CLOSE, "SAME_DRAWS": baseline.SAME_DRAWS,
                "DRAWS": redraw.DRAWS, "TAIL_DRAWS": redraw.TAIL_DRAWS}
-    return {"claims": claims, "run_sizes": {"cli": CLI_SEEDS, "default": DEFAULT_SEEDS}, "compare": compare}
+    spread = {b: hashlib.sha256(redraw.path(b).read_bytes()).hexdigest()[:12] for b in BACKENDS if redraw.path(b).exists()}
+    return {"claims": claims, "compare": compare, "compare_spread": spread}
 
 
 def rule_version() -> str:

@@ -1,6 +1,7 @@
 """calibration/seed-ranges.json is the record every "held out" rests on: it must cover what is stored and match the rule."""
 
 import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,11 @@ def test_a_malformed_record_is_one_error_naming_the_place(tmp_path):
     (tmp_path / ledger.RANGES).write_text('{"ranges": [{"first": 5, "last": 2, "role": "development", "backends": ["jax"]}]}')
     with pytest.raises(InputError, match=r"ranges\[0\]: first/last are 5/2"):
         ledger.load(tmp_path)
+
+
+def test_the_frozen_rule_is_todays():
+    frozen = json.loads((CALIBRATION / ledger.RULE).read_text())
+    assert frozen == {"version": ledger.rule_version(), "rule": json.loads(json.dumps(ledger.rule()))}, (
+        "a claim's threshold, each/median, compare's rule or its shipped spread changed after calibration/rule.json was "
+        "frozen: every held-out count is for the old rule. Run `python -m normcheck calibrate --freeze`, commit, and "
+        "record a fresh held-out range in calibration/seed-ranges.json before running it")
