@@ -89,6 +89,8 @@ def _publish_replica(out: Path, runs: list[Run]) -> str:
     files.write_text(store.RATES_PAGE.path(out, backend), text)
     if store.HOLDOUT_RUNS.by_backend(out):
         files.write_text(out / store.COMPARE_PAGE, pages.compare_page(out))
+    if store.fit_runs(QUESTION_EXPERIMENT.order).by_backend(out):
+        files.write_text(out / store.AGREEMENT_PAGE, pages.agreement_page(out))
     return text
 
 

@@ -1,0 +1,115 @@
+"""Does the replica stand for real fit where trajectories are chaotic? A two-sample test per measure, with its power.
+
+On raw inputs the replica does not follow fit seed by seed (float32 details differ, and
+the trajectories are chaotic), so its counts can stand for those claims only in
+distribution. For every claim that reads a raw-input variant, and each raw-input
+variant's metrics after the first and last epoch, the stored fit seeds are compared with
+the replica's seeds by a two-sample Kolmogorov-Smirnov test at a family-wise level.
+A test that does not reject says little unless it could have: `power` finds, by
+resampling the replica's own values, the smallest shift (in the replica's standard
+deviations) and the smallest widening of the spread that the test catches in 90% of
+draws with these sample sizes. Both are stated beside every p-value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from ..claims import CLAIMS
+from ..experiment import QUESTION_EXPERIMENT
+from ..run import RunsBySeed
+from ..variants import VARIANTS
+
+LEVEL = 0.01  # family-wise, split evenly over the measures
+POWER = 0.9
+SIMULATIONS = 200
+CHAOTIC = tuple(v for v, spec in VARIANTS.items() if not spec.input_norm)
+EPOCHS = (1, QUESTION_EXPERIMENT.epochs)
+
+Values = Callable[[RunsBySeed], dict[int, float]]
+
+
+def measures() -> dict[str, Values]:
+    """Every claim on a raw-input variant, and each raw-input variant's metrics after the first and last epoch."""
+    out: dict[str, Values] = {c.id: c.values for c in CLAIMS if any(v in CHAOTIC for v in c.variants)}
+    for variant in CHAOTIC:
+        for metric in ("loss", "accuracy", "eval_accuracy"):
+            for epoch in EPOCHS:
+                def values(matrix: RunsBySeed, variant: str = variant, metric: str = metric, epoch: int = epoch
+                           ) -> dict[int, float]:
+                    return {s: getattr(rs[variant], metric)[epoch - 1] for s, rs in matrix.items() if variant in rs}
+                out[f"{variant} {metric} epoch {epoch}"] = values
+    return out
+
+
+def _ks_p(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import ks_2samp  # noqa: PLC0415 -- optional and heavy (an extra): only calibration needs it
+
+    return float(ks_2samp(a, b).pvalue)
+
+
+def _caught(replica: np.ndarray, n_fit: int, level: float, change: Callable[[np.ndarray], np.ndarray],
+            rng: np.random.Generator) -> float:
+    """How often the test rejects when fit's seeds are `change`d draws from the replica's own values."""
+    hits = 0
+    for _ in range(SIMULATIONS):
+        fit = change(rng.choice(replica, size=n_fit, replace=True))
+        hits += _ks_p(fit, replica) < level
+    return hits / SIMULATIONS
+
+
+def _smallest(replica: np.ndarray, n_fit: int, level: float, change: Callable[[float], Callable[[np.ndarray], np.ndarray]],
+              low: float, high: float, seed: int) -> float | None:
+    """The smallest size of `change` caught in POWER of the draws, by bisection; None if not even `high` is."""
+    if _caught(replica, n_fit, level, change(high), np.random.default_rng(seed)) < POWER:
+        return None
+    for _ in range(8):
+        mid = (low + high) / 2
+        low, high = (low, mid) if _caught(replica, n_fit, level, change(mid), np.random.default_rng(seed)) >= POWER \
+            else (mid, high)
+    return high
+
+
+def _shifted(size: float, *, sd: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda x: x + size * sd
+
+
+def _widened(factor: float, *, median: float) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda x: median + (x - median) * factor
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """One measure: fit's seeds against the replica's, the test's p-value and what the test could have seen."""
+
+    measure: str
+    fit_seeds: int
+    replica_seeds: int
+    fit_median: float
+    replica_median: float
+    p: float
+    shift: float | None  # smallest shift caught in 90% of draws, in the replica's standard deviations
+    widening: float | None  # smallest factor on the spread around the median caught in 90% of draws
+
+    def rejected(self, level: float) -> bool:
+        return self.p < level
+
+
+def compare(fit: RunsBySeed, replica: RunsBySeed, seed: int = 0) -> tuple[list[Agreement], float]:
+    """Every measure of `measures()`, and the per-measure level (LEVEL over the family)."""
+    found = measures()
+    level = LEVEL / len(found)
+    out = []
+    for i, (name, values) in enumerate(found.items()):
+        a = np.array(list(values(fit).values()), dtype=np.float64)
+        b = np.array(list(values(replica).values()), dtype=np.float64)
+        sd = float(b.std())
+        med = float(np.median(b))
+        shift = _smallest(b, a.size, level, partial(_shifted, sd=sd), 0.0, 4.0, seed + i) if sd > 0 else None
+        widen = _smallest(b, a.size, level, partial(_widened, median=med), 1.0, 6.0, seed + i) if sd > 0 else None
+        out.append(Agreement(name, a.size, b.size, float(np.median(a)), med, _ks_p(a, b), shift, widen))
+    return out, level
