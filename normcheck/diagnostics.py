@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from . import framework, oracle
-from .variants import BN, DENSE, Variant
+from .variants import BN, DENSE, TANH, Variant
 
 SATURATION_LEVEL = 0.99
 BATCHES = 100
@@ -34,11 +34,21 @@ class Inputs:
         self.x = x
         self.y64 = y.astype(np.float64).ravel()
         self.sorted_x = np.sort(x.astype(np.float64).ravel())
-        order = np.random.default_rng([seed, 2**31]).permutation(len(x))
-        usable = len(x) - len(x) % batch_size
-        self.batch_x = x[order[:usable].reshape(-1, batch_size)[:BATCHES]].astype(np.float32)
+        self.batch_x = bn_batches(x, batch_size, seed)
         grid = slice(None, None, max(1, len(x) // GRADIENT_POINTS))
         self.grid_x, self.grid_y = x[grid], y[grid]
+
+
+def bn_batches(x: np.ndarray, batch_size: int, seed: int) -> np.ndarray:
+    """BN's view's batches for `seed`: the first `BATCHES` batches of a fixed random order, float32."""
+    order = np.random.default_rng([seed, 2**31]).permutation(len(x))
+    usable = len(x) - len(x) % batch_size
+    return x[order[:usable].reshape(-1, batch_size)[:BATCHES]].astype(np.float32)
+
+
+def batch_x_many(x: np.ndarray, batch_size: int, seeds: list[int]) -> np.ndarray:
+    """`Inputs.batch_x` of each seed, stacked on a leading seed axis, without an `Inputs` (a sort of x) per seed."""
+    return np.stack([bn_batches(x, batch_size, seed) for seed in seeds])
 
 
 def compute(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray, inputs: Inputs,
@@ -47,7 +57,8 @@ def compute(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray,
 
     The real path passes what Keras predicted and, for BN variants, `bn_view`: the per-batch std of
     what Keras's BatchNormalization layer received and of what it returned in training mode. The
-    replica (calibration/engine.py) passes its own outputs and lets the oracle compute BN's view.
+    replica (calibration/engine.py) computes many seeds at once through `compute_many`, which lets the
+    oracle compute BN's view and is held to this function bit for bit.
     """
     probs = np.asarray(probs, dtype=np.float64).ravel()
     y = inputs.y64
@@ -71,6 +82,101 @@ def compute(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray,
             bn_out = bn_view[1]
         out["bn_output_std"] = float(np.median(bn_out))
     return out
+
+
+def compute_many(variant: Variant, weights: dict[str, np.ndarray], probs: np.ndarray, inputs: Inputs,
+                 batch_x: np.ndarray) -> dict[str, np.ndarray]:
+    """`compute` for many model states at once (weights and probs with a leading seed axis), for the replica.
+
+    Same operations in the same order as `compute` with the oracle computing BN's view, so each value
+    is the one `compute` returns for that seed (tests/unit holds them equal): per-seed Python calls
+    cost more than the arithmetic. `inputs` gives the data (shared by every seed), `batch_x` each
+    seed's BN batches (`batch_x_many`). A missing value is NaN.
+    """
+    probs = np.asarray(probs, dtype=np.float64).reshape(len(probs), -1)
+    w = {k: np.asarray(val, dtype=np.float64) for k, val in weights.items()}
+    grad, preact = _inference_gradient(variant, w, inputs.grid_x, inputs.grid_y)
+    batch_std = _batch_std_many(variant, w, batch_x)
+    out = {
+        "eval_loss": oracle.clipped_bce(probs, inputs.y64).mean(axis=1),
+        "eval_accuracy": ((probs > 0.5) == (inputs.y64 > 0.5)).mean(axis=1),
+        "saturation": _saturation_many(variant, w, inputs.sorted_x),
+        "grad_norm": np.sqrt(np.array([g.dot(g) for g in grad])),
+        "preact_grad_rms": np.sqrt((preact**2).sum(axis=2).mean(axis=1)),
+        "batch_std": np.median(batch_std.reshape(len(batch_std), -1), axis=1),
+        "bn_output_std": np.full(len(probs), np.nan),
+    }
+    if variant.batch_norm:
+        gamma = np.abs(w["bn/gamma"])[:, None, :]
+        bn_out = gamma * batch_std / np.sqrt(batch_std**2 + oracle.DEFAULTS["bn_epsilon"])
+        out["bn_output_std"] = np.median(bn_out.reshape(len(bn_out), -1), axis=1)
+    return out
+
+
+def _inference_gradient(variant: Variant, w: dict[str, np.ndarray], x: np.ndarray,
+                        y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per seed: the first layer's kernel gradient (seed, units) and the pre-activation gradient (seed, n, units),
+    as `oracle.forward_backward` computes them in inference mode with the logits loss."""
+    eps = oracle.DEFAULTS["bn_epsilon"]
+    x = np.asarray(x, dtype=np.float64).reshape(1, -1, 1)
+    y = np.asarray(y, dtype=np.float64).reshape(1, -1, 1)
+    n = x.shape[1]
+    a, caches = x, []
+    for op in variant.hidden:
+        if op == DENSE:
+            caches.append(a)
+            a = a * w["dense/kernel"].reshape(len(w["dense/kernel"]), 1, -1) + w["dense/bias"][:, None, :]
+        elif op == BN:
+            inv = 1.0 / np.sqrt(w["bn/moving_variance"][:, None, :] + eps)
+            a = (a - w["bn/moving_mean"][:, None, :]) * inv * w["bn/gamma"][:, None, :] + w["bn/beta"][:, None, :]
+            caches.append(inv)
+        else:
+            a = np.tanh(a)
+            caches.append(a)
+    kernel = w["output/kernel"].reshape(len(a), 1, -1)
+    z2 = (a * kernel).sum(axis=2, keepdims=True) + w["output/bias"][:, None, :]
+    p = 1 / (1 + np.exp(-z2))
+    d = (p - y) / n * kernel
+    for op, cache in reversed(list(zip(variant.hidden, caches, strict=True))):
+        if op == TANH:
+            d = d * (1 - cache**2)
+        elif op == BN:
+            d = d * w["bn/gamma"][:, None, :] * cache
+        else:
+            grad = (cache * d).sum(axis=1)
+    return grad, d * n
+
+
+def _saturation_many(variant: Variant, w: dict[str, np.ndarray], sorted_x: np.ndarray) -> np.ndarray:
+    """`_saturation` per seed (with `oracle.tanh_input_affine`'s arithmetic): the same two binary searches per unit,
+    for every seed's units in one call."""
+    c = np.arctanh(SATURATION_LEVEL)
+    s, t = w["dense/kernel"].reshape(w["dense/bias"].shape), w["dense/bias"]
+    for op in variant.hidden[1:]:
+        if op == TANH:
+            break
+        scale = w["bn/gamma"] / np.sqrt(w["bn/moving_variance"] + oracle.DEFAULTS["bn_epsilon"])
+        s, t = s * scale, t * scale + w["bn/beta"] - w["bn/moving_mean"] * scale
+    n = sorted_x.size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a, b = (-c - t) / s, (c - t) / s
+    lo, hi = np.where(b < a, b, a), np.where(b < a, a, b)
+    counts = np.searchsorted(sorted_x, lo.ravel(), "left") + n - np.searchsorted(sorted_x, hi.ravel(), "right")
+    counts = np.where(s.ravel() == 0, np.where(np.abs(t.ravel()) > c, n, 0), counts)
+    units = t.shape[-1]
+    return counts.reshape(-1, units).sum(axis=1) / (n * units)
+
+
+def _batch_std_many(variant: Variant, w: dict[str, np.ndarray], batch_x: np.ndarray) -> np.ndarray:
+    """`_batch_std` per seed: (seed, batch, unit), from float32 weights and each seed's batches."""
+    w32 = {k: val.astype(np.float32) for k, val in w.items()}
+    seeds, batches, size = batch_x.shape[:3]
+    a = batch_x.reshape(seeds, -1, 1)
+    for op in variant.hidden:
+        if op == BN:
+            break
+        a = np.tanh(a) if op == TANH else a * w32["dense/kernel"].reshape(seeds, 1, -1) + w32["dense/bias"][:, None, :]
+    return a.reshape(seeds, batches, size, -1).std(axis=2, dtype=np.float64)
 
 
 class Probe:

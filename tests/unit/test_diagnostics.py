@@ -3,7 +3,15 @@ import pytest
 
 from normcheck import VARIANTS, Experiment, oracle
 from normcheck.data import dataset
-from normcheck.diagnostics import SATURATION_LEVEL, Inputs, _batch_std, _saturation
+from normcheck.diagnostics import (
+    SATURATION_LEVEL,
+    Inputs,
+    _batch_std,
+    _saturation,
+    batch_x_many,
+    compute,
+    compute_many,
+)
 
 
 def random_weights(rng, x, kernel_scale: float, gamma_scale: float) -> dict[str, np.ndarray]:
@@ -40,3 +48,26 @@ def test_batch_std_is_what_bn_normalizes(variant):
     got = _batch_std(v, w, inputs.batch_x)
     np.testing.assert_array_equal(got, expected)
     assert got.shape == (len(x) // 20, 20)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_batched_diagnostics_equal_compute_seed_by_seed(variant):
+    """The replica computes many seeds at once (compute_many); every value must be the one `compute` returns,
+    bit for bit, so the calibration records what the real probe would."""
+    v = VARIANTS[variant]
+    x, y = dataset(Experiment(), v.input_norm)
+    rng = np.random.default_rng(7)
+    seeds = list(range(40, 52))
+    weights = [{k: a.astype(np.float32).astype(np.float64) for k, a in random_weights(rng, x, 4, 2).items()}
+               for _ in seeds]
+    weights[0]["dense/kernel"][0, :3] = 0.0
+    probs = rng.uniform(0, 1, (len(seeds), len(x))).astype(np.float32)
+    probs[:, :6] = [0.0, 1.0, 0.5, 1e-9, 1 - 1e-9, 0.5]
+    stacked = {k: np.stack([w[k] for w in weights]) for k in weights[0]}
+    many = compute_many(v, stacked, probs, Inputs(x, y, 20, seeds[0]), batch_x_many(x, 20, seeds))
+    for i, seed in enumerate(seeds):
+        one = compute(v, weights[i], probs[i], Inputs(x, y, 20, seed))
+        assert list(one) == list(many)
+        for key, value in one.items():
+            want = np.float64(np.nan if value is None else value)
+            assert want.view(np.uint64) == np.float64(many[key][i]).view(np.uint64), (seed, key)
