@@ -9,10 +9,11 @@ Real training goes through `keras.Model.fit` (training.py). To say how often a c
 or a comparison fails on a healthy stack takes thousands of seeds, which fit cannot
 train in minutes. The replica runs the same math (the oracle's, oracle.py) in JAX,
 float32, with `vmap` over seeds and `lax.scan` over the steps of an epoch: each
-seed starts from the initial weights its Keras backend draws (one real build per
-seed), sees normcheck's batch order, and yields a `Run` with what Keras prints
-(train-mode loss and accuracy as epoch means) and the inference-mode metrics and
-diagnostics (diagnostics.compute, the function the real path uses). The suite
+seed starts from the initial weights its Keras backend draws (Keras's own
+initializers, held to a real build per seed), sees normcheck's batch order, and
+yields a `Run` with what Keras prints (train-mode loss and accuracy as epoch means)
+and the inference-mode metrics and diagnostics (diagnostics.compute_many, held to
+compute, the function the real path uses). The suite
 holds it to real fit (tests/regression/test_replica.py): seed by seed where the
 trajectories are stable, in distribution where float32 makes them chaotic.
 """
@@ -23,6 +24,8 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +41,7 @@ from . import store
 
 ENGINES = ("replica", "fit")
 REPLICA = "replica"  # the engine's name in a replica Run's versions
-SEED_BATCH = 500  # seeds the replica trains in one vmapped program
+SEED_BATCH = 500  # seeds per compiled program: XLA fuses by shape, so a seed's float32 results depend on it
 
 
 def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUESTION_EXPERIMENT,
@@ -80,18 +83,29 @@ def _jax():
 def initial_weights(seed_list: Sequence[int], experiment: Experiment = QUESTION_EXPERIMENT) -> dict[str, np.ndarray]:
     """Each seed's initial weights as this process's Keras backend draws them, stacked on a leading seed axis.
 
-    Every variant draws the same numbers for a seed (its dense and output kernels are
-    the only random ones, drawn in that order), so one build of the BN variant per seed serves all.
+    Every variant draws the same numbers for a seed: its dense and output kernels are the only random
+    weights, each from a GlorotUniform initializer that takes its seed from Python's `random` when the layer
+    is made, in that order. So one real build gives the constant weights, and per seed the two initializers
+    are called directly after `set_random_seed`, as a build would (tests/regression/test_replica.py holds this
+    to a real build per seed on each backend): a build per seed costs more than the training.
     """
     keras = framework.keras()
-    out: dict[str, list[np.ndarray]] = {}
-    for seed in seed_list:
-        seeds_module.check(seed)
-        keras.utils.set_random_seed(seed)
-        weights = oracle.weights_from_model(build_model("batch_norm", experiment), "batch_norm")
-        for name, value in weights.items():
-            out.setdefault(name, []).append(value.astype(np.float32))
-    return {name: np.stack(values) for name, values in out.items()}
+    template = built_weights(seeds_module.check(seed_list[0]), experiment) if len(seed_list) else {}
+    out = {name: np.repeat(value[None], len(seed_list), axis=0) for name, value in template.items()}
+    units = experiment.hidden_units
+    for i, seed in enumerate(seed_list):
+        keras.utils.set_random_seed(seeds_module.check(seed))
+        dense, output = keras.initializers.GlorotUniform(), keras.initializers.GlorotUniform()
+        out["dense/kernel"][i] = framework.to_numpy(dense((1, units), dtype="float32"))
+        out["output/kernel"][i] = framework.to_numpy(output((units, 1), dtype="float32"))
+    return out
+
+
+def built_weights(seed: int, experiment: Experiment = QUESTION_EXPERIMENT) -> dict[str, np.ndarray]:
+    """One seed's initial weights, float32, from a real build of the BN variant after `set_random_seed`."""
+    framework.keras().utils.set_random_seed(seed)
+    weights = oracle.weights_from_model(build_model("batch_norm", experiment), "batch_norm")
+    return {name: value.astype(np.float32) for name, value in weights.items()}
 
 
 def _forward(jnp, variant: Variant, p: dict, x, *, training: bool):
@@ -158,12 +172,80 @@ def _programs(variant: Variant, loss_mode: str):
     return trainable, epoch, probs
 
 
-def _snapshot(variant: Variant, probs, weights: dict, x, inputs: list[diagnostics.Inputs]) -> list[dict]:
-    """Every seed's diagnostics, through the function the real probe uses, from the replica's weights and outputs."""
-    p = np.asarray(probs(weights, x))
+class _SeedBatch:
+    """What every variant of one batch of seeds shares: each epoch's batch order on the device, and BN's batches
+    for the diagnostics (per input scaling), computed once instead of once per variant."""
+
+    def __init__(self, seeds: list[int], experiment: Experiment):
+        _, jnp = _jax()
+        n, bs = experiment.n_samples, experiment.batch_size
+        self.seeds = seeds
+        self.orders = [jnp.asarray(np.stack([epoch_order(s, e, n) for s in seeds]).astype(np.int32)
+                                   .reshape(len(seeds), n // bs, bs).transpose(1, 0, 2))
+                       for e in range(experiment.epochs)]
+        self.data = {norm: _Data(experiment, norm, seeds) for norm in (False, True)}
+
+
+class _Data:
+    """One input scaling's data set: on the host for the diagnostics, on the device for training and inference."""
+
+    def __init__(self, experiment: Experiment, input_norm: bool, seeds: list[int]):
+        _, jnp = _jax()
+        self.x, self.y = dataset(experiment, input_norm)
+        self.inputs = diagnostics.Inputs(self.x, self.y, experiment.batch_size, seeds[0])
+        self.batch_x = diagnostics.batch_x_many(self.x, experiment.batch_size, seeds)
+        self.xj, self.yj = jnp.asarray(self.x.ravel()), jnp.asarray(self.y.ravel())
+
+
+DIAGNOSTIC_BATCH = 50  # seeds per batched diagnostic call: its float64 arrays stay in cache
+
+
+def _snapshot(variant: Variant, probs, weights: dict, data: _Data) -> dict[str, np.ndarray]:
+    """Every seed's diagnostics (diagnostics.compute_many, held to the real probe's `compute`) from the replica's
+    weights and outputs."""
+    p = np.asarray(probs(weights, data.xj))
     host = {k: np.asarray(val, dtype=np.float64) for k, val in weights.items()}
-    return [diagnostics.compute(variant, {k: val[i] for k, val in host.items()}, p[i], seed_inputs)
-            for i, seed_inputs in enumerate(inputs)]
+    parts = [diagnostics.compute_many(variant, {k: val[i:i + DIAGNOSTIC_BATCH] for k, val in host.items()},
+                                      p[i:i + DIAGNOSTIC_BATCH], data.inputs, data.batch_x[i:i + DIAGNOSTIC_BATCH])
+             for i in range(0, len(p), DIAGNOSTIC_BATCH)]
+    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+
+
+@cache
+def _gather():
+    """A jitted gather: the batches of an epoch, taken on the device from the data and that epoch's order."""
+    jax, _ = _jax()
+    return jax.jit(lambda values, order: values[order])
+
+
+def _simulate_batch(v: Variant, batch: _SeedBatch, w0: dict, programs: tuple) -> dict[str, np.ndarray]:
+    """One variant over one batch of seeds: per-epoch loss and accuracy (seed, epoch), diagnostics (seed, epoch + 1)."""
+    _, jnp = _jax()
+    trainable, epoch, probs = programs
+    data = batch.data[v.input_norm]
+    params = {k: w0[k] for k in trainable}
+    fixed = {k: w0[k] for k in oracle.STATS} if v.batch_norm else {}
+    carry = (params, fixed, {k: jnp.zeros_like(p) for k, p in params.items()},
+             {k: jnp.zeros_like(p) for k, p in params.items()}, jnp.float32(0))
+    take = _gather()
+    history: list[tuple[np.ndarray, np.ndarray]] = []
+    diags = [_snapshot(v, probs, {**params, **fixed}, data)]
+    for order in batch.orders:
+        carry, (loss, accuracy) = epoch(carry, take(data.xj, order), take(data.yj, order))
+        history.append((np.asarray(loss, dtype=np.float64).mean(axis=0),
+                        np.asarray(accuracy, dtype=np.float64).mean(axis=0)))
+        diags.append(_snapshot(v, probs, {**carry[0], **carry[1]}, data))
+    out = {"loss": np.stack([h[0] for h in history], axis=1), "accuracy": np.stack([h[1] for h in history], axis=1)}
+    out.update({"diag/" + k: np.stack([d[k] for d in diags], axis=1) for k in diags[0]})
+    out["eval_loss"], out["eval_accuracy"] = out["diag/eval_loss"][:, 1:], out["diag/eval_accuracy"][:, 1:]
+    return out
+
+
+def _check(experiment: Experiment, loss_mode: str) -> None:
+    if experiment.order != "owned" or experiment.n_samples % experiment.batch_size:
+        raise InputError(f"the replica follows normcheck's own order over whole batches; {experiment} is not that")
+    if loss_mode not in oracle.LOSS_MODES:
+        raise InputError(f"loss_mode={loss_mode!r} is invalid; allowed: {', '.join(oracle.LOSS_MODES)}")
 
 
 def simulate(variant: str | Variant, seed_list: Sequence[int], initial: dict[str, np.ndarray],
@@ -172,60 +254,93 @@ def simulate(variant: str | Variant, seed_list: Sequence[int], initial: dict[str
     """One Run per seed of `variant`, from `initial` (as `initial_weights` returns), in normcheck's batch order."""
     _, jnp = _jax()
     v = get_variant(variant)
-    if experiment.order != "owned" or experiment.n_samples % experiment.batch_size:
-        raise InputError(f"the replica follows normcheck's own order over whole batches; {experiment} is not that")
-    if loss_mode not in oracle.LOSS_MODES:
-        raise InputError(f"loss_mode={loss_mode!r} is invalid; allowed: {', '.join(oracle.LOSS_MODES)}")
-    x, y = dataset(experiment, v.input_norm)
-    x1, y1 = x.ravel(), y.ravel()
-    trainable, epoch, probs = _programs(v, loss_mode)
-    n, bs = experiment.n_samples, experiment.batch_size
-    steps = n // bs
+    _check(experiment, loss_mode)
+    programs = _programs(v, loss_mode)
     versions = {**(versions or framework.versions()), "engine": REPLICA}
     runs: list[Run] = []
     for start in range(0, len(seed_list), SEED_BATCH):
-        batch = list(seed_list[start:start + SEED_BATCH])
-        w0 = {k: jnp.asarray(val[start:start + len(batch)]) for k, val in initial.items()}
-        params = {k: w0[k] for k in trainable}
-        fixed = {k: w0[k] for k in oracle.STATS} if v.batch_norm else {}
-        carry = (params, fixed, {k: jnp.zeros_like(p) for k, p in params.items()},
-                 {k: jnp.zeros_like(p) for k, p in params.items()}, jnp.float32(0))
-        inputs = [diagnostics.Inputs(x, y, bs, s) for s in batch]
-        xj = jnp.asarray(x1)
-        history: list[tuple[np.ndarray, np.ndarray]] = []
-        diags = [_snapshot(v, probs, {**params, **fixed}, xj, inputs)]
-        for e in range(experiment.epochs):
-            order = np.stack([epoch_order(s, e, n) for s in batch])
-            xs = jnp.asarray(x1[order].reshape(len(batch), steps, bs).transpose(1, 0, 2))
-            ys = jnp.asarray(y1[order].reshape(len(batch), steps, bs).transpose(1, 0, 2))
-            carry, (loss, accuracy) = epoch(carry, xs, ys)
-            history.append((np.asarray(loss, dtype=np.float64).mean(axis=0),
-                            np.asarray(accuracy, dtype=np.float64).mean(axis=0)))
-            diags.append(_snapshot(v, probs, {**carry[0], **carry[1]}, xj, inputs))
-        for i, seed in enumerate(batch):
-            per_epoch = [d[i] for d in diags]
-            runs.append(Run(
-                variant=v.name, seed=seed, experiment=experiment,
-                loss=[float(h[0][i]) for h in history], accuracy=[float(h[1][i]) for h in history],
-                eval_loss=[float(d["eval_loss"]) for d in per_epoch[1:]],
-                eval_accuracy=[float(d["eval_accuracy"]) for d in per_epoch[1:]],
-                seconds=[0.0] * experiment.epochs, diagnostics=per_epoch,
-                order="owned", steps_per_execution=steps, versions=versions,
-            ))
+        batch = _SeedBatch(list(seed_list[start:start + SEED_BATCH]), experiment)
+        w0 = {k: jnp.asarray(val[start:start + len(batch.seeds)]) for k, val in initial.items()}
+        arrays = {k: a[:, None] for k, a in _simulate_batch(v, batch, w0, programs).items()}
+        runs += store.runs_from_arrays(arrays, batch.seeds, [v.name], experiment, versions)
     return runs
 
 
 def calibration_runs(seed_list: Sequence[int], variants: Sequence[str], experiment: Experiment = QUESTION_EXPERIMENT,
-                     log: Callable[[str], None] = lambda m: None) -> list[Run]:
-    """Every variant for every seed, with this process's Keras backend's initial weights and loss."""
+                     log: Callable[[str], None] = lambda m: None, seed_batch: int = SEED_BATCH) -> list[Run]:
+    """Every variant for every seed, with this process's Keras backend's initial weights and loss.
+
+    Seeds run `seed_batch` at a time, the last batch padded to `seed_batch` (by repeating its last seed): a
+    seed's numbers then do not depend on how many seeds were asked for. `log` gets a progress line with the
+    time left after each batch.
+    """
     backend = framework.keras().backend.backend()
-    start = time.perf_counter()
-    initial = initial_weights(seed_list, experiment)
-    log(f"initial weights of {len(seed_list)} seeds drawn by Keras on {backend} in {time.perf_counter() - start:.1f} s")
-    versions = framework.versions()
-    runs: list[Run] = []
-    for name in variants:
-        start = time.perf_counter()
-        runs += simulate(name, seed_list, initial, experiment, framework.traits(backend).loss_mode, versions)
-        log(f"{name}: {len(seed_list)} seeds in {time.perf_counter() - start:.1f} s")
-    return runs
+    loss_mode = framework.traits(backend).loss_mode
+    seed_list = [seeds_module.check(s) for s in seed_list]
+    vs = [get_variant(name) for name in variants]
+    _check(experiment, loss_mode)
+    versions = {**framework.versions(), "engine": REPLICA}
+    names = [v.name for v in vs]
+    progress = _Progress(len(seed_list), backend, log)
+    programs: dict[str, tuple] = {}
+    parts: list[dict[str, np.ndarray]] = []
+    for start in range(0, len(seed_list), seed_batch):
+        seeds = seed_list[start:start + seed_batch]
+        parts.append(_calibrate_batch(vs, seeds, seed_batch, experiment, loss_mode, programs))
+        progress.advance(len(seeds))
+    arrays = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
+    return store.runs_from_arrays(arrays, seed_list, names, experiment, versions)
+
+
+def _calibrate_batch(vs: list[Variant], seeds: list[int], size: int, experiment: Experiment, loss_mode: str,
+                     programs: dict[str, tuple]) -> dict[str, np.ndarray]:
+    """Every variant of one batch of seeds, float32 (seed, variant, epoch), computed on `size` seeds.
+
+    Variants run in threads, one per core: JAX and NumPy's array loops release the GIL, and each variant's
+    compiled programs are the same as in one thread, so are its numbers.
+    """
+    _, jnp = _jax()
+    padded = seeds + [seeds[-1]] * (size - len(seeds))
+    w0 = {k: jnp.asarray(val) for k, val in initial_weights(padded, experiment).items()}
+    batch = _SeedBatch(padded, experiment)
+    for v in vs:
+        if v.name not in programs:
+            programs[v.name] = _programs(v, loss_mode)
+
+    def one(v: Variant) -> dict[str, np.ndarray]:
+        return _simulate_batch(v, batch, w0, programs[v.name])
+
+    pool = ThreadPoolExecutor(max_workers=min(len(vs), parallel.available_cores()))
+    try:
+        results = list(pool.map(one, vs))
+    finally:  # on Ctrl-C, variants not started are dropped; the running ones end with their thread
+        pool.shutdown(wait=False, cancel_futures=True)
+    return {k: np.stack([r[k][:len(seeds)].astype(np.float32) for r in results], axis=1) for k in results[0]}
+
+
+class _Progress:
+    """A progress bar with the time left, one line per batch of seeds through `log` (stderr on the CLI)."""
+
+    def __init__(self, total: int, backend: str, log: Callable[[str], None], width: int = 30):
+        self.total, self.backend, self.log, self.width = total, backend, log, width
+        self.done = self.computed = 0
+        self.start = time.perf_counter()
+
+    def advance(self, seeds: int) -> None:
+        self.done += seeds
+        self.computed += seeds
+        self._show("")
+
+    def _show(self, note: str) -> None:
+        elapsed = time.perf_counter() - self.start
+        left = elapsed / self.computed * (self.total - self.done) if self.computed else None
+        filled = self.width * self.done // max(self.total, 1)
+        parts = [f"{self.done}/{self.total} seeds", f"{_clock(elapsed)} elapsed"]
+        parts += [f"about {_clock(left)} left"] if left is not None else []
+        bar = "#" * filled + "." * (self.width - filled)
+        self.log(f"{self.backend} [{bar}] " + ", ".join(parts + ([note] if note else [])))
+
+
+def _clock(seconds: float) -> str:
+    minutes, sec = divmod(int(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{sec:02d}"

@@ -144,17 +144,25 @@ def load_replica_runs(path: str | Path) -> list[Run]:
             arrays = {k: data[k].astype(np.float64) for k in data.files if k not in ("header", "seeds")}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         raise InputError(f"{where} is unreadable: {exc}") from None
-    experiment = Experiment.from_dict(header["experiment"])
+    return runs_from_arrays(arrays, seed_list, header["variants"], Experiment.from_dict(header["experiment"]),
+                            dict(header["versions"]), int(header["steps_per_execution"]), header["diagnostics"])
+
+
+def runs_from_arrays(arrays: dict[str, np.ndarray], seed_list: Sequence[int], variants: Sequence[str],
+                     experiment: Experiment, versions: dict[str, str],
+                     steps_per_execution: int | None = None, diagnostics: Sequence[str] | None = None) -> list[Run]:
+    """Runs from arrays (seed, variant, epoch) as `to_arrays` lays them out; NaN diagnostics are None."""
+    keys = list(diagnostics) if diagnostics is not None else [k[len("diag/"):] for k in arrays if k.startswith("diag/")]
+    steps = steps_per_execution or experiment.n_samples // experiment.batch_size
     runs = []
     for i, seed in enumerate(seed_list):
-        for j, variant in enumerate(header["variants"]):
+        for j, variant in enumerate(variants):
             diags = [{k: (None if np.isnan(arrays["diag/" + k][i, j, e]) else float(arrays["diag/" + k][i, j, e]))
-                      for k in header["diagnostics"]} for e in range(experiment.epochs + 1)]
+                      for k in keys} for e in range(experiment.epochs + 1)]
             runs.append(Run(variant=variant, seed=seed, experiment=experiment,
                             **{f: [float(x) for x in arrays[f][i, j]] for f in METRICS},  # type: ignore[arg-type]
                             seconds=[0.0] * experiment.epochs, diagnostics=diags,  # type: ignore[arg-type]
-                            order="owned", steps_per_execution=int(header["steps_per_execution"]),
-                            versions=dict(header["versions"])))
+                            order="owned", steps_per_execution=steps, versions=dict(versions)))
     return runs
 
 
