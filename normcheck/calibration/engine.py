@@ -267,12 +267,14 @@ def simulate(variant: str | Variant, seed_list: Sequence[int], initial: dict[str
 
 
 def calibration_runs(seed_list: Sequence[int], variants: Sequence[str], experiment: Experiment = QUESTION_EXPERIMENT,
-                     log: Callable[[str], None] = lambda m: None, seed_batch: int = SEED_BATCH) -> list[Run]:
+                     log: Callable[[str], None] = lambda m: None, resume: str | Path | None = None,
+                     seed_batch: int = SEED_BATCH) -> list[Run]:
     """Every variant for every seed, with this process's Keras backend's initial weights and loss.
 
     Seeds run `seed_batch` at a time, the last batch padded to `seed_batch` (by repeating its last seed): a
-    seed's numbers then do not depend on how many seeds were asked for. `log` gets a progress line with the
-    time left after each batch.
+    seed's numbers then do not depend on how many seeds were asked for. With `resume` (a folder), each
+    finished batch is kept there (store.SeedBatchFiles) and a re-run of the same setup reads it back instead
+    of training it again. `log` gets a progress line with the time left after each batch.
     """
     backend = framework.keras().backend.backend()
     loss_mode = framework.traits(backend).loss_mode
@@ -281,13 +283,23 @@ def calibration_runs(seed_list: Sequence[int], variants: Sequence[str], experime
     _check(experiment, loss_mode)
     versions = {**framework.versions(), "engine": REPLICA}
     names = [v.name for v in vs]
+    setup = {"schema": store.SEED_BATCH_SCHEMA, "experiment": experiment.to_dict(), "versions": versions,
+             "variants": names, "seed_batch": seed_batch}
+    done = store.SeedBatchFiles(resume, setup) if resume is not None else None
     progress = _Progress(len(seed_list), backend, log)
     programs: dict[str, tuple] = {}
     parts: list[dict[str, np.ndarray]] = []
     for start in range(0, len(seed_list), seed_batch):
         seeds = seed_list[start:start + seed_batch]
-        parts.append(_calibrate_batch(vs, seeds, seed_batch, experiment, loss_mode, programs))
-        progress.advance(len(seeds))
+        found = done.read(start, seeds) if done is not None else None
+        if found is None:
+            found = _calibrate_batch(vs, seeds, seed_batch, experiment, loss_mode, programs)
+            if done is not None:
+                done.write(start, seeds, found)
+            progress.advance(len(seeds))
+        else:
+            progress.skip(len(seeds))
+        parts.append(found)
     arrays = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
     return store.runs_from_arrays(arrays, seed_list, names, experiment, versions)
 
@@ -325,6 +337,11 @@ class _Progress:
         self.total, self.backend, self.log, self.width = total, backend, log, width
         self.done = self.computed = 0
         self.start = time.perf_counter()
+
+    def skip(self, seeds: int) -> None:
+        """Seeds read back from an interrupted run's batches: done, but no measure of speed."""
+        self.done += seeds
+        self._show("read back")
 
     def advance(self, seeds: int) -> None:
         self.done += seeds

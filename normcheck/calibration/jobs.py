@@ -65,11 +65,16 @@ def _fit_table(out: Path, order: str, runs: list[Run]) -> str:
 
 
 def calibrate_replica(out: Path, seeds: Iterable[int] | None, log: Log | None = None) -> str:
-    """The replica over `seeds` (default constants.REPLICA_SEEDS) into runs-<backend>-replica.npz, then every page."""
+    """The replica over `seeds` (default constants.REPLICA_SEEDS) into runs-<backend>-replica.npz, then every page.
+
+    Finished seed batches wait in runs-<backend>-replica.npz.chunks/ until the runs are saved: an interrupted
+    run of the same setup resumes from them."""
     path = store.REPLICA_RUNS.path(out, framework.default_backend())
     files.check_writable(path)
-    runs = engine.calibration_runs(list(REPLICA_SEEDS if seeds is None else seeds), list(VARIANTS), log=log or _quiet)
+    runs = engine.calibration_runs(list(REPLICA_SEEDS if seeds is None else seeds), list(VARIANTS), log=log or _quiet,
+                                   resume=store.chunks_folder(path))
     store.save_replica_runs(runs, path)
+    store.discard_chunks(store.chunks_folder(path))
     return _publish_replica(out, store.load_replica_runs(path))  # the pages come from the stored (float32) numbers
 
 
@@ -99,8 +104,10 @@ def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = 
     backend = framework.default_backend()
     target = store.HOLDOUT_RUNS.path(out, backend)
     files.check_writable(target)
-    runs = engine.calibration_runs(list(HOLDOUT_SEEDS if seeds is None else seeds), list(VARIANTS), log=log or _quiet)
+    runs = engine.calibration_runs(list(HOLDOUT_SEEDS if seeds is None else seeds), list(VARIANTS), log=log or _quiet,
+                                   resume=store.chunks_folder(target))
     store.save_replica_runs(runs, target)
+    store.discard_chunks(store.chunks_folder(target))
     stored = store.REPLICA_RUNS.path(out, backend)
     if stored.exists():
         files.write_text(store.RATES_PAGE.path(out, backend),

@@ -3,7 +3,8 @@
 Real fit's runs are JSON lines (calibration/runs-<backend>-<order>.jsonl), written as
 they finish and resumed after an interruption; the replica's thousands of runs are one
 compressed NumPy file per backend (runs-<backend>-replica.npz, held-out seeds in
-holdout-<backend>.npz), float32 arrays (seed, variant, epoch).
+holdout-<backend>.npz), float32 arrays (seed, variant, epoch); until that file is saved, its
+finished seed batches are kept in <file>.chunks/ so an interrupted run resumes.
 """
 
 from __future__ import annotations
@@ -164,6 +165,59 @@ def runs_from_arrays(arrays: dict[str, np.ndarray], seed_list: Sequence[int], va
                             seconds=[0.0] * experiment.epochs, diagnostics=diags,  # type: ignore[arg-type]
                             order="owned", steps_per_execution=steps, versions=dict(versions)))
     return runs
+
+
+# An interrupted replica calibration: its finished seed batches, one .npz each.
+
+SEED_BATCH_SCHEMA = "normcheck.replica-chunk/1"
+
+
+def chunks_folder(path: str | Path) -> Path:
+    """Where a replica calibration writing `path` keeps its finished seed batches until `path` is saved."""
+    path = Path(path)
+    return path.with_name(path.name + ".chunks")
+
+
+class SeedBatchFiles:
+    """The finished seed batches of a replica calibration, one .npz per batch in a folder: what makes it resumable."""
+
+    def __init__(self, folder: str | Path, setup: dict[str, Any]):
+        self.folder = Path(folder)
+        self.setup = setup
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, start: int) -> Path:
+        return self.folder / f"chunk-{start:06d}.npz"
+
+    def read(self, start: int, seeds: list[int]) -> dict[str, np.ndarray] | None:
+        """The batch starting at seed index `start`, if a run of this same setup finished it."""
+        path = self._path(start)
+        if not path.exists():
+            return None
+        where = f"resume folder {str(self.folder)!r}"
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+                stored_seeds = [int(s) for s in data["seeds"]]
+                arrays = {k: data[k] for k in data.files if k not in ("header", "seeds")}
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+            raise InputError(f"{where}: {path.name} is unreadable ({exc}); remove it to compute that batch again") from None
+        if header != self.setup or stored_seeds != seeds:
+            raise InputError(f"{where} holds seed batches of another calibration (other seeds, variants, versions "
+                             "or batch size); remove it to start over")
+        return arrays
+
+    def write(self, start: int, seeds: list[int], arrays: dict[str, np.ndarray]) -> None:
+        files.write_bytes(self._path(start), npz_bytes(arrays, self.setup, seeds))
+
+
+def discard_chunks(folder: str | Path) -> None:
+    """Remove a finished calibration's seed-batch folder (after its runs are saved)."""
+    folder = Path(folder)
+    for path in folder.glob("chunk-*.npz"):
+        path.unlink()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
 
 
 def held_out(folder: str | Path, backend: str) -> list[Run] | None:
