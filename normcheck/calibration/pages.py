@@ -125,10 +125,16 @@ def _rate(p: float) -> str:
     return "0" if p == 0 else f"{p:.1e}"
 
 
+def _stored_by_backend(folder: str | Path) -> tuple[dict[str, RunsBySeed], dict[str, RunsBySeed]]:
+    """Each backend's stored replica runs and real fit's runs (normcheck's order), by seed."""
+    replica = {b: by_seed(store.load_replica_runs(p)) for b, p in store.REPLICA_RUNS.by_backend(folder).items()}
+    fit = {b: by_seed(store.load_fit_runs(p)) for b, p in store.fit_runs(QUESTION_EXPERIMENT.order).by_backend(folder).items()}
+    return replica, fit
+
+
 def claims_page(folder: str | Path = "calibration") -> str:
     """docs/claims.md: every claim in the registry with its spread and failure rate over each backend's calibration."""
-    stored = {b: by_seed(store.load_replica_runs(p)) for b, p in store.REPLICA_RUNS.by_backend(folder).items()}
-    fit = {b: by_seed(store.load_fit_runs(p)) for b, p in store.fit_runs(QUESTION_EXPERIMENT.order).by_backend(folder).items()}
+    stored, fit = _stored_by_backend(folder)
     lines = [
         "# Claims",
         "",
@@ -261,8 +267,7 @@ def write_readme_summary(readme: str | Path, folder: str | Path = "calibration")
 
 def agreement_page(folder: str | Path = "calibration") -> str:
     """calibration/replica-vs-fit.md: where the replica stands for real fit in distribution, and how sure that is."""
-    replica = {b: by_seed(store.load_replica_runs(p)) for b, p in store.REPLICA_RUNS.by_backend(folder).items()}
-    fit = {b: by_seed(store.load_fit_runs(p)) for b, p in store.fit_runs(QUESTION_EXPERIMENT.order).by_backend(folder).items()}
+    replica, fit = _stored_by_backend(folder)
     lines = [
         "# The replica against real fit, where trajectories are chaotic",
         "",
