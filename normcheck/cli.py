@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import signal
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 
 from . import (
@@ -32,7 +33,7 @@ from .calibration import jobs as calibration_jobs
 from .calibration import ledger as calibration_ledger
 from .calibration import pages as calibration_pages
 from .constants import CLI_SEEDS, DEFAULT_SEEDS, FIT_SEEDS, HOLDOUT_SEEDS, REPLICA_SEEDS, seed_span
-from .errors import InputError
+from .errors import ChildError, InputError
 from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
 from .parallel import available_cores
@@ -42,6 +43,9 @@ from .training import check_settings
 from .variants import QUESTION_VARIANTS, get_variant
 
 COMMANDS = ("run", "calibrate", "sweep", "bench", "baseline", "mutations")
+STEP_SUMMARY = "GITHUB_STEP_SUMMARY"  # GitHub Actions' job summary: normcheck appends its Markdown there
+JOBS_PER_CORE = 4  # --jobs beyond this many workers per core only contend (each holds a framework in memory)
+MAX_LINE = 1000  # the one error line: a huge bad value is cut, not reprinted
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,6 +62,42 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is invalid; allowed: an integer >= 1")
     return value
+
+
+def max_jobs() -> int:
+    return JOBS_PER_CORE * available_cores()
+
+
+def _jobs(text: str) -> int:
+    value = _positive_int(text)
+    if value > max_jobs():
+        raise argparse.ArgumentTypeError(f"{value} is invalid; allowed: 1 to {max_jobs()} ({JOBS_PER_CORE} per core "
+                                         "available; workers beyond the runs are never started)")
+    return value
+
+
+def _range_float(low: float, high: float) -> Callable[[str], float]:
+    """A float option's type: a finite number from `low` to `high`."""
+    def parse_float(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is invalid; allowed: a number from {low:g} to {high:g}")
+        return value
+
+    return parse_float
+
+
+def _name_list(what: str) -> Callable[[str], list[str]]:
+    def parse_names(text: str) -> list[str]:
+        names = [t.strip() for t in text.split(",") if t.strip()]
+        if not names:
+            raise argparse.ArgumentTypeError(f"{text!r} names no {what}; allowed: comma-separated {what} names")
+        return names
+
+    return parse_names
 
 
 def _seed_list(text: str) -> list[int]:
@@ -89,7 +129,7 @@ def _common(p: argparse.ArgumentParser, seeds_default: str | None, *, epochs: in
                        help=f"seeds: {SYNTAX} (default {seeds_default})")
     p.add_argument("--epochs", type=_positive_int, default=epochs, help="epochs per run (default %(default)s)")
     if jobs:
-        p.add_argument("--jobs", type=_positive_int, default=available_cores(),
+        p.add_argument("--jobs", type=_jobs, default=available_cores(),
                        help="worker processes; 1 trains in this process (default %(default)s: the cores available)")
     if quiet:
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -112,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cal = sub.add_parser("calibrate", help="run many seeds and tabulate each claim's spread and failure rate")
     _common(cal, None, jobs=False)
-    cal.add_argument("--jobs", type=_positive_int, default=None,
+    cal.add_argument("--jobs", type=_jobs, default=None,
                      help="worker processes for --engine fit (default: the cores available); the replica runs in one")
     cal.add_argument("--seeds", type=_seed_list, default=None,
                      help=f"seeds (default: {seed_span(REPLICA_SEEDS)} with the replica, {seed_span(FIT_SEEDS)} with fit)")
@@ -132,8 +172,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="accuracy against input scale, per variant, with a plot")
     _common(sw, "3", epochs=1, jobs=False)
     sw.add_argument("--variants", type=_variant_list, default=list(sweep.SWEEP_VARIANTS))
-    sw.add_argument("--low", type=float, default=1.0, help="smallest max|x| (default %(default)g)")
-    sw.add_argument("--high", type=float, default=1e6, help="largest max|x| (default %(default)g)")
+    sw.add_argument("--low", type=_range_float(*sweep.SCALE_RANGE), default=1.0,
+                    help=f"smallest max|x|, {sweep.SCALE_RANGE[0]:g} to {sweep.SCALE_RANGE[1]:g} (default %(default)g)")
+    sw.add_argument("--high", type=_range_float(*sweep.SCALE_RANGE), default=1e6,
+                    help=f"largest max|x|, above --low, at most {sweep.SCALE_RANGE[1]:g} (default %(default)g)")
     sw.add_argument("--per-decade", type=_positive_int, default=2, help="grid points per decade (default %(default)s)")
     sw.add_argument("--csv", metavar="PATH", default="sweep.csv", help="write the points (default %(default)s)")
     sw.add_argument("--plot", metavar="PATH", default="sweep.png", help="write the plot: .png, .svg or .pdf (default %(default)s)")
@@ -151,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     mut.add_argument("--backend", choices=BACKENDS, help="Keras backend (default: $KERAS_BACKEND, else tensorflow)")
     mut.add_argument("--seeds", type=_seed_list, default=_seed_list(str(CLI_SEEDS)),
                      help=f"seeds for the claim tests (default {CLI_SEEDS})")
-    mut.add_argument("--only", type=lambda t: [n.strip() for n in t.split(",") if n.strip()], default=None,
+    mut.add_argument("--only", type=_name_list("mutation"), default=None,
                      help="comma-separated mutation names (default: all)")
     mut.add_argument("--out", metavar="PATH", help="write the markdown table here")
 
@@ -164,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_ = bsub.add_parser("compare", help="train today's runs for the baseline's seeds and compare")
     cmp_.add_argument("path", metavar="PATH")
     cmp_.add_argument("--backend", choices=BACKENDS)
-    cmp_.add_argument("--jobs", type=_positive_int, default=available_cores(),
+    cmp_.add_argument("--jobs", type=_jobs, default=available_cores(),
                       help="worker processes (default %(default)s: the cores available)")
     cmp_.add_argument("--json", metavar="OUT", help="write the comparison as JSON")
     cmp_.add_argument("--markdown", metavar="PATH",
@@ -221,15 +263,20 @@ def _progress(quiet: bool):
     return epoch, run_done
 
 
-def _outputs_writable(*paths: str | None) -> None:
-    """Every output path the user named, probed before any training."""
-    for path in paths:
-        if path:
-            files.check_writable(path)
+def _step_summary() -> str | None:
+    """The file $GITHUB_STEP_SUMMARY names, if set: an output like any option's."""
+    return os.environ.get(STEP_SUMMARY) or None
+
+
+def _gate(reads: dict[str, str | None], writes: dict[str, str | None], *, summary: bool = False, force: bool = True) -> None:
+    """Every path this command reads or writes (options and environment alike), checked before any training."""
+    if summary:
+        writes = {**writes, f"${STEP_SUMMARY}": _step_summary()}
+    files.gate(reads, writes, force=force)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    _outputs_writable(args.json, args.markdown)
+    _gate({}, {"--json": args.json, "--markdown": args.markdown, "--plot": args.plot}, summary=True)
     if args.plot:
         plots.check_target(args.plot)
     experiment = Experiment(epochs=args.epochs, order=args.order)
@@ -266,16 +313,15 @@ def _summary(path: str | None, text: str) -> None:
     """Markdown to `path` (atomically) and to the CI job summary GitHub Actions names in $GITHUB_STEP_SUMMARY."""
     if path:
         files.write_text(path, text)
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    step_summary = _step_summary()
     if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as fh:
-            fh.write(text)
+        files.append_text(step_summary, text, f"${STEP_SUMMARY}")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """One calibration job per call, chosen from the options (calibration/jobs.py)."""
+    _gate({}, {"--page": args.page, "--readme": args.readme})
     if args.page:
-        files.check_writable(args.page)
         files.write_text(args.page, calibration_pages.claims_page(args.out))
         print(f"wrote {args.page}")
         return 0
@@ -311,17 +357,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    if not (0 < args.low < args.high) or args.high > 1e30:
-        raise InputError(f"--low {args.low:g} / --high {args.high:g} are invalid; allowed: 0 < low < high <= 1e30")
+    if not args.low < args.high:
+        raise InputError(f"--low {args.low:g} / --high {args.high:g} are invalid; allowed: low < high, both from "
+                         f"{sweep.SCALE_RANGE[0]:g} to {sweep.SCALE_RANGE[1]:g}")
     if args.per_decade > sweep.MAX_PER_DECADE:
         raise InputError(f"--per-decade {args.per_decade} is invalid; allowed: 1 to {sweep.MAX_PER_DECADE}")
-    files.check_writable(args.csv)
-
+    scales = sweep.grid(args.low, args.high, args.per_decade)
+    runs = len(args.variants) * len(scales) * len(args.seeds)
+    if runs > sweep.MAX_RUNS:
+        raise InputError(f"--low {args.low:g} --high {args.high:g} --per-decade {args.per_decade} with {len(args.seeds)} "
+                         f"seed(s) and {len(args.variants)} variant(s) is {runs} training runs; allowed: at most "
+                         f"{sweep.MAX_RUNS} (fewer points per decade, seeds or variants)")
+    _gate({}, {"--csv": args.csv, "--plot": args.plot})
     plots.check_target(args.plot)
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    points = sweep.sweep(args.variants, sweep.grid(args.low, args.high, args.per_decade), args.seeds, args.epochs, log)
+    points = sweep.sweep(args.variants, scales, args.seeds, args.epochs, log)
     files.write_text(args.csv, sweep.to_csv(points))
-
     plots.scale_sweep(points, args.plot)
     print(f"wrote {args.csv} and {args.plot}")
     return 0
@@ -330,11 +381,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.results and not args.readme:
         raise InputError("--results renders the speed block; allowed only with --readme PATH")
+    _gate({f"--results {p}": p for p in args.results or ()}, {"--readme": args.readme, "--json": args.json})
     if args.readme:
         bench.write_readme(args.readme, args.results or bench.RESULTS)
         print(f"wrote the speed block of {args.readme}")
         return 0
-    _outputs_writable(args.json)
     backend = framework.default_backend()
     times = bench.epoch_times(args.variants, args.epochs, slow_too=framework.traits(backend).whole_epoch_calls)
     print(bench.epoch_table(times, backend), flush=True)
@@ -351,7 +402,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_mutations(args: argparse.Namespace) -> int:
-    _outputs_writable(args.out)
+    _gate({}, {"--out": args.out})
     names = args.only or list(mutations.MUTATIONS)
     rows = ["| change | caught by (failing tests) |", "|---|---|"]
     control: list[str] = []
@@ -373,7 +424,7 @@ def cmd_mutations(args: argparse.Namespace) -> int:
 def cmd_baseline(args: argparse.Namespace) -> int:
     _, run_cb = _progress(args.quiet)
     if args.action == "record":
-        files.check_writable(args.path, force=args.force)
+        _gate({}, {"PATH": args.path}, force=args.force)
         experiment = Experiment(epochs=args.epochs)
         seeds = args.seeds
         order = fitorder.read_orders_in_fresh_process(framework.default_backend())  # first: a failure here costs no training
@@ -382,9 +433,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         baseline.save(baseline.make(runs, experiment, seeds, framework.versions(), order), args.path, force=args.force)
         print(f"recorded {len(runs)} runs ({len(seeds)} seeds) on {framework.versions()} to {args.path}")
         return 0
+    _gate({"the baseline PATH": args.path}, {"--json": args.json, "--markdown": args.markdown}, summary=True)
     base = baseline.load(args.path)
-    _outputs_writable(args.json, args.markdown)
-
     order = fitorder.read_orders_in_fresh_process(framework.default_backend())
     today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
     result = baseline.compare(base, today, framework.versions(), order)
@@ -405,6 +455,8 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         args = parse(sys.argv[1:] if argv is None else argv)
         framework.select_backend(getattr(args, "backend", None))
         check_settings()
+        if os.environ.get("NORMCHECK_MUTATION"):  # applied in the processes normcheck starts: checked here, first
+            mutations.get(os.environ["NORMCHECK_MUTATION"])
         if own_process:
             framework.skip_tensorflow()
             framework.quiet_startup()
@@ -413,8 +465,11 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
                    "bench": cmd_bench, "mutations": cmd_mutations}[args.command]
         return handler(args)
     except InputError as exc:
-        print(f"normcheck: error: {exc}", file=sys.stderr)
+        print(f"normcheck: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except ChildError as exc:
+        print(f"normcheck: error: {_one_line(exc)} (exit 3: not a bad argument)", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         print("normcheck: interrupted", file=sys.stderr)
         return 130
@@ -425,6 +480,12 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         traceback.print_exc()
         print("normcheck: internal error (exit 3): not a bad argument; the traceback above says where", file=sys.stderr)
         return 3
+
+
+def _one_line(exc: Exception) -> str:
+    """The error as one line of at most MAX_LINE characters."""
+    text = " ".join(str(exc).split())
+    return text if len(text) <= MAX_LINE else f"{text[:MAX_LINE]}... ({len(text)} characters)"
 
 
 class Terminated(Exception):

@@ -13,6 +13,8 @@ from .experiment import QUESTION_EXPERIMENT, Experiment
 from .training import train
 
 MAX_PER_DECADE = 100  # a finer grid is a training run per point per seed, and says nothing new
+MAX_RUNS = 10_000  # variants x points x seeds: about three hours of one-epoch runs
+SCALE_RANGE = (1e-30, 1e30)  # max|x|: float32 holds the data at both ends (the experiment allows |x| up to 1e30)
 SWEEP_VARIANTS = ("none", "batch_norm", "input_norm", "batch_norm_before_activation")
 
 

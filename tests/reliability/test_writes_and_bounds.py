@@ -46,7 +46,7 @@ def test_a_path_whose_folder_takes_no_files_is_refused_before_training(capsys, n
     assert cli.main(["--json", "/proc/normcheck.json", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
-    assert "output path '/proc/normcheck.json': folder '/proc' does not take new files" in err[0]
+    assert "--json '/proc/normcheck.json': folder '/proc' does not take new files" in err[0]
 
 
 def test_writing_through_a_symlink_keeps_the_link(tmp_path):
