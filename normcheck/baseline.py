@@ -37,9 +37,10 @@ import numpy as np
 from . import files, redraw, seeds
 from .claims import Verdict, check_all
 from .constants import REPLICA_SEEDS
-from .errors import InputError
+from .errors import InputError, shown
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .fitorder import CASES, PROPERTIES, properties
+from .framework import BACKENDS
 from .redraw import METRICS
 from .run import Run, RunsBySeed, by_seed
 from .variants import VARIANTS, get_variant
@@ -127,7 +128,10 @@ def load(path: str | Path) -> Baseline:
     runs = [Run.from_dict(r, f"{where}: runs[{i}]") for i, r in enumerate(data["runs"])]
     fingerprint = data["fingerprint"]
     if not isinstance(fingerprint, dict) or not all(isinstance(v, str) for v in fingerprint.values()):
-        raise InputError(f"{where}: fingerprint is {fingerprint!r}; allowed: an object of names to version strings")
+        raise InputError(f"{where}: fingerprint is {shown(fingerprint)}; allowed: an object of names to version strings")
+    if "backend" in fingerprint and fingerprint["backend"] not in BACKENDS:
+        raise InputError(f"{where}: fingerprint.backend is {shown(fingerprint['backend'])}; allowed: "
+                         f"{', '.join(BACKENDS)}")
     seen: set[tuple[int, str]] = set()
     for i, r in enumerate(runs):
         if r.experiment != experiment or r.seed not in listed:
@@ -142,10 +146,26 @@ def load(path: str | Path) -> Baseline:
         raise InputError(f"{where}: seed {lacking[0][0]} has no run of {lacking[0][1]}; allowed: every seed with a run "
                          "of every variant")
     fit_order = data.get("fit_order")
-    if fit_order is not None and not (isinstance(fit_order, dict) and all(
-            isinstance(fit_order.get(k), list) for k in CASES)):
-        raise InputError(f"{where}: fit_order is malformed; allowed: null or what `python -m normcheck.fitorder` prints")
+    if fit_order is not None:
+        _check_fit_order(fit_order, where)
     return Baseline(dict(fingerprint), experiment, list(listed), runs, str(data.get("created", "?")), fit_order)
+
+
+def _check_fit_order(fit_order: Any, where: str) -> None:
+    """What `python -m normcheck.fitorder` prints: each case a list of epochs, each epoch an order of the same samples."""
+    allowed = "null or what `python -m normcheck.fitorder` prints (per case, epochs that each order the samples 0..n-1)"
+    if not isinstance(fit_order, dict):
+        raise InputError(f"{where}: fit_order is {shown(fit_order)}; allowed: {allowed}")
+    size = None
+    for key in CASES:
+        epochs = fit_order.get(key)
+        if not isinstance(epochs, list) or len(epochs) < 2:
+            raise InputError(f"{where}: fit_order.{key} is {shown(epochs)}; allowed: {allowed}, at least 2 epochs")
+        for e, order in enumerate(epochs):
+            if not isinstance(order, list) or not order or not all(type(i) is int for i in order) \
+                    or sorted(order) != list(range(len(order))) or (size is not None and len(order) != size):
+                raise InputError(f"{where}: fit_order.{key}[{e}] is {shown(order)}; allowed: {allowed}")
+            size = len(order)
 
 
 @dataclass(frozen=True)

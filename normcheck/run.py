@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import seeds
-from .errors import InputError
+from .errors import InputError, shown
 from .experiment import ORDERS, Experiment
 from .variants import VARIANTS
 
@@ -72,7 +72,7 @@ class Run:
         """
         if not isinstance(data, dict) or data.get("schema") not in READABLE:
             got = data.get("schema") if isinstance(data, dict) else type(data).__name__
-            raise InputError(f"{where} is not a normcheck run (schema {got!r}); expected schema {SCHEMA!r}")
+            raise InputError(f"{where} is not a normcheck run (schema {shown(got)}); expected schema {SCHEMA!r}")
         data = dict(data)
         if data.pop("schema") == "normcheck.run/1":
             data.pop("keras_eval_accuracy", None)
@@ -114,7 +114,7 @@ def disjoint_groups(matrix: RunsBySeed, size: int) -> list[RunsBySeed]:
 
 
 def _bad(where: str, place: str, value: Any, allowed: str) -> InputError:
-    return InputError(f"{where}: {place} is {value!r}; allowed: {allowed}")
+    return InputError(f"{where}: {place} is {shown(value)}; allowed: {allowed}")
 
 
 def _number(value: Any) -> bool:
@@ -123,7 +123,7 @@ def _number(value: Any) -> bool:
 
 def _check_fields(data: dict[str, Any], where: str, finite: bool) -> Experiment:
     """Types, finite values, known names and per-epoch lengths equal to the experiment's epochs; returns the experiment."""
-    if data["variant"] not in VARIANTS:
+    if not isinstance(data["variant"], str) or data["variant"] not in VARIANTS:
         raise _bad(where, "variant", data["variant"], ", ".join(VARIANTS))
     try:
         seeds.check(data["seed"])
@@ -152,7 +152,7 @@ def _check_fields(data: dict[str, Any], where: str, finite: bool) -> Experiment:
         if not isinstance(d, dict) or not all(isinstance(k, str) and (v is None or (_number(v) and (math.isfinite(v) or not finite)))
                                               for k, v in d.items()):
             raise _bad(where, f"diagnostics[{i}]", d, "an object of names to finite numbers or null")
-    if data.get("order", "owned") not in ORDERS:
+    if not isinstance(data.get("order", "owned"), str) or data.get("order", "owned") not in ORDERS:
         raise _bad(where, "order", data["order"], " or ".join(ORDERS))
     spe = data.get("steps_per_execution", 1)
     if not _number(spe) or isinstance(spe, float) or spe < 1:
