@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from functools import partial
 
 from .constants import REPLICA_SEEDS
-from .errors import InputError
+from .errors import InputError, shown
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
 
@@ -361,8 +361,32 @@ def applies_to(experiment: Experiment) -> bool:
                               steps_per_execution=QUESTION_EXPERIMENT.steps_per_execution) == QUESTION_EXPERIMENT
 
 
+def _check_filed(runs_by_seed: object) -> None:
+    """A {seed: {variant: Run}} mapping, every run where its own seed and variant say: else a ValueError naming the place."""
+    if not isinstance(runs_by_seed, Mapping) or not runs_by_seed:
+        raise InputError(f"check_all(runs_by_seed={shown(runs_by_seed)}) is invalid; allowed: a non-empty mapping "
+                         "{seed: {variant: Run}}")
+    for seed, runs in runs_by_seed.items():
+        if not isinstance(runs, Mapping) or not runs:
+            raise InputError(f"runs_by_seed[{shown(seed)}] is {shown(runs)}; allowed: a non-empty mapping {{variant: Run}}")
+        for variant, run in runs.items():
+            place = f"runs_by_seed[{shown(seed)}][{shown(variant)}]"
+            if not isinstance(run, Run):
+                raise InputError(f"{place} is {shown(run)}; allowed: a normcheck Run")
+            if run.variant != variant:
+                raise InputError(f"{place} is a run of {run.variant!r}; allowed: a run of {shown(variant)}, filed under "
+                                 "its own variant")
+            if run.seed != seed:
+                raise InputError(f"{place} is a run of seed {run.seed}; allowed: a run of seed {shown(seed)}, filed under "
+                                 "its own seed")
+
+
 def check_all(runs_by_seed: Mapping[int, Runs], claims: Sequence[Claim] | None = None) -> list[Verdict]:
-    """Every claim whose variants were run, checked over every seed (runs of the question's experiment only)."""
+    """Every claim whose variants were run, checked over every seed (runs of the question's experiment only).
+
+    `runs_by_seed` is {seed: {variant: Run}}; each run must be filed under its own seed and variant.
+    """
+    _check_filed(runs_by_seed)
     for runs in runs_by_seed.values():
         for run in runs.values():
             if not applies_to(run.experiment):

@@ -7,16 +7,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import InputError
+from .errors import InputError, shown
 
 ORDERS: tuple[str, ...] = ("owned", "fit")
 MAX_SAMPLES = 10_000_000  # the diagnostics hold a (samples x units) float64 array: bounds keep it within memory
 MAX_UNITS = 4096
 MAX_EPOCHS = 10_000
+MAX_ACTIVATIONS = 2**27  # n_samples x hidden_units: the diagnostics' float64 array (and predict's) within 1 GiB
 
 
 def _fail(field: str, value: Any, allowed: str) -> None:
-    raise InputError(f"Experiment.{field}={value!r} is invalid; allowed: {allowed}")
+    raise InputError(f"Experiment.{field}={shown(value)} is invalid; allowed: {allowed}")
 
 
 def _check_int(field: str, value: Any, low: int, high: int) -> None:
@@ -49,11 +50,29 @@ class Experiment:
     optimizer = "adam"
     loss = "binary_crossentropy"
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Experiment:
+        """Unknown or surplus arguments are a ValueError naming them and the fields allowed (not the TypeError the
+        generated __init__ would raise)."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(kwargs) - set(names))
+        if unknown:
+            raise InputError(f"Experiment has no field(s) {', '.join(unknown)}; allowed: {', '.join(names)} (the "
+                             f"activation, optimizer and loss are the question's: {cls.activation}, {cls.optimizer} "
+                             f"with Keras's defaults, {cls.loss})")
+        if len(args) > len(names):
+            raise InputError(f"Experiment takes at most {len(names)} positional arguments ({', '.join(names)}); "
+                             f"got {len(args)}")
+        return super().__new__(cls)
+
     def __post_init__(self) -> None:
         _check_int("n_samples", self.n_samples, 2, MAX_SAMPLES)
         _check_int("hidden_units", self.hidden_units, 1, MAX_UNITS)
         _check_int("batch_size", self.batch_size, 1, MAX_SAMPLES)
         _check_int("epochs", self.epochs, 1, MAX_EPOCHS)
+        if self.n_samples * self.hidden_units > MAX_ACTIVATIONS:
+            raise InputError(f"Experiment.n_samples={self.n_samples} x hidden_units={self.hidden_units} is "
+                             f"{self.n_samples * self.hidden_units} activations; allowed: at most {MAX_ACTIVATIONS} "
+                             "(the diagnostics hold them all as float64, within 1 GiB)")
         if self.batch_size > self.n_samples:
             _fail("batch_size", self.batch_size, f"at most n_samples={self.n_samples}")
         for name in ("scale", "shift"):
