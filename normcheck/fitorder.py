@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import framework
+from .errors import ChildError, InputError
 from .framework import stack_text
 from .mutations import apply_from_environment
 
@@ -91,10 +92,25 @@ def properties(feeds: dict[str, Any]) -> dict[str, bool]:
 
 
 def read_orders_in_fresh_process(backend: str, timeout: float = 300) -> dict[str, Any]:
-    """read_orders() in a new Python process on `backend`, so "unseeded" means no seed was ever set."""
-    out = subprocess.run([sys.executable, "-m", "normcheck.fitorder", backend], capture_output=True, text=True,
-                         timeout=timeout, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """read_orders() in a new Python process on `backend`, so "unseeded" means no seed was ever set.
+
+    A failure is the child's own message: an InputError when it refused its input (exit 2), else a ChildError.
+    """
+    command = f"python -m normcheck.fitorder {backend}"
+    try:
+        out = subprocess.run([sys.executable, "-m", "normcheck.fitorder", backend], capture_output=True, text=True,
+                             timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        raise ChildError(f"the fit-order probe ({command}) did not finish within {timeout:g} s") from None
+    said = next((line.strip() for line in reversed(out.stderr.splitlines()) if line.strip()), "")
+    if out.returncode == 2:
+        raise InputError(f"the fit-order probe ({command}) refused: {said}")
+    if out.returncode != 0:
+        raise ChildError(f"the fit-order probe ({command}) failed with exit {out.returncode}: {said or 'no message'}")
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise ChildError(f"the fit-order probe ({command}) printed no result: {said or 'no message'}") from None
 
 
 def describe(what: str, feeds: dict[str, list[int]], versions: dict[str, str], shown: int = 8) -> str:
@@ -104,8 +120,18 @@ def describe(what: str, feeds: dict[str, list[int]], versions: dict[str, str], s
     return f"{what}; first {shown} indices fed, {feeds_text}; {stack}"
 
 
-if __name__ == "__main__":
-    framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else None)
-    framework.skip_tensorflow()
-    apply_from_environment()
+def _main() -> int:
+    """The probe as a process: its result on stdout; bad input one line on stderr and exit 2."""
+    try:
+        framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else None)
+        framework.skip_tensorflow()
+        apply_from_environment()
+    except InputError as exc:
+        print(f"normcheck.fitorder: error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(read_orders()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main())

@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import os
 import platform
+import re
 import sys
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -19,7 +20,7 @@ from types import ModuleType
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, shown
 
 
 class BackendError(InputError):
@@ -60,10 +61,23 @@ def default_backend() -> str:
     return os.environ.get("KERAS_BACKEND") or "tensorflow"
 
 
+def check_xla_flags(value: str) -> None:
+    """XLA ends the process (exit 1, its message in the start-up log normcheck hides) on flags it cannot read: the
+    shape XLA needs, checked first. A well-formed `--xla_` name XLA does not know still ends the process."""
+    tokens = value.split()
+    bad = [t for t in tokens if t.startswith("-") and not re.fullmatch(r"--xla_\w+(=\S*)?", t)]
+    if tokens and not tokens[0].startswith("--") and not os.path.isfile(tokens[0]):
+        bad.insert(0, tokens[0])
+    if bad:
+        raise BackendError(f"XLA_FLAGS={shown(value)} has {shown(bad[0])}; allowed: flags --xla_NAME[=VALUE], "
+                           "or a file of them first")
+
+
 def select_backend(name: str | None = None) -> str:
     """Make `name` the Keras backend (default: $KERAS_BACKEND, else tensorflow)."""
     name = default_backend() if name is None else name
     backend = traits(name)
+    check_xla_flags(os.environ.get("XLA_FLAGS", ""))
     if legacy_keras() and name != "tensorflow":
         raise BackendError(f"backend {name!r} needs Keras 3; TF_USE_LEGACY_KERAS=1 runs Keras 2 on tensorflow only")
     if importlib.util.find_spec(name) is None:
@@ -137,14 +151,16 @@ _QUIET: list[bool] = []  # set by quiet_startup in processes normcheck owns
 
 
 def quiet_startup() -> None:
-    """In a process normcheck owns, keep the frameworks' start-up logs off stderr, unless the user set TF_CPP_MIN_LOG_LEVEL.
+    """In a process normcheck owns, keep the frameworks' start-up logs off stderr, unless the user asked for them
+    (TF_CPP_MIN_LOG_LEVEL=0).
 
     TensorFlow 2.19+ writes its CUDA probing and CPU notes from C++ through absl,
-    which TF_CPP_MIN_LOG_LEVEL no longer silences (tensorflow/tensorflow#100442).
-    So the first import of Keras (and with it the backend) runs with stderr's file
+    which TF_CPP_MIN_LOG_LEVEL no longer silences (tensorflow/tensorflow#100442):
+    a user who sets it to 1-3 asks for fewer lines, so they are hidden as by default.
+    The first import of Keras (and with it the backend) runs with stderr's file
     descriptor pointed at a temporary file; if the import fails, what it wrote is shown.
     """
-    if "TF_CPP_MIN_LOG_LEVEL" not in os.environ and not _QUIET:
+    if os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip() != "0" and not _QUIET:
         _QUIET.append(True)
 
 
