@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,6 +230,21 @@ def normcheck_backend(pytestconfig: pytest.Config) -> str:
 def normcheck_seeds(pytestconfig: pytest.Config) -> list[int]:
     """Every seed a claim must hold for (--normcheck-seeds)."""
     return activate(pytestconfig).seeds
+
+
+@pytest.fixture
+def normcheck_property(request: pytest.FixtureRequest) -> Callable[[str, object], None]:
+    """Record a (name, value) property of the calling test, as `<property>` of its testcase in JUnit XML.
+
+    Works with and without pytest-xdist and under every `junit_family`: pytest's `record_property`
+    warns under xunit2 (pytest's default), which `filterwarnings = error` turns into an error.
+    Chooses no backend: the plugin stays passive for a test that only records.
+    """
+
+    def record(name: str, value: object) -> None:
+        request.node.user_properties.append((name, value))
+
+    return record
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

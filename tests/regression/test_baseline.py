@@ -117,7 +117,7 @@ def test_a_run_for_another_experiment_makes_the_baseline_inconsistent(small_base
         baseline.load(small_baseline)
 
 
-def test_matches_the_baseline_given_on_the_command_line(pytestconfig, normcheck_runs, normcheck_backend, record_property):
+def test_matches_the_baseline_given_on_the_command_line(pytestconfig, normcheck_runs, normcheck_backend, normcheck_property):
     """`pytest --normcheck-baseline PATH`: today's framework against a recorded one (its summary goes to JUnit XML)."""
     path = pytestconfig.getoption("--normcheck-baseline")
     if not path:
@@ -126,7 +126,7 @@ def test_matches_the_baseline_given_on_the_command_line(pytestconfig, normcheck_
     today = {s: normcheck_runs.for_seed(s, base.variants, base.experiment) for s in base.seeds}
     order = fitorder.read_orders_in_fresh_process(normcheck_backend) if base.fit_order is not None else None
     result = baseline.compare(base, today, framework.versions(), order)
-    record_property("baseline", result.summary)
+    normcheck_property("baseline", result.summary)
     assert result.ok, "\n" + result.table()
 
 
