@@ -5,6 +5,7 @@
     nox -f ci/noxfile.py -s newest nightly     # the upgrade radar: latest releases and nightlies
     nox -f ci/noxfile.py -s python             # Python 3.10 and 3.12 (each must be on PATH as python3.X)
     nox -f ci/noxfile.py -s thorough           # the hypothesis properties with many more examples
+    nox -f ci/noxfile.py -s jax_suite          # the whole suite on JAX (README's `pytest --normcheck-backend jax`)
 
 Each session runs `python -m normcheck` and the suite against the baseline recorded
 on a stack of its kind (baselines/current.json: Keras 3 on TensorFlow, keras2.json: tf-keras 2.21,
@@ -72,6 +73,17 @@ def jax(session):
     """Keras 3 on JAX: the default suite with --normcheck-backend jax."""
     session.install("-e", f"{ROOT}[test,jax]")
     _suite(session, {"KERAS_BACKEND": "jax"})
+
+
+@nox.session(python="3.11")
+def jax_suite(session):
+    """The whole suite on JAX (every folder, not only `unit or upgrade`), as `pytest --normcheck-backend jax` runs it:
+    the tests that depend on the session's backend run on JAX too. Two workers; about four minutes on two cores."""
+    session.install("-e", f"{ROOT}[test,jax]")
+    session.chdir(ROOT)
+    session.run("pytest", "-n", os.environ.get("NORMCHECK_WORKERS", "2"), "-p", "no:cacheprovider",
+                "--normcheck-backend", "jax", "--normcheck-baseline", os.path.join(ROOT, "baselines", BASELINES["jax"]),
+                *session.posargs, env={"KERAS_BACKEND": "jax"})
 
 
 @nox.session(python="3.11")

@@ -104,11 +104,16 @@ def test_files_that_are_not_small_regular_files_are_refused_without_reading(tmp_
         baseline.load(path)
 
 
-def test_a_calibration_resume_file_from_another_setup_is_refused_before_training(tmp_path, no_training):
+@pytest.mark.parametrize("same_backend", [True, False], ids=["session's backend", "another backend"])
+def test_a_calibration_resume_file_from_another_setup_is_refused_before_training(tmp_path, no_training, same_backend):
+    """Depends on the session's backend (--normcheck-backend): the resume file names it, or the other one."""
+    session = framework.default_backend()
+    backend = session if same_backend else next(b for b in ("tensorflow", "jax") if b != session)
     partial = tmp_path / "runs.jsonl.partial"
-    other = {"setup": {"experiment": EXP.replace(epochs=1).to_dict(), "backend": "tensorflow", "variants": ["input_norm"]}}
+    other = {"setup": {"experiment": EXP.replace(epochs=1).to_dict(), "backend": backend, "variants": ["input_norm"]}}
     partial.write_text(json.dumps(other) + "\n")
-    with pytest.raises(InputError, match=r"runs.jsonl.partial' was left by another setup \(its experiment differ"):
+    differ = "experiment" if same_backend else "experiment, backend"
+    with pytest.raises(InputError, match=rf"runs.jsonl.partial' was left by another setup \(its {differ} differ"):
         engine.collect([0], tmp_path / "runs.jsonl", EXP, ["input_norm"], log=lambda m: None)
 
 
