@@ -1,0 +1,147 @@
+"""Issue 22, the calibration side: shipped data is read-only to normcheck, and every calibration file is checked
+before it is trusted. Black-box (the CLI in a process of its own, or the public module functions), so the tests
+hold across the move of the calibration modules into a package.
+
+Each CLI test runs a copy of the package (PYTHONPATH), so a write into "the installed package" lands in the copy,
+where the test sees it, never in the working tree.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from normcheck import Experiment, calibration, files, framework
+from normcheck.run import Run
+
+ROOT = Path(__file__).resolve().parents[2]
+SPREAD = "redraw-jax.npz"
+
+
+@pytest.fixture
+def package(tmp_path) -> Path:
+    """A copy of the normcheck package, importable from the returned folder."""
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "normcheck", site / "normcheck", ignore=shutil.ignore_patterns("__pycache__"))
+    return site
+
+
+def contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def normcheck(site: Path, *argv: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(site), KERAS_BACKEND="jax")
+    env.pop("GITHUB_STEP_SUMMARY", None)
+    return subprocess.run([sys.executable, "-m", "normcheck", *argv], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def one_line(out: subprocess.CompletedProcess) -> str:
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr[-3000:]
+    assert lines[0].startswith("normcheck: error: ")
+    return lines[0]
+
+
+def test_calibrate_writes_only_under_out_and_leaves_the_package_byte_identical(package, tmp_path):
+    before = contents(package / "normcheck")
+    out = tmp_path / "scratch"
+    out.mkdir()
+    result = normcheck(package, "calibrate", "--backend", "jax", "--seeds", "0-1", "--out", str(out), "--quiet",
+                       cwd=tmp_path)
+    assert result.returncode in (0, 2), result.stderr[-3000:]
+    assert contents(package / "normcheck") == before, "calibrate wrote into the installed package"
+    assert result.returncode == 2 or any(out.iterdir())
+
+
+def _small_baseline(tmp_path: Path) -> Path:
+    """baselines/jax.json cut to its first seed: a quick comparison on the question's experiment."""
+    data = json.loads((ROOT / "baselines" / "jax.json").read_text())
+    first = data["seeds"][0]
+    data["seeds"] = [first]
+    data["runs"] = [r for r in data["runs"] if r["seed"] == first]
+    path = tmp_path / "base.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _two_seed_spread(path: Path) -> None:
+    with np.load(path, allow_pickle=False) as data:
+        header = json.loads(str(data["header"]))
+        arrays = {k: data[k][:2] for k in data.files if k not in ("header", "seeds")}
+        seeds = [int(s) for s in data["seeds"][:2]]
+    header["seeds"] = 2
+    files.write_bytes(path, files.npz_bytes(arrays, header, seeds))
+
+
+@pytest.mark.parametrize("kind", ["two seeds", "not an npz", "fifo"])
+def test_compare_refuses_a_spread_file_too_small_or_malformed_before_training(package, tmp_path, kind):
+    spread = package / "normcheck" / SPREAD
+    if kind == "two seeds":
+        _two_seed_spread(spread)
+    elif kind == "not an npz":
+        spread.write_bytes(b"this is not an npz file\n")
+    else:
+        spread.unlink()
+        os.mkfifo(spread)
+    result = normcheck(package, "baseline", "compare", str(_small_baseline(tmp_path)), "--backend", "jax",
+                       "--jobs", "1", cwd=tmp_path, timeout=120)
+    assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
+    line = one_line(result)  # no progress line: nothing trained
+    assert SPREAD in line
+    assert "allow_pickle" not in line
+    assert "1000-seed" not in result.stdout
+
+
+@pytest.mark.parametrize("argv", [["--report"], ["--page", "page.md"]], ids=["report", "page"])
+def test_calibrate_report_and_page_refuse_a_fifo_store_without_hanging(package, tmp_path, argv):
+    out = tmp_path / "cal"
+    out.mkdir()
+    for name in ("runs-jax-replica.npz", "runs-tensorflow-replica.npz", "holdout-jax.npz"):
+        os.mkfifo(out / name)
+    try:
+        result = normcheck(package, "calibrate", "--backend", "jax", "--out", str(out), *argv, cwd=tmp_path, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail("calibrate hung on a FIFO in --out")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "is not a regular file" in one_line(result) or "FIFO" in one_line(result)
+    assert not (tmp_path / "page.md").exists()
+
+
+def test_calibrate_page_and_readme_together_are_not_silently_half_done(package, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text((ROOT / "README.md").read_text())
+    before = readme.read_bytes()
+    page = tmp_path / "page.md"
+    result = normcheck(package, "calibrate", "--page", str(page), "--readme", str(readme), "--out",
+                       str(ROOT / "calibration"), cwd=tmp_path)
+    if result.returncode == 2:
+        line = one_line(result)
+        assert "--page" in line
+        assert "--readme" in line
+        assert not page.exists()
+        assert readme.read_bytes() == before
+    else:
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert page.exists()
+        assert readme.read_bytes() != before or "error-rate" in result.stdout
+
+
+def test_a_run_with_nan_in_the_resume_file_is_resumed_not_refused(tmp_path):
+    """A diverged run (NaN) is a finding the calibration keeps: the resume file it wrote must read back."""
+    exp = Experiment(n_samples=200, epochs=2)
+    nan = Run("none", 0, exp, [float("nan")] * 2, [0.5] * 2, [float("nan")] * 2, [0.5] * 2, [0.1] * 2,
+              versions={"backend": "jax"})
+    ok = Run("none", 1, exp, [0.6] * 2, [0.5] * 2, [0.6] * 2, [0.5] * 2, [0.1] * 2, versions={"backend": "jax"})
+    path = tmp_path / "runs.jsonl"
+    setup = {"setup": {"experiment": exp.to_dict(), "backend": framework.default_backend(), "variants": ["none"]}}
+    path.with_name("runs.jsonl.partial").write_text("\n".join([json.dumps(setup), nan.to_json(), ok.to_json()]) + "\n")
+    runs = calibration.collect([0, 1], path, exp, ["none"], log=lambda m: None)  # both done: nothing to train
+    assert [(r.seed, r.loss[0] != r.loss[0]) for r in runs] == [(0, True), (1, False)]
