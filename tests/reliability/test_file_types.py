@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from normcheck import baseline, cli, files
+from normcheck import Experiment, baseline, calibration, cli, files, framework
 from normcheck.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,3 +103,14 @@ def test_normcheck_own_files_pass_the_memory_bound_that_refuses_dense_ones():
     with pytest.raises(InputError, match="holds 40000 values in 80001 characters"):
         files.parse_json("[" + ",".join(["0"] * 40_000) + "]", "file")
 
+
+
+def test_a_resume_file_run_whose_variant_is_a_list_is_one_error_naming_file_and_line(tmp_path, no_work):
+    data = json.loads(BASELINE.read_text())
+    run = data["runs"][0]
+    setup = {"setup": {"experiment": run["experiment"], "backend": framework.default_backend(), "variants": ["none"]}}
+    run["variant"] = ["none"]
+    (tmp_path / "runs.jsonl.partial").write_text(json.dumps(setup) + "\n" + json.dumps(run) + "\n")
+    with pytest.raises(InputError, match=r"runs.jsonl.partial', line 2: variant is \['none'\]; allowed: none"):
+        calibration.collect([0], tmp_path / "runs.jsonl", Experiment.from_dict(run["experiment"]), ["none"],
+                            log=lambda m: None)
