@@ -1,5 +1,5 @@
 """Issue 22, the calibration side: shipped data is read-only to normcheck, and every calibration file is checked
-before it is trusted. Black-box (the CLI in a process of its own, or the public module functions), so the tests
+before it is trusted. Black-box (the CLI in a process of its own, or the public module functions: calibration.engine.collect), so the tests
 hold across the move of the calibration modules into a package.
 
 Each CLI test runs a copy of the package (PYTHONPATH), so a write into "the installed package" lands in the copy,
@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from normcheck import Experiment, calibration, files, framework
+from normcheck import Experiment, framework
+from normcheck.calibration import engine
 from normcheck.run import Run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,7 +79,8 @@ def _two_seed_spread(path: Path) -> None:
         arrays = {k: data[k][:2] for k in data.files if k not in ("header", "seeds")}
         seeds = [int(s) for s in data["seeds"][:2]]
     header["seeds"] = 2
-    files.write_bytes(path, files.npz_bytes(arrays, header, seeds))
+    with open(path, "wb") as fh:
+        np.savez_compressed(fh, **arrays, header=np.array(json.dumps(header)), seeds=np.array(seeds, dtype=np.int64))
 
 
 @pytest.mark.parametrize("kind", ["two seeds", "not an npz", "fifo"])
@@ -143,5 +145,5 @@ def test_a_run_with_nan_in_the_resume_file_is_resumed_not_refused(tmp_path):
     path = tmp_path / "runs.jsonl"
     setup = {"setup": {"experiment": exp.to_dict(), "backend": framework.default_backend(), "variants": ["none"]}}
     path.with_name("runs.jsonl.partial").write_text("\n".join([json.dumps(setup), nan.to_json(), ok.to_json()]) + "\n")
-    runs = calibration.collect([0, 1], path, exp, ["none"], log=lambda m: None)  # both done: nothing to train
+    runs = engine.collect([0, 1], path, exp, ["none"], log=lambda m: None)  # both done: nothing to train
     assert [(r.seed, r.loss[0] != r.loss[0]) for r in runs] == [(0, True), (1, False)]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from normcheck import Experiment, baseline, calibration, cli, files, framework
+from normcheck import Experiment, baseline, cli, files, framework
+from normcheck.calibration import engine
 from normcheck.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,5 +113,5 @@ def test_a_resume_file_run_whose_variant_is_a_list_is_one_error_naming_file_and_
     run["variant"] = ["none"]
     (tmp_path / "runs.jsonl.partial").write_text(json.dumps(setup) + "\n" + json.dumps(run) + "\n")
     with pytest.raises(InputError, match=r"runs.jsonl.partial', line 2: variant is \['none'\]; allowed: none"):
-        calibration.collect([0], tmp_path / "runs.jsonl", Experiment.from_dict(run["experiment"]), ["none"],
+        engine.collect([0], tmp_path / "runs.jsonl", Experiment.from_dict(run["experiment"]), ["none"],
                             log=lambda m: None)
