@@ -1,7 +1,8 @@
 """Files normcheck reads and writes: input checked before it is trusted, output written atomically.
 
 Reads: regular files only, below a size cap, strict JSON (no NaN or Infinity),
-nesting errors caught; each problem is one `InputError` naming the file.
+nesting errors caught, .npz archives without pickles
+and bounded once unpacked; each problem is one `InputError` naming the file.
 Writes: to a temporary file in the target's folder, flushed and fsynced, then
 renamed over the target: a reader sees the old file or the whole new one; on
 failure the old file is intact, no temporary file is left, and the error names
@@ -15,13 +16,18 @@ regular files or absent, none of them also an input or another output.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import stat
 import tempfile
+import zipfile
+import zlib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .errors import InputError, shown
 
@@ -59,9 +65,8 @@ def replace_block(path: str | Path, start: str, end: str, render: Callable[[], s
     write_text(path, with_block(read_text(path, "README"), start, end, render, repr(str(path))))
 
 
-def read_text(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
-    """The text of a regular file of at most `max_bytes`, checked before reading: no FIFO, device or folder."""
-    where = f"{what} {shown(str(path))}"
+def _regular(path: str | Path, where: str, max_bytes: int) -> None:
+    """Refuse, before opening it, a path that is missing, not a regular file (a FIFO would hang) or above `max_bytes`."""
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -74,11 +79,51 @@ def read_text(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> 
         raise InputError(f"{where} is not a regular file (a FIFO, device or socket); allowed: a regular file")
     if info.st_size > max_bytes:
         raise InputError(f"{where} is {info.st_size} bytes; allowed: at most {max_bytes}")
+
+
+def read_text(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
+    """The text of a regular file of at most `max_bytes`, checked before reading: no FIFO, device or folder."""
+    where = f"{what} {shown(str(path))}"
+    _regular(path, where, max_bytes)
     try:
         with open(path, encoding="utf-8") as fh:
             return fh.read(max_bytes + 1)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{where} cannot be read: {exc}") from None
+
+
+def read_bytes(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of a regular file of at most `max_bytes`, checked as `read_text` checks."""
+    where = f"{what} {shown(str(path))}"
+    _regular(path, where, max_bytes)
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"{where} cannot be read: {exc.strerror or exc}") from None
+
+
+def npz_arrays(data: bytes, where: str, max_bytes: int = MAX_INPUT_BYTES) -> dict[str, Any]:
+    """The arrays of a .npz file's bytes (no pickles), at most `max_bytes` once unpacked; a bad archive is one
+    InputError naming `where`, never NumPy's advice to allow pickles."""
+    if not data.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise InputError(f"{where} is not an .npz archive (no zip header)")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            unpacked = sum(info.file_size for info in npz.zip.infolist())
+            if unpacked > max_bytes:
+                raise InputError(f"{where} unpacks to {unpacked} bytes; allowed: at most {max_bytes}")
+            return {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        text = str(exc)
+        reason = ("holds pickled Python objects; allowed: arrays of numbers and text" if "pickle" in text
+                  else f"is not a readable .npz archive ({text})")
+        raise InputError(f"{where} {reason}") from None
+
+
+def read_npz(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> dict[str, Any]:
+    """The arrays of a regular .npz file of at most `max_bytes` (packed and unpacked), checked before reading."""
+    return npz_arrays(read_bytes(path, what, max_bytes), f"{what} {shown(str(path))}", max_bytes)
 
 
 def parse_json(text: str, where: str) -> Any:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,14 +135,14 @@ def save_replica_runs(runs: Sequence[Run], path: str | Path) -> None:
 def load_replica_runs(path: str | Path) -> list[Run]:
     """The runs of a file `save_replica_runs` wrote; anything else is an InputError naming the file."""
     where = f"replica runs {str(path)!r}"
+    data = files.read_npz(path, "replica runs")  # a regular file of bounded size: a FIFO is refused, not waited on
     try:
-        with np.load(path, allow_pickle=False) as data:
-            header = json.loads(str(data["header"]))
-            if header.get("schema") != SCHEMA:
-                raise InputError(f"{where} has schema {header.get('schema')!r}; expected {SCHEMA!r}")
-            seed_list = [int(s) for s in data["seeds"]]
-            arrays = {k: data[k].astype(np.float64) for k in data.files if k not in ("header", "seeds")}
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        header = json.loads(str(data["header"]))
+        if header.get("schema") != SCHEMA:
+            raise InputError(f"{where} has schema {header.get('schema')!r}; expected {SCHEMA!r}")
+        seed_list = [int(s) for s in data["seeds"]]
+        arrays = {k: data[k].astype(np.float64) for k in data if k not in ("header", "seeds")}
+    except (OSError, ValueError, KeyError, AttributeError, json.JSONDecodeError) as exc:
         raise InputError(f"{where} is unreadable: {exc}") from None
     return runs_from_arrays(arrays, seed_list, header["variants"], Experiment.from_dict(header["experiment"]),
                             dict(header["versions"]), int(header["steps_per_execution"]), header["diagnostics"])
