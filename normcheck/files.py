@@ -1,7 +1,7 @@
 """Files normcheck reads and writes: input checked before it is trusted, output written atomically.
 
-Reads: regular files only, below a size cap, strict JSON (no NaN or Infinity),
-nesting errors caught, .npz archives without pickles
+Reads: regular files only, below a size cap, strict JSON (no NaN or Infinity) unless
+normcheck wrote the file itself, nesting errors caught, .npz archives without pickles
 and bounded once unpacked; each problem is one `InputError` naming the file.
 Writes: to a temporary file in the target's folder, flushed and fsynced, then
 renamed over the target: a reader sees the old file or the whole new one; on
@@ -126,9 +126,10 @@ def read_npz(path: str | Path, what: str, max_bytes: int = MAX_INPUT_BYTES) -> d
     return npz_arrays(read_bytes(path, what, max_bytes), f"{what} {shown(str(path))}", max_bytes)
 
 
-def parse_json(text: str, where: str) -> Any:
+def parse_json(text: str, where: str, *, non_finite: bool = False) -> Any:
     """Strict JSON: NaN, Infinity, nesting deeper than Python can follow and more values per byte than normcheck's
-    files hold (memory bounded by the size) are errors naming `where`."""
+    files hold (memory bounded by the size) are errors naming `where`. `non_finite=True` reads NaN and Infinity
+    (as `json.dumps` writes them) in a file normcheck wrote itself: a calibration run that diverged is a finding."""
     containers = text.count("[") + text.count("{")
     if containers > len(text) // BYTES_PER_CONTAINER + SLACK:
         _refuse_deep(text[:65536], where)
@@ -139,7 +140,7 @@ def parse_json(text: str, where: str) -> Any:
         raise InputError(f"{where} holds {values} values in {len(text)} characters; allowed: at most one per "
                          f"{BYTES_PER_VALUE} characters (normcheck's files hold one per ~25)")
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json.loads(text) if non_finite else json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise InputError(f"{where} is not JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})") from None
     except ValueError as exc:

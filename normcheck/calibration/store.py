@@ -76,7 +76,7 @@ def _read(path: str | Path, what: str, setup: dict | None = None) -> list[Run]:
     for i, line in enumerate(files.read_text(path, what).splitlines(), start=1):
         if not line.strip():
             continue
-        data = files.parse_json(line, f"{where}, line {i}")
+        data = files.parse_json(line, f"{where}, line {i}", non_finite=True)  # normcheck's own: a diverged run is NaN
         if i == 1 and setup is not None:
             _check_setup(data, setup, where)
             continue
