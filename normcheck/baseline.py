@@ -36,7 +36,6 @@ import numpy as np
 
 from . import files, redraw, seeds
 from .claims import Verdict, check_all
-from .constants import REPLICA_SEEDS
 from .errors import InputError, shown
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .fitorder import CASES, PROPERTIES, properties
@@ -336,7 +335,28 @@ def calibrated_tolerance(backends: tuple[str, ...], variant: str, metric: str, e
     nulls = [null for _, (null, _) in found]
     tails = [tail for _, (_, tail) in found if tail is not None]
     tol = max([K * max(float(np.std(n)) for n in nulls), *tails]) + FLOORS[metric]
-    return tol, max(redraw.detectable(n, tol) for n in nulls), f"the {len(REPLICA_SEEDS)}-seed calibration on " + " and ".join(used)
+    return tol, max(redraw.detectable(n, tol) for n in nulls), _calibration_words(used)
+
+
+def _calibration_words(backends: Sequence[str]) -> str:
+    """'the 1000-seed calibration on jax and tensorflow': the seed counts as read from the spread files."""
+    counts = {b: c.seeds for b in backends if (c := redraw.cells(b)) is not None}
+    if len(set(counts.values())) == 1:
+        return f"the {next(iter(counts.values()))}-seed calibration on " + " and ".join(counts)
+    return "the calibrations on " + " and ".join(f"{b} ({n} seeds)" for b, n in counts.items())
+
+
+def spread_backends(baseline: Baseline, versions_now: dict[str, str]) -> tuple[str, ...]:
+    """The backends whose shipped spread a comparison of `baseline` with today's stack may read."""
+    return tuple(sorted({b for b in (baseline.versions.get("backend"), versions_now.get("backend")) if b}))
+
+
+def check_spread(baseline: Baseline, versions_now: dict[str, str]) -> None:
+    """Before any training: every spread file the comparison may read is read and checked (redraw.read), so a
+    missing-seed or malformed file is one InputError now rather than NaN tolerances after training."""
+    if baseline.experiment == QUESTION_EXPERIMENT:
+        for backend in spread_backends(baseline, versions_now):
+            redraw.cells(backend)
 
 
 @lru_cache(maxsize=4096)
@@ -406,7 +426,7 @@ def compare_cells(baseline: Baseline, today: RunsBySeed, versions_now: dict[str,
         if missing:
             raise InputError(f"today's runs lack {variant} for seed(s) {missing}")
     regime = regime_of(baseline, today)
-    backends = tuple(sorted({b for b in (baseline.versions.get("backend"), versions_now.get("backend")) if b}))
+    backends = spread_backends(baseline, versions_now)
     cells: list[Cell] = []
     spread = "none needed"
     for variant in baseline.variants:

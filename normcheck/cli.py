@@ -435,6 +435,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         return 0
     _gate({"the baseline PATH": args.path}, {"--json": args.json, "--markdown": args.markdown}, summary=True)
     base = baseline.load(args.path)
+    baseline.check_spread(base, {"backend": framework.default_backend()})  # the shipped spread, before training
     order = fitorder.read_orders_in_fresh_process(framework.default_backend())
     today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
     result = baseline.compare(base, today, framework.versions(), order)
