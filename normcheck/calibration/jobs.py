@@ -79,7 +79,7 @@ def calibrate_replica(out: Path, seeds: Iterable[int] | None, log: Log | None = 
 
 
 def report_replica(out: Path) -> str:
-    """Every page of the replica's calibration, and the shipped redraw spread, rebuilt from the stored runs."""
+    """Every page of the replica's calibration, and the redraw spread under `out`, rebuilt from the stored runs."""
     path = store.REPLICA_RUNS.path(out, framework.default_backend())
     if not path.exists():
         raise InputError(f"no stored runs at {str(path)!r}; run without --report first")
@@ -87,9 +87,10 @@ def report_replica(out: Path) -> str:
 
 
 def _publish_replica(out: Path, runs: list[Run]) -> str:
-    """normcheck/redraw-<backend>.npz, calibration/<backend>.md and (with held-out runs stored) compare.md."""
+    """<out>/redraw-<backend>.npz (the package's copy changes only by `calibrate --promote`), <out>/<backend>.md and
+    (with held-out runs stored) compare.md."""
     backend = framework.default_backend()
-    files.write_bytes(redraw.path(backend), spread.condensed(runs))
+    files.write_bytes(redraw.path(backend, out), spread.condensed(runs))
     text = pages.rates_table(runs, backend, store.held_out(out, backend), ledger.recorded(out))
     files.write_text(store.RATES_PAGE.path(out, backend), text)
     if store.HOLDOUT_RUNS.by_backend(out):

@@ -2,7 +2,8 @@
 
 `baseline compare` reads how far the median of a per-epoch metric moves when initial
 weights are redrawn from normcheck/redraw-<backend>.npz (redraw.py, shipped with the
-package); `condensed` writes that file from the replica's calibration runs. The held-out
+package); `condensed` writes that file's successor, <out>/redraw-<backend>.npz, from the
+replica's calibration runs, and `calibrate --promote` (promote.py) checks and ships it. The held-out
 seeds, replayed as baselines against each other (`redraw_replays`), give compare's
 false-alarm rate on healthy redraws (calibration/compare.md).
 """
@@ -33,10 +34,13 @@ class Replay:
 
 
 def condensed(runs: Sequence[Run]) -> bytes:
-    """The calibration runs' compared metrics, float32 (seed, variant, epoch), as the bytes of redraw-<backend>.npz."""
+    """The calibration runs' compared metrics, float32 (seed, variant, epoch), as the bytes of redraw-<backend>.npz;
+    its header states the experiment and versions they ran on, which `calibrate --promote` checks."""
     arrays, header, seeds = store.to_arrays(runs)
     return store.npz_bytes({m: arrays[m] for m in redraw.METRICS},
-                           {"variants": header["variants"], "seeds": len(seeds), "backend": runs[0].backend}, seeds)
+                           {"schema": redraw.SCHEMA, "variants": header["variants"], "seeds": len(seeds),
+                            "backend": runs[0].backend, "experiment": header["experiment"],
+                            "versions": header["versions"]}, seeds)
 
 
 def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SIZES) -> list[Replay]:
