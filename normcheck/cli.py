@@ -32,6 +32,7 @@ from .calibration import engine as calibration_engine
 from .calibration import jobs as calibration_jobs
 from .calibration import ledger as calibration_ledger
 from .calibration import pages as calibration_pages
+from .calibration import promote as calibration_promote
 from .constants import CLI_SEEDS, DEFAULT_SEEDS, FIT_SEEDS, HOLDOUT_SEEDS, REPLICA_SEEDS, seed_span
 from .errors import ChildError, InputError
 from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
@@ -167,6 +168,11 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--freeze", action="store_true",
                      help="only write the rule every count belongs to (calibration/rule.json): commit it before drawing held-out seeds")
     cal.add_argument("--page", metavar="PATH", help="only write the claims page (docs/claims.md) from the stored runs of every backend")
+    cal.add_argument("--promote", action="store_true",
+                     help="only copy <out>/redraw-<backend>.npz (written by calibrate or --report) into the package, where "
+                          "baseline compare reads it, once checked: well formed, the question's experiment, its versions, "
+                          "at least as many seeds as the shipped file. It moves the frozen rule: "
+                          "tests/docs/test_seed_ranges.py fails until a new --freeze")
     cal.add_argument("--order", choices=ORDERS, default="owned", help="batch order to calibrate (default %(default)s)")
 
     sw = sub.add_parser("sweep", help="accuracy against input scale, per variant, with a plot")
@@ -320,6 +326,10 @@ def _summary(path: str | None, text: str) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """One calibration job per call, chosen from the options (calibration/jobs.py)."""
+    only = [o for o, v in (("--page", args.page), ("--readme", args.readme), ("--freeze", args.freeze),
+                           ("--promote", args.promote), ("--report", args.report), ("--holdout", args.holdout)) if v]
+    if len(only) > 1 and only != ["--report", "--holdout"]:
+        raise InputError(f"{' and '.join(only)} are separate jobs; run one per call")
     _gate({}, {"--page": args.page, "--readme": args.readme})
     if args.page:
         files.write_text(args.page, calibration_pages.claims_page(args.out))
@@ -332,6 +342,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.readme:
         calibration_pages.write_readme_summary(args.readme, args.out)
         print(f"wrote the error-rate block of {args.readme}")
+        return 0
+    if args.promote:
+        print(calibration_promote.promote(calibration_jobs.folder(args.out), framework.default_backend()))
         return 0
     if args.jobs is not None and args.engine == "replica":
         raise InputError(f"--jobs {args.jobs} applies to --engine fit; the replica runs every seed in one process")
