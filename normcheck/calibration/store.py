@@ -194,12 +194,12 @@ class SeedBatchFiles:
         if not path.exists():
             return None
         where = f"resume folder {str(self.folder)!r}"
+        data = files.read_npz(path, f"{where}: seed batch")  # a regular file of bounded size, like every stored .npz
         try:
-            with np.load(path, allow_pickle=False) as data:
-                header = json.loads(str(data["header"]))
-                stored_seeds = [int(s) for s in data["seeds"]]
-                arrays = {k: data[k] for k in data.files if k not in ("header", "seeds")}
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+            header = json.loads(str(data["header"]))
+            stored_seeds = [int(s) for s in data["seeds"]]
+            arrays = {k: data[k] for k in data if k not in ("header", "seeds")}
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
             raise InputError(f"{where}: {path.name} is unreadable ({exc}); remove it to compute that batch again") from None
         if header != self.setup or stored_seeds != seeds:
             raise InputError(f"{where} holds seed batches of another calibration (other seeds, variants, versions "
