@@ -1,14 +1,16 @@
-"""PNG pictures of the story: learning curves and accuracy against input scale."""
+"""PNG pictures of the story: learning curves, accuracy against input scale, and what `baseline compare` saw move."""
 
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from . import files
+from .baseline import Cell, Comparison
 from .errors import InputError
 from .experiment import QUESTION_EXPERIMENT
 from .question import reported
@@ -109,3 +111,71 @@ def scale_sweep(points: Sequence[SweepPoint], path) -> None:
     _save(fig, path)
     plt.close(fig)
 
+
+
+METRIC_LABELS = {"loss": "train-mode loss", "accuracy": "train-mode accuracy", "eval_accuracy": "inference-mode accuracy"}
+
+
+def _epochs_text(epochs: Sequence[int]) -> str:
+    """[1, 2, 3, 5] -> "epochs 1-3, 5"."""
+    spans: list[list[int]] = []
+    for e in sorted(epochs):
+        if spans and e == spans[-1][1] + 1:
+            spans[-1][1] = e
+        else:
+            spans.append([e, e])
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+    return f"epoch{'s' if len(epochs) > 1 else ''} {text}"
+
+
+def comparison(result: Comparison, path) -> list[Cell]:
+    """`baseline compare --plot`: one panel per variant (row) and metric (column), baseline and today per epoch with
+    the tolerance band around the baseline; cells beyond tolerance are red crosses, named in their panel's title.
+
+    Returns the marked cells, in the order of `result.cells`. Values are what each cell holds: medians over the
+    seeds, or the worst seed's where the regime compares seed by seed (the row's label says which).
+    """
+    plt = _pyplot()
+    variants = list(dict.fromkeys(c.variant for c in result.cells))
+    metrics = list(dict.fromkeys(c.metric for c in result.cells))
+    rows, cols = max(len(variants), 1), max(len(metrics), 1)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols + 0.6, 2.0 * rows + 0.9), squeeze=False, sharex=True)
+    marked = [c for c in result.cells if not c.ok]
+    for i, variant in enumerate(variants):
+        for j, metric in enumerate(metrics):
+            ax = axes[i][j]
+            cells = sorted((c for c in result.cells if c.variant == variant and c.metric == metric), key=lambda c: c.epoch)
+            if not cells:
+                ax.set_axis_off()
+                continue
+            epochs = [c.epoch for c in cells]
+            then = np.array([c.baseline for c in cells])
+            tol = np.array([c.tolerance for c in cells])
+            ax.fill_between(epochs, then - tol, then + tol, color="0.6", alpha=0.3, lw=0, label="tolerance")
+            ax.plot(epochs, then, color="black", marker=".", lw=1, label="baseline")
+            ax.plot(epochs, [c.today for c in cells], color="tab:blue", marker=".", lw=1, ls="--", label="today")
+            moved = [c for c in cells if not c.ok]
+            for c in moved:  # a non-finite value today is drawn on the baseline, and said so in the title
+                ax.plot(c.epoch, c.today if math.isfinite(c.today) else c.baseline, "x", color="red", ms=8, mew=2)
+            lines = [METRIC_LABELS.get(metric, metric)] if i == 0 else []
+            if moved:
+                lost = [c.epoch for c in moved if not math.isfinite(c.today)]
+                lines.append(f"moved: {_epochs_text([c.epoch for c in moved])}"
+                             + (f" ({_epochs_text(lost)} not finite)" if lost else ""))
+            ax.set_title("\n".join(lines), fontsize=8, color="red" if moved else "black")
+            if j == 0:
+                rule = "worst seed" if cells[0].rule == "seed" else "median over seeds"
+                ax.set_ylabel(f"{variant}\n({rule})", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.grid(alpha=0.3)
+            if i == rows - 1:
+                ax.set_xlabel("epoch", fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    handles.append(axes[0][0].plot([], [], "x", color="red", mew=2)[0])
+    labels.append("beyond tolerance")
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.suptitle(f"baseline compare, regime {result.regime}: {len(marked)} of {len(result.cells)} cells moved", fontsize=11)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    _save(fig, path)
+    plt.close(fig)
+    return marked
