@@ -217,6 +217,9 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--json", metavar="OUT", help="write the comparison as JSON")
     cmp_.add_argument("--markdown", metavar="PATH",
                       help="write what moved as Markdown (also appended to $GITHUB_STEP_SUMMARY when set)")
+    cmp_.add_argument("--plot", metavar="PATH",
+                      help="draw baseline and today per variant and metric, the tolerance band, the moved cells marked: "
+                           ".png, .svg or .pdf")
     cmp_.add_argument("--quiet", action="store_true")
     return parser
 
@@ -446,7 +449,10 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         baseline.save(baseline.make(runs, experiment, seeds, framework.versions(), order), args.path, force=args.force)
         print(f"recorded {len(runs)} runs ({len(seeds)} seeds) on {framework.versions()} to {args.path}")
         return 0
-    _gate({"the baseline PATH": args.path}, {"--json": args.json, "--markdown": args.markdown}, summary=True)
+    _gate({"the baseline PATH": args.path}, {"--json": args.json, "--markdown": args.markdown, "--plot": args.plot},
+          summary=True)
+    if args.plot:
+        plots.check_target(args.plot)
     base = baseline.load(args.path)
     baseline.check_spread(base, {"backend": framework.default_backend()})  # the shipped spread, before training
     order = fitorder.read_orders_in_fresh_process(framework.default_backend())
@@ -455,6 +461,9 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     print(result.table())
     if args.json:
         files.write_json(args.json, result.to_dict())
+    if args.plot:
+        plots.comparison(result, args.plot)
+        print(f"wrote {args.plot}")
     _summary(args.markdown, result.markdown())
     return 0 if result.ok else 1
 

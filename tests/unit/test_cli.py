@@ -130,6 +130,16 @@ def test_a_missing_matplotlib_is_bad_input_before_training(monkeypatch, capsys, 
     assert "plots need matplotlib, which is not installed" in capsys.readouterr().err
 
 
+def test_compare_refuses_a_bad_plot_suffix_before_training(monkeypatch, capsys, no_training):
+    def refuse(*args, **kwargs):
+        raise AssertionError("fit's order was read")
+
+    monkeypatch.setattr(cli.fitorder, "read_orders_in_fresh_process", refuse)
+    assert cli.main(["baseline", "compare", f"{ROOT}/baselines/jax.json", "--plot", "moved.txt", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["normcheck: error: plot path 'moved.txt' has suffix '.txt'; allowed: .png, .svg, .pdf"]
+
+
 @pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF"), (".png", b"\x89PNG")])
 def test_the_plot_format_follows_the_suffix(tmp_path, suffix, magic):
     pytest.importorskip("matplotlib")
