@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import normcheck
-from normcheck import Experiment, claims, cli, framework, parallel, plots
+from normcheck import Experiment, baseline, claims, cli, framework, parallel, plots
 from normcheck.run import Run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +138,23 @@ def test_compare_refuses_a_bad_plot_suffix_before_training(monkeypatch, capsys, 
     assert cli.main(["baseline", "compare", f"{ROOT}/baselines/jax.json", "--plot", "moved.txt", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["normcheck: error: plot path 'moved.txt' has suffix '.txt'; allowed: .png, .svg, .pdf"]
+
+
+def test_compare_writes_the_plot(monkeypatch, capsys, tmp_path):
+    """Today's runs are the baseline's own (no training, no Keras): nothing moved, and the picture is written."""
+    pytest.importorskip("matplotlib")
+    small = Experiment(epochs=2)
+    runs = [Run(v, s, small, [0.3, 0.2], [0.9 + s / 100, 0.95], [0.3, 0.2], [0.9, 0.95], [1.0, 1.0])
+            for s in range(3) for v in ("input_norm", "batch_norm")]
+    stored = baseline.make(runs, small, range(3), {"backend": "jax"})
+    baseline.save(stored, tmp_path / "base.json")
+    monkeypatch.setattr(parallel, "train_matrix", lambda *args, **kwargs: stored.matrix())
+    monkeypatch.setattr(cli.fitorder, "read_orders_in_fresh_process", lambda backend: None)
+    monkeypatch.setattr(framework, "versions", lambda: {"backend": "jax"})
+    path = tmp_path / "moved.png"
+    assert cli.main(["baseline", "compare", str(tmp_path / "base.json"), "--plot", str(path), "--quiet"]) == 0
+    assert f"wrote {path}" in capsys.readouterr().out
+    assert path.read_bytes().startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize(("suffix", "magic"), [(".svg", b"<?xml"), (".pdf", b"%PDF"), (".png", b"\x89PNG")])
