@@ -138,6 +138,8 @@ def test_compare_refuses_a_bad_plot_suffix_before_training(monkeypatch, capsys, 
     assert cli.main(["baseline", "compare", f"{ROOT}/baselines/jax.json", "--plot", "moved.txt", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["normcheck: error: plot path 'moved.txt' has suffix '.txt'; allowed: .png, .svg, .pdf"]
+    assert cli.main(["baseline", "compare", f"{ROOT}/baselines/jax.json", "--plot", "m.png", "--json", "m.png"]) == 2
+    assert "--plot 'm.png' is the same file as --json" in capsys.readouterr().err
 
 
 def test_compare_writes_the_plot(monkeypatch, capsys, tmp_path):
