@@ -11,6 +11,8 @@ python -m pip install -q --upgrade pip
 export CI=true
 # README: the test command
 pip install -e '.[test,jax]' && pytest -n auto --normcheck-baseline baselines/current.json
+# The generated pages that take minutes to re-render (marked slow, so the default run stays quick).
+pytest -n auto -m slow tests/docs
 # The whole suite on JAX as well (tests that depend on the session's backend run there too), against JAX's baseline.
 KERAS_BACKEND=jax pytest -n auto --normcheck-backend jax --normcheck-baseline baselines/jax.json
 # Lint and types: ruff and mypy clean.

@@ -50,6 +50,7 @@ def test_calibration_rates_and_the_packaged_spread_are_current(backend):
         np.testing.assert_array_equal(packaged.values[metric], expected, err_msg=f"normcheck/redraw-{backend}.npz is stale")
 
 
+@pytest.mark.slow  # compare's replays and power table take a while; .ci/run runs tests/docs with -m slow
 def test_compare_page_is_current():
     assert (ROOT / "calibration" / "compare.md").read_text() == pages.compare_page(ROOT / "calibration"), (
         "calibration/compare.md is stale: run `python -m normcheck calibrate --report`")

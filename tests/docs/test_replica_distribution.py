@@ -9,30 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from normcheck.calibration import agreement, pages, store
-from normcheck.run import by_seed
+from normcheck.calibration import pages, store
 
 pytest.importorskip("scipy")
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
 
 
-@pytest.fixture(scope="module")
-def rendered():
-    return pages.agreement_page(CALIBRATION)
+PAGE = CALIBRATION / store.AGREEMENT_PAGE
 
 
-def test_the_agreement_page_is_current(rendered):
-    assert (CALIBRATION / store.AGREEMENT_PAGE).read_text() == rendered, (
+@pytest.mark.slow  # resampling for the power takes a while; .ci/run runs tests/docs with -m slow
+def test_the_agreement_page_is_current():
+    assert PAGE.read_text() == pages.agreement_page(CALIBRATION), (
         "calibration/replica-vs-fit.md is stale: run `python -m normcheck calibrate --backend B --report`")
 
 
-@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
-def test_replica_matches_fit_in_distribution_where_trajectories_are_chaotic(backend, rendered):
-    fit = store.fit_runs("owned").path(CALIBRATION, backend)
-    replica = store.REPLICA_RUNS.path(CALIBRATION, backend)
-    if not (fit.exists() and replica.exists()):
-        pytest.skip(f"no stored fit and replica runs for {backend}")
-    found, level = agreement.compare(by_seed(store.load_fit_runs(fit)), by_seed(store.load_replica_runs(replica)))
-    rejected = [f"{a.measure}: p = {a.p:.2g}" for a in found if a.rejected(level)]
-    assert not rejected, f"replica and fit differ in distribution on {backend} (level {level:.1g} each): {rejected}"
+def test_replica_matches_fit_in_distribution_where_trajectories_are_chaotic():
+    """Read from the page, which the slow test above holds to the stored runs."""
+    page = PAGE.read_text()
+    for backend in ("jax", "tensorflow"):
+        if f"## {backend}:" not in page:
+            pytest.skip(f"no stored fit and replica runs for {backend}")
+    assert "Disagree" not in page, [line for line in page.splitlines() if line.startswith("Disagree")]

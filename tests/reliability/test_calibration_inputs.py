@@ -55,11 +55,11 @@ def test_calibrate_writes_only_under_out_and_leaves_the_package_byte_identical(p
     before = contents(package / "normcheck")
     out = tmp_path / "scratch"
     out.mkdir()
-    result = normcheck(package, "calibrate", "--backend", "jax", "--seeds", "0-1", "--out", str(out), "--quiet",
-                       cwd=tmp_path)
-    assert result.returncode in (0, 2), result.stderr[-3000:]
+    shutil.copy(ROOT / "calibration" / "runs-jax-replica.npz", out)  # the stored runs: calibrate publishes what they give
+    result = normcheck(package, "calibrate", "--backend", "jax", "--report", "--out", str(out), "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
     assert contents(package / "normcheck") == before, "calibrate wrote into the installed package"
-    assert result.returncode == 2 or any(out.iterdir())
+    assert (out / SPREAD).exists(), "calibrate wrote the spread nowhere"
 
 
 def _small_baseline(tmp_path: Path) -> Path:
