@@ -19,4 +19,4 @@ KERAS_BACKEND=jax pytest -n auto --normcheck-backend jax --normcheck-baseline ba
 pip install -q -e '.[lint]' && ruff check . && mypy
 # Keras 2 (tf-keras on TF 2.21) in its own venv: a change that breaks a promised stack cannot land.
 pip install -q 'nox>=2024.3'
-nox -f ci/noxfile.py -s keras2_tfkeras221 -- -n 2
+nox -f ci/noxfile.py -s keras2_tfkeras221   # as docs/development.md writes it: one process, JUnit XML on (issue 22)
