@@ -23,10 +23,12 @@ from ..claims import CLAIMS
 from ..experiment import QUESTION_EXPERIMENT
 from ..run import RunsBySeed
 from ..variants import VARIANTS
+from .rates import Count
 
-LEVEL = 0.01  # family-wise, split evenly over the measures
+LEVEL = 0.01  # family-wise per backend, split evenly over the measures
 POWER = 0.9
 SIMULATIONS = 200
+CLAIMS_BY_ID = {c.id: c for c in CLAIMS}
 CHAOTIC = tuple(v for v, spec in VARIANTS.items() if not spec.input_norm)
 EPOCHS = (1, QUESTION_EXPERIMENT.epochs)
 
@@ -54,11 +56,12 @@ def _ks_p(a: np.ndarray, b: np.ndarray) -> float:
 
 def _caught(replica: np.ndarray, n_fit: int, level: float, change: Callable[[np.ndarray], np.ndarray],
             rng: np.random.Generator) -> float:
-    """How often the test rejects when fit's seeds are `change`d draws from the replica's own values."""
+    """How often the test rejects when fit's seeds are `change`d draws from the replica's values, compared with
+    an independent draw of as many as the replica has."""
     hits = 0
     for _ in range(SIMULATIONS):
         fit = change(rng.choice(replica, size=n_fit, replace=True))
-        hits += _ks_p(fit, replica) < level
+        hits += _ks_p(fit, rng.choice(replica, size=replica.size, replace=True)) < level
     return hits / SIMULATIONS
 
 
@@ -94,13 +97,35 @@ class Agreement:
     p: float
     shift: float | None  # smallest shift caught in 90% of draws, in the replica's standard deviations
     widening: float | None  # smallest factor on the spread around the median caught in 90% of draws
+    fit_failing: Count | None  # for a claim: fit's seeds whose value fails it, counted
 
     def rejected(self, level: float) -> bool:
         return self.p < level
 
 
+def _unpaired(fit: RunsBySeed, replica: RunsBySeed) -> RunsBySeed:
+    """The replica's seeds that fit did not run: a fit seed and the replica's same seed share weights and batches."""
+    return {s: rs for s, rs in replica.items() if s not in fit}
+
+
+def rejected(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
+    """The measures on which the test rejects: where the replica does not stand for fit (no power computed)."""
+    found = measures()
+    replica = _unpaired(fit, replica)
+    level = LEVEL / len(found)
+    return [name for name, values in found.items()
+            if _ks_p(np.array(list(values(fit).values()), dtype=np.float64),
+                     np.array(list(values(replica).values()), dtype=np.float64)) < level]
+
+
 def compare(fit: RunsBySeed, replica: RunsBySeed, seed: int = 0) -> tuple[list[Agreement], float]:
-    """Every measure of `measures()`, and the per-measure level (LEVEL over the family)."""
+    """Every measure of `measures()`, and the per-measure level (LEVEL over the family).
+
+    Fit's seed s and the replica's seed s start from the same weights and see the same batches, so
+    their values are correlated: the replica's seeds that fit also ran are left out, and the two
+    samples the test compares are independent.
+    """
+    replica = _unpaired(fit, replica)
     found = measures()
     level = LEVEL / len(found)
     out = []
@@ -111,5 +136,7 @@ def compare(fit: RunsBySeed, replica: RunsBySeed, seed: int = 0) -> tuple[list[A
         med = float(np.median(b))
         shift = _smallest(b, a.size, level, partial(_shifted, sd=sd), 0.0, 4.0, seed + i) if sd > 0 else None
         widen = _smallest(b, a.size, level, partial(_widened, median=med), 1.0, 6.0, seed + i) if sd > 0 else None
-        out.append(Agreement(name, a.size, b.size, float(np.median(a)), med, _ks_p(a, b), shift, widen))
+        claim = CLAIMS_BY_ID.get(name)
+        failing = Count(sum(not claim.holds(v) for v in a), a.size) if claim is not None else None
+        out.append(Agreement(name, a.size, b.size, float(np.median(a)), med, _ks_p(a, b), shift, widen, failing))
     return out, level

@@ -91,7 +91,7 @@ def _publish_replica(out: Path, runs: list[Run]) -> str:
     (with held-out runs stored) compare.md."""
     backend = framework.default_backend()
     files.write_bytes(redraw.path(backend, out), spread.condensed(runs))
-    text = pages.rates_table(runs, backend, store.held_out(out, backend), ledger.recorded(out))
+    text = pages.rates_table(runs, backend, store.held_out(out, backend), ledger.recorded(out), _fit_runs(out, backend))
     files.write_text(store.RATES_PAGE.path(out, backend), text)
     if store.HOLDOUT_RUNS.by_backend(out):
         files.write_text(out / store.COMPARE_PAGE, pages.compare_page(out))
@@ -113,7 +113,7 @@ def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = 
     if stored.exists():
         files.write_text(store.RATES_PAGE.path(out, backend),
                          pages.rates_table(store.load_replica_runs(stored), backend, store.load_replica_runs(target),
-                                           ledger.recorded(out)))
+                                           ledger.recorded(out), _fit_runs(out, backend)))
     text = pages.compare_page(out)
     files.write_text(out / store.COMPARE_PAGE, text)
     return text
@@ -124,3 +124,9 @@ def freeze(out: Path) -> Path:
     path = out / ledger.RULE
     files.write_json(path, {"version": ledger.rule_version(), "rule": ledger.rule()})
     return path
+
+
+def _fit_runs(out: Path, backend: str) -> list[Run] | None:
+    """Real fit's stored runs in normcheck's order, which the replica is tested against where trajectories are chaotic."""
+    path = store.fit_runs(QUESTION_EXPERIMENT.order).path(out, backend)
+    return store.load_fit_runs(path) if path.exists() else None

@@ -1,8 +1,9 @@
 """Which rule each count belongs to, and which seeds have been looked at: the record a held-out count rests on.
 
-The rule is everything a verdict depends on besides the runs: each claim's measure,
-threshold and each/median, and compare's rule with the spread it ships. `rule_version` is a hash of
-it, so any change is a new version. calibration/seed-ranges.json records every seed
+The rule is what `rule()` lists: each claim's measure (by name and arguments), threshold and
+each/median, compare's constants and the spread it ships. `rule_version` is a hash of it, so a change
+to any of those is a new version; a change inside a measure's code or in how a run of seeds is judged
+is not seen by the hash and needs a deliberate `calibrate --freeze`. calibration/seed-ranges.json records every seed
 range ever judged, with its role: a "development" range was seen while rules were
 chosen; a "held-out" range was drawn after its rule version was frozen in a commit, and
 counts on it hold for that version only. The pages label ranges from this record, never
@@ -103,6 +104,14 @@ def recorded(folder: str | Path) -> list[SeedRange]:
 def find(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> SeedRange | None:
     """The recorded range that holds these seeds of `backend` through `engine`, if any."""
     return next((r for r in ranges if r.covers(seeds, backend, engine)), None)
+
+
+def role(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> str:
+    """"held out" for today's rule, else "development" (seen while rules were chosen, held out for an older rule,
+    or not recorded)."""
+    found = find(ranges, seeds, backend, engine)
+    held = found is not None and found.role == "held-out" and found.rule_version == rule_version()
+    return "held out" if held else "development"
 
 
 def label(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> str:

@@ -22,7 +22,7 @@ from ..run import Run, RunsBySeed, by_seed
 from ..variants import VARIANTS
 from . import agreement, ledger, rates, store
 from .rates import claim_spread
-from .spread import GROUP, redraw_replays
+from .spread import GROUP, REPLAY_SIZES, redraw_replays
 
 POWER_EPOCHS = (1, 5, QUESTION_EXPERIMENT.epochs)  # the first, a middle and the last epoch
 
@@ -61,11 +61,12 @@ def _span(matrix: RunsBySeed) -> str:
 
 
 def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None,
-                ranges: Sequence[ledger.SeedRange] = ()) -> str:
+                ranges: Sequence[ledger.SeedRange] = (), fit: list[Run] | None = None) -> str:
     """Per claim: threshold, spread over the seeds, and its failing runs of each size users make, counted (rates.py).
 
     `held_out`: runs of a second set of seeds, on which every count is made again; `ranges` (ledger.py) says
-    whether each set was seen while the rule was chosen.
+    whether each set was seen while the rule was chosen; `fit`: real fit's runs, against which the replica is
+    tested where trajectories are chaotic (agreement.py): where it is rejected, the claim's counts come from fit.
     """
     matrix = by_seed(runs)
     held = by_seed(held_out) if held_out else {}
@@ -74,6 +75,8 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
     found, together = rates.claim_rates(CLAIMS, matrix)
     held_found, held_together = rates.claim_rates(CLAIMS, held) if held else ([], {})
     sizes = rates.RUN_SIZES
+    fit_matrix = by_seed(fit) if fit else {}
+    not_engine = set(agreement.rejected(fit_matrix, matrix)) if fit_matrix else set()
     lines = [
         f"# Calibration on {backend}: {len(matrix)} seeds through the replica of fit",
         "",
@@ -88,8 +91,9 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
         "and each group is judged as one run, exactly as the CLI and the plugin judge it (a median claim on the "
         "group's median). Each count comes with the exact one-sided 95% upper bound on the rate behind it "
         "(Clopper-Pearson). Margin: the worst seed's distance from the threshold on the passing side. "
-        "Tail fit: a generalized Pareto fit to the 10% of margins nearest the threshold, per seed; a diagnostic "
-        "of how close the claim runs, extrapolated beyond the data, never a rate."
+        "Tail fit: a generalized Pareto fit to the 10% of margins nearest the threshold, per seed, where no seed "
+        "fails ('ends before': the fitted tail ends before the threshold); a diagnostic of how close the claim "
+        "runs, extrapolated beyond the data, never a rate."
         + (f" Second set: the same counts on {_label(ranges, held, backend)}." if held else "")
         + f" Rule version {ledger.rule_version()} (normcheck/calibration/ledger.py).",
         "",
@@ -103,22 +107,43 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
         if sp is None:
             continue
         rate = found[i]
-        lines.append(f"| `{claim.id}` | {claim.op} {claim.threshold:g} | {claim.over} | {sp.low:.4g} | {sp.median:.4g} | "
+        mark = " (replica is not fit's engine here: see below)" if claim.id in not_engine else ""
+        lines.append(f"| `{claim.id}`{mark} | {claim.op} {claim.threshold:g} | {claim.over} | {sp.low:.4g} | {sp.median:.4g} | "
                      f"{sp.high:.4g} | {sp.margin:+.4g} | "
                      + " | ".join(f"{rate.failing[n].failing}/{rate.failing[n].trials} | {rate.failing[n].upper:.1e}"
                                   for n in sizes)
-                     + f" | {_rate(rate.tail_fit)} |"
+                     + f" | {_tail(rate)} |"
                      + "".join(f" {held_found[i].failing[n].failing}/{held_found[i].failing[n].trials} |"
                                for n in sizes if held))
     lines += ["", "Every claim together (a run fails when any claim fails):", ""]
-    for name, counts in (("calibration", together), ("second-set", held_together)):
+    sets = [(f"{_role(ranges, matrix, backend)} seeds {_span(matrix)}", together)]
+    if held:
+        sets.append((f"{_role(ranges, held, backend)} seeds {_span(held)}", held_together))
+    for name, counts in sets:
         for n, count in counts.items():
-            lines.append(f"- a run of {_seeds(n)}, {name} seeds: {count.text()} runs fail.")
+            lines.append(f"- a run of {_seeds(n)}, {name}: {count.text()} runs fail.")
+    for claim in (c for c in CLAIMS if c.id in not_engine):
+        counted = rates.claim_rates([claim], fit_matrix)[0][0].failing
+        lines += ["", f"`{claim.id}`: the replica's values differ from real fit's in distribution "
+                  f"(calibration/{store.AGREEMENT_PAGE}), so its replica counts above do not stand for fit. Counted on "
+                  f"real fit's {len(fit_matrix)} seeds instead: "
+                  + "; ".join(f"runs of {_seeds(n)}: {c.text()}" for n, c in counted.items()) + "."]
     return "\n".join(lines) + "\n"
+
+
+def _role(ranges: Sequence[ledger.SeedRange], matrix: RunsBySeed, backend: str) -> str:
+    return ledger.role(list(ranges), range(min(matrix), max(matrix) + 1), backend, "replica")
 
 
 def _label(ranges: Sequence[ledger.SeedRange], matrix: RunsBySeed, backend: str) -> str:
     return ledger.label(list(ranges), range(min(matrix), max(matrix) + 1), backend, "replica")
+
+
+def _tail(rate: rates.ClaimRate) -> str:
+    """The tail fit's cell: where seeds fail it is no fit, and where the fitted tail ends first there is nothing to say."""
+    if rate.failing[1].failing:
+        return "seeds fail: counted"
+    return "ends before" if rate.tail_fit == 0 else f"{rate.tail_fit:.1e}"
 
 
 def _rate(p: float) -> str:
@@ -194,7 +219,8 @@ def compare_page(folder: str | Path = "calibration") -> str:
         "(disjoint groups); rows share groups, so they are not added. Each count comes with the exact one-sided 95% "
         "upper bound on the rate behind it.",
         "",
-        f"Per cell, the tolerance is `max({baseline.K:g} sd, q) + floor`: q, the 1 - {baseline.CELL_LEVEL:.1e} quantile of the "
+        f"Per cell, the tolerance is `max({baseline.K:g} sd, q) + floor`: q, the 1 - {baseline.CELL_LEVEL:.1e} quantile (a "
+        f"nominal level, from {redraw.TAIL_DRAWS} resampled draws) of the "
         f"calibrated null (ALPHA {baseline.ALPHA:g} over a family of {baseline.FAMILY} cells), is drawn for groups of up to "
         f"{baseline.TAIL_SEEDS // 2} seeds a side; {baseline.K:g} sd alone is a two-sided level of "
         f"{math.erfc(baseline.K / math.sqrt(2)):.1e} where the difference is normal, and is all that larger groups use.",
@@ -202,10 +228,15 @@ def compare_page(folder: str | Path = "calibration") -> str:
         "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
         "|---|---|---|---|---|---|---|",
     ]
-    for replay in redraw_replays(held):
+    replays = redraw_replays(held)
+    for replay in replays:
         c = replay.flagged
         lines.append(f"| {replay.size} | {replay.backend_a} | {replay.backend_b} | {c.trials} | {c.failing} | "
                      f"{c.failing / c.trials:.2%} | {c.upper:.2%} |")
+    above = [r for r in replays if r.flagged.upper > baseline.ALPHA]
+    lines += ["", f"The target is a false-alarm rate of at most {baseline.ALPHA:.0%} per comparison, shown only where the "
+              f"95% upper bound is below it: {len(replays) - len(above)} of {len(replays)} rows show it. Groups of more "
+              f"than {max(REPLAY_SIZES)} seeds a side, and the close regime, have no measured false-alarm rate here."]
     backends = tuple(sorted(b for b in held if redraw.cells(b) is not None))
     lines += [
         "",
@@ -241,6 +272,7 @@ def readme_summary(folder: str | Path = "calibration") -> str:
     """README's error-rate block, from the stored calibration: how often a healthy run fails some claim, counted."""
     folder = Path(folder)
     sizes = rates.RUN_SIZES
+    ranges = ledger.recorded(folder)
     lines = [README_START, "",
              "| backend | seeds | " + " | ".join(f"runs of {_seeds(n)} failing some claim | second set" for n in sizes) + " |",
              "|---|---|" + "---|---|" * len(sizes)]
@@ -250,13 +282,14 @@ def readme_summary(folder: str | Path = "calibration") -> str:
         held = by_seed(held_runs) if held_runs else {}
         together = rates.claim_rates(CLAIMS, matrix)[1]
         held_together = rates.claim_rates(CLAIMS, held)[1] if held else {}
-        lines.append(f"| {backend} | {_span(matrix)}" + (f"; second set {_span(held)}" if held else "") + " | "
+        lines.append(f"| {backend} | {_role(ranges, matrix, backend)} {_span(matrix)}"
+                     + (f"; {_role(ranges, held, backend)} {_span(held)}" if held else "") + " | "
                      + " | ".join(f"{together[n].text()} | " + (held_together[n].text() if held else "not stored")
                                   for n in sizes) + " |")
-    lines += ["", "Counts of disjoint groups of seeds, each judged as one run with every claim, and the exact 95% upper "
-              f"bound on the rate behind each count; rule version {ledger.rule_version()}. Which seed ranges were seen while "
-              "the rules were chosen: calibration/seed-ranges.json. `baseline compare`'s false alarms on healthy "
-              "redraws, per group size and pair of backends: [calibration/compare.md](calibration/compare.md).", "", README_END]
+    lines += ["", "Each count: disjoint groups of seeds, each judged as one run with every claim, with the exact 95% upper "
+              f"bound; rule {ledger.rule_version()}. Development seeds were seen while rules were chosen (counts may be "
+              "optimistic); held-out seeds were drawn after the freeze (calibration/seed-ranges.json). compare's false "
+              "alarms: [calibration/compare.md](calibration/compare.md).", "", README_END]
     return "\n".join(lines)
 
 
@@ -274,8 +307,9 @@ def agreement_page(folder: str | Path = "calibration") -> str:
         "<!-- generated by `python -m normcheck calibrate --report`; tests/docs checks it is current -->",
         "On raw inputs (" + ", ".join(f"`{v}`" for v in agreement.CHAOTIC) + ") the replica does not follow fit seed by "
         "seed, so its counts stand for those claims only if the two agree in distribution. Per measure: a two-sample "
-        f"Kolmogorov-Smirnov test of the stored fit seeds against the replica's seeds, at a family-wise level of "
-        f"{agreement.LEVEL:g}; and what that test could have seen with these sample sizes: the smallest shift (in the "
+        "Kolmogorov-Smirnov test of the stored fit seeds against the replica's other seeds (a fit seed and the "
+        "replica's same seed share weights and batches, so those are left out), at a family-wise level of "
+        f"{agreement.LEVEL:g} per backend; and what that test could have seen with these sample sizes: the smallest shift (in the "
         "replica's standard deviations) and the smallest widening of the spread around the median that it catches in "
         f"{agreement.POWER:.0%} of draws ({agreement.SIMULATIONS} resamples of the replica's own values each; '-' where "
         "not even 4 sd or 6x is caught). Regenerate: `python -m normcheck calibrate --backend B --report`.",
@@ -288,16 +322,19 @@ def agreement_page(folder: str | Path = "calibration") -> str:
             "",
             f"## {backend}: {first.fit_seeds} fit seeds against {first.replica_seeds} replica seeds",
             "",
-            ("Agree within the power below: no measure rejects at "
-             f"{level:.1e} each." if not rejected else
+            (f"Not rejected at {level:.1e} each, within the power below"
+             + ("; no widening of the spread up to 6x is caught at these sizes" if all(a.widening is None for a in found)
+                else "") + ". A two-sample test says little about tail rates; the fit column counts them.") if not rejected else (
              f"Disagree on {len(rejected)} measure(s) at {level:.1e} each: " + ", ".join(f"`{m}`" for m in rejected)
              + ". The replica is not the engine for these; their counts must come from real fit."),
             "",
-            "| measure | fit median | replica median | p | detects a shift of (sd) | detects a widening of |",
-            "|---|---|---|---|---|---|",
+            "| measure | fit median | replica median | p | detects a shift of (sd) | detects a widening of | "
+            "fit seeds failing the claim |",
+            "|---|---|---|---|---|---|---|",
         ]
         for a in found:
             lines.append(f"| `{a.measure}` | {a.fit_median:.4g} | {a.replica_median:.4g} | {a.p:.2g} | "
                          f"{'-' if a.shift is None else f'{a.shift:.2f}'} | "
-                         f"{'-' if a.widening is None else f'{a.widening:.2f}x'} |")
+                         f"{'-' if a.widening is None else f'{a.widening:.2f}x'} | "
+                         f"{'' if a.fit_failing is None else a.fit_failing.text()} |")
     return "\n".join(lines) + "\n"
