@@ -4,54 +4,64 @@ from pathlib import Path
 
 import pytest
 
-from normcheck import cli, redraw
+from normcheck import cli, framework, redraw
 from normcheck.calibration import spread, store
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
 
 
+@pytest.fixture(scope="module")
+def backend():
+    """The session's backend: the CLI runs in this process, where Keras is already loaded with it."""
+    name = framework.default_backend()
+    if not store.REPLICA_RUNS.path(CALIBRATION, name).exists() or not redraw.path(name).exists():
+        pytest.skip(f"no stored calibration of {name}")
+    return name
+
+
 @pytest.fixture
-def package(tmp_path, monkeypatch):
-    """A stand-in for the installed package's folder, holding a copy of the shipped jax spread."""
+def package(tmp_path, monkeypatch, backend):
+    """A stand-in for the installed package's folder, holding a copy of the shipped spread."""
     shipped = tmp_path / "package"
     shipped.mkdir()
-    (shipped / "redraw-jax.npz").write_bytes(redraw.path("jax").read_bytes())
+    (shipped / f"redraw-{backend}.npz").write_bytes(redraw.path(backend).read_bytes())
     real = redraw.path
     monkeypatch.setattr(redraw, "path", lambda backend, folder=None: real(backend, shipped if folder is None else folder))
     return shipped
 
 
 @pytest.fixture(scope="module")
-def runs():
-    return store.load_replica_runs(CALIBRATION / "runs-jax-replica.npz")
+def runs(backend):
+    return store.load_replica_runs(store.REPLICA_RUNS.path(CALIBRATION, backend))
 
 
 def _out(tmp_path, runs, seeds):
     out = tmp_path / "out"
     out.mkdir(exist_ok=True)
-    (out / "redraw-jax.npz").write_bytes(spread.condensed([r for r in runs if r.seed in seeds]))
+    (out / f"redraw-{runs[0].backend}.npz").write_bytes(spread.condensed([r for r in runs if r.seed in seeds]))
     return out
 
 
-def test_a_calibration_as_large_as_the_shipped_one_is_promoted(package, runs, tmp_path, capsys):
+def test_a_calibration_as_large_as_the_shipped_one_is_promoted(package, runs, backend, tmp_path, capsys):
     out = _out(tmp_path, runs, range(1000))
-    assert cli.main(["calibrate", "--promote", "--backend", "jax", "--out", str(out)]) == 0
-    assert (package / "redraw-jax.npz").read_bytes() == (out / "redraw-jax.npz").read_bytes()
+    assert cli.main(["calibrate", "--promote", "--out", str(out)]) == 0
+    name = f"redraw-{backend}.npz"
+    assert (package / name).read_bytes() == (out / name).read_bytes()
     assert "replacing 1000 seeds" in capsys.readouterr().out
 
 
-def test_a_weaker_calibration_is_refused_and_the_shipped_spread_kept(package, runs, tmp_path, capsys):
-    before = (package / "redraw-jax.npz").read_bytes()
+def test_a_weaker_calibration_is_refused_and_the_shipped_spread_kept(package, runs, backend, tmp_path, capsys):
+    before = (package / f"redraw-{backend}.npz").read_bytes()
     out = _out(tmp_path, runs, range(2))
-    assert cli.main(["calibrate", "--promote", "--backend", "jax", "--out", str(out)]) == 2
+    assert cli.main(["calibrate", "--promote", "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "holds 2 seeds" in err[0]
     assert "at least 1000" in err[0]
-    assert (package / "redraw-jax.npz").read_bytes() == before
+    assert (package / f"redraw-{backend}.npz").read_bytes() == before
 
 
 def test_nothing_to_promote_is_said_in_one_line(package, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    assert cli.main(["calibrate", "--promote", "--backend", "jax", "--out", str(tmp_path / "empty")]) == 2
+    assert cli.main(["calibrate", "--promote", "--out", str(tmp_path / "empty")]) == 2
     assert "no calibrated spread" in capsys.readouterr().err
