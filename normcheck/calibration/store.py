@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 import numpy as np
@@ -133,7 +136,26 @@ def save_replica_runs(runs: Sequence[Run], path: str | Path) -> None:
 
 
 def load_replica_runs(path: str | Path) -> list[Run]:
-    """The runs of a file `save_replica_runs` wrote; anything else is an InputError naming the file."""
+    """The runs of a file `save_replica_runs` wrote; anything else is an InputError naming the file.
+
+    Pages and checks read the same large stores several times in one process: a file is parsed once per
+    content (its size and modification time), and each caller gets its own list of the (frozen) runs.
+    """
+    try:
+        stat = os.stat(path)
+    except OSError:
+        stat = None
+    if stat is None or not S_ISREG(stat.st_mode):
+        return _parse_replica_runs(path)
+    return list(_cached_replica_runs(str(path), stat.st_size, stat.st_mtime_ns))
+
+
+@lru_cache(maxsize=8)
+def _cached_replica_runs(path: str, size: int, mtime_ns: int) -> tuple[Run, ...]:
+    return tuple(_parse_replica_runs(path))
+
+
+def _parse_replica_runs(path: str | Path) -> list[Run]:
     where = f"replica runs {str(path)!r}"
     data = files.read_npz(path, "replica runs")  # a regular file of bounded size: a FIFO is refused, not waited on
     try:
