@@ -107,8 +107,8 @@ def find(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> Se
 
 
 def role(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> str:
-    """"held out" for today's rule, else "development" (seen while rules were chosen, held out for an older rule,
-    or not recorded)."""
+    """How a page names a stored range in a word: held out for today's rule, else development (seen while rules
+    were chosen, held out for an older rule, or not recorded)."""
     found = find(ranges, seeds, backend, engine)
     held = found is not None and found.role == "held-out" and found.rule_version == rule_version()
     return "held out" if held else "development"
