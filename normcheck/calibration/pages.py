@@ -146,10 +146,6 @@ def _tail(rate: rates.ClaimRate) -> str:
     return "ends before" if rate.tail_fit == 0 else f"{rate.tail_fit:.1e}"
 
 
-def _rate(p: float) -> str:
-    return "0" if p == 0 else f"{p:.1e}"
-
-
 def _stored_by_backend(folder: str | Path) -> tuple[dict[str, RunsBySeed], dict[str, RunsBySeed]]:
     """Each backend's stored replica runs and real fit's runs (normcheck's order), by seed."""
     replica = {b: by_seed(store.load_replica_runs(p)) for b, p in store.REPLICA_RUNS.by_backend(folder).items()}
