@@ -5,14 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from . import seeds
 from .errors import InputError, shown
 from .experiment import ORDERS, Experiment
 from .variants import VARIANTS
+
+_V = TypeVar("_V")
 
 SCHEMA = "normcheck.run/2"
 READABLE = ("normcheck.run/1", SCHEMA)
@@ -107,8 +109,8 @@ def by_seed(runs: Iterable[Run]) -> RunsBySeed:
     return out
 
 
-def disjoint_groups(matrix: RunsBySeed, size: int) -> list[RunsBySeed]:
-    """The seeds in order, cut into consecutive groups of `size` (a shorter rest is left out), each a RunsBySeed."""
+def disjoint_groups(matrix: Mapping[int, _V], size: int) -> list[dict[int, _V]]:
+    """The seeds in order, cut into consecutive groups of `size` (a shorter rest is left out): runs or any per-seed value."""
     seeds = sorted(matrix)
     return [{s: matrix[s] for s in seeds[i:i + size]} for i in range(0, len(seeds) - size + 1, size)]
 

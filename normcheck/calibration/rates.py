@@ -20,7 +20,7 @@ import numpy as np
 
 from ..claims import Claim
 from ..constants import CLI_SEEDS, DEFAULT_SEEDS
-from ..run import RunsBySeed
+from ..run import RunsBySeed, disjoint_groups
 
 CONFIDENCE = 0.95
 TAIL_SHARE = 0.1  # the tail fit uses the 10% of seeds nearest the threshold
@@ -81,8 +81,7 @@ def claim_spread(claim: Claim, matrix: RunsBySeed) -> ClaimSpread | None:
 
 def failing_runs(values: Mapping[int, float], claim: Claim, size: int) -> list[bool]:
     """For consecutive disjoint groups of `size` seeds (a shorter rest left out): whether the claim fails that run."""
-    seeds = sorted(values)
-    return [not claim.decide({s: values[s] for s in seeds[i:i + size]})[0] for i in range(0, len(seeds) - size + 1, size)]
+    return [not claim.decide(group)[0] for group in disjoint_groups(values, size)]
 
 
 @dataclass(frozen=True)
