@@ -23,9 +23,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,22 @@ def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUE
         matrix = parallel.train_matrix(variants, list(seeds), experiment, jobs=jobs, on_run=keep, done=done)
     os.replace(partial, path)
     return [matrix[s][v] for s in sorted(matrix) for v in variants if v in matrix[s]]
+
+
+COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+"""XLA options for the replica's programs: without XLA CPU's YNNPACK fusions its many small per-seed operations run
+faster (docs/performance.md). Float32 results move in their last digits, so the stored replica runs were made with
+these options; a JAX that does not know them compiles with its defaults."""
+
+
+@cache
+def _compiler_options() -> dict[str, str]:
+    jax, jnp = _jax()
+    try:
+        jax.jit(jnp.tanh, compiler_options=COMPILER_OPTIONS)(jnp.zeros(1)).block_until_ready()
+    except (TypeError, RuntimeError):  # an older jit without the argument, or an XLA without the option
+        return {}
+    return COMPILER_OPTIONS
 
 
 def _jax():
@@ -161,11 +178,11 @@ def _programs(variant: Variant, loss_mode: str):
         params = {k: oracle.adam_apply(jnp, params[k], m[k], v[k], alpha) for k in params}
         return (params, fixed, m, v, t), (loss, accuracy)
 
-    @jax.jit
+    @partial(jax.jit, compiler_options=_compiler_options())
     def epoch(carry, xs, ys):
         return jax.lax.scan(step, carry, (xs, ys))
 
-    @jax.jit
+    @partial(jax.jit, compiler_options=_compiler_options())
     def probs(weights, x):
         return jax.lax.map(lambda w: jax.nn.sigmoid(_forward(jnp, variant, w, x, training=False)[0]), weights)
 
@@ -215,7 +232,7 @@ def _snapshot(variant: Variant, probs, weights: dict, data: _Data) -> dict[str, 
 def _gather():
     """A jitted gather: the batches of an epoch, taken on the device from the data and that epoch's order."""
     jax, _ = _jax()
-    return jax.jit(lambda values, order: values[order])
+    return jax.jit(lambda values, order: values[order], compiler_options=_compiler_options())
 
 
 def _simulate_batch(v: Variant, batch: _SeedBatch, w0: dict, programs: tuple) -> dict[str, np.ndarray]:
@@ -287,47 +304,63 @@ def calibration_runs(seed_list: Sequence[int], variants: Sequence[str], experime
              "variants": names, "seed_batch": seed_batch}
     done = store.SeedBatchFiles(resume, setup) if resume is not None else None
     progress = _Progress(len(seed_list), backend, log)
-    programs: dict[str, tuple] = {}
-    parts: list[dict[str, np.ndarray]] = []
-    for start in range(0, len(seed_list), seed_batch):
+    starts = range(0, len(seed_list), seed_batch)
+    parts: dict[int, dict[str, np.ndarray]] = {}
+    for start in starts:
+        found = done.read(start, seed_list[start:start + seed_batch]) if done is not None else None
+        if found is not None:
+            parts[start] = found
+            progress.skip(len(found["loss"]))
+    todo = [(start, seed_list[start:start + seed_batch]) for start in starts if start not in parts]
+    for start, found in _simulated(todo, vs, seed_batch, experiment, loss_mode):
         seeds = seed_list[start:start + seed_batch]
-        found = done.read(start, seeds) if done is not None else None
-        if found is None:
-            found = _calibrate_batch(vs, seeds, seed_batch, experiment, loss_mode, programs)
-            if done is not None:
-                done.write(start, seeds, found)
-            progress.advance(len(seeds))
-        else:
-            progress.skip(len(seeds))
-        parts.append(found)
-    arrays = {k: np.concatenate([c[k] for c in parts]) for k in parts[0]}
+        if done is not None:
+            done.write(start, seeds, found)
+        progress.advance(len(seeds))
+        parts[start] = found
+    arrays = {k: np.concatenate([parts[start][k] for start in starts]) for k in parts[starts[0]]}
     return store.runs_from_arrays(arrays, seed_list, names, experiment, versions)
 
 
-def _calibrate_batch(vs: list[Variant], seeds: list[int], size: int, experiment: Experiment, loss_mode: str,
-                     programs: dict[str, tuple]) -> dict[str, np.ndarray]:
-    """Every variant of one batch of seeds, float32 (seed, variant, epoch), computed on `size` seeds.
-
-    Variants run in threads, one per core: JAX and NumPy's array loops release the GIL, and each variant's
-    compiled programs are the same as in one thread, so are its numbers.
-    """
+def _prepare(seeds: list[int], size: int, experiment: Experiment) -> tuple[_SeedBatch, dict]:
+    """What a batch of seeds trains from, padded to `size` seeds (by repeating the last)."""
     _, jnp = _jax()
     padded = seeds + [seeds[-1]] * (size - len(seeds))
     w0 = {k: jnp.asarray(val) for k, val in initial_weights(padded, experiment).items()}
-    batch = _SeedBatch(padded, experiment)
-    for v in vs:
-        if v.name not in programs:
-            programs[v.name] = _programs(v, loss_mode)
+    return _SeedBatch(padded, experiment), w0
 
-    def one(v: Variant) -> dict[str, np.ndarray]:
-        return _simulate_batch(v, batch, w0, programs[v.name])
 
+def _simulated(batches: list[tuple[int, list[int]]], vs: list[Variant], size: int, experiment: Experiment,
+               loss_mode: str) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """(start, every variant of that batch as float32 (seed, variant, epoch)) per batch, in order.
+
+    One thread prepares the next batch while one thread per core trains variants, queued across batches so no
+    core waits for a batch's last variant. Preparing stays on one thread: the initial weights come from Keras's
+    global seed. A variant's compiled programs are the same on any thread, so are its numbers.
+    """
+    if not batches:
+        return
+    programs = {v.name: _programs(v, loss_mode) for v in vs}
+    prep = ThreadPoolExecutor(max_workers=1)
     pool = ThreadPoolExecutor(max_workers=min(len(vs), parallel.available_cores()))
+    pending: deque[tuple[int, list[int], list[Future]]] = deque()
     try:
-        results = list(pool.map(one, vs))
-    finally:  # on Ctrl-C, variants not started are dropped; the running ones end with their thread
+        ahead = prep.submit(_prepare, batches[0][1], size, experiment)
+        for i, (start, seeds) in enumerate(batches):
+            batch, w0 = ahead.result()
+            last = i + 1 == len(batches)
+            if not last:
+                ahead = prep.submit(_prepare, batches[i + 1][1], size, experiment)
+            pending.append((start, seeds, [pool.submit(_simulate_batch, v, batch, w0, programs[v.name]) for v in vs]))
+            del batch, w0
+            while len(pending) > 1 or (pending and last):
+                first, kept, futures = pending.popleft()
+                results = [f.result() for f in futures]
+                yield first, {k: np.stack([r[k][:len(kept)].astype(np.float32) for r in results], axis=1)
+                              for k in results[0]}
+    finally:  # on Ctrl-C, tasks not started are dropped; the running ones end with their thread
+        prep.shutdown(wait=False, cancel_futures=True)
         pool.shutdown(wait=False, cancel_futures=True)
-    return {k: np.stack([r[k][:len(seeds)].astype(np.float32) for r in results], axis=1) for k in results[0]}
 
 
 class _Progress:
