@@ -26,16 +26,23 @@ def test_claim_ids_are_unique_and_each_cites_the_question():
 
 
 def test_worst_seed_decides():
-    claim = get_claim("input_norm_learns_in_one_epoch")
+    claim = get_claim("input_norm_ends_near_perfect")
+    assert claim.over == "each"
     t = claim.threshold
-    good = {s: {"input_norm": fake_run("input_norm", s, [t + 0.01] * 10)} for s in (0, 1)}
+    good = {s: {"input_norm": fake_run("input_norm", s, [t + 0.001] * 10)} for s in (0, 1)}
     assert claim.check(good).holds
     bad = dict(good)
-    bad[7] = {"input_norm": fake_run("input_norm", 7, [t - 0.01] + [1.0] * 9)}
+    bad[7] = {"input_norm": fake_run("input_norm", 7, [1.0] * 9 + [t - 0.001])}
     verdict = claim.check(bad)
     assert not verdict.holds
     assert verdict.worst_seed == 7
-    assert "FAIL input_norm_learns_in_one_epoch" in verdict.line()
+    assert "FAIL input_norm_ends_near_perfect" in verdict.line()
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=lambda c: c.id)
+def test_a_statement_says_how_seeds_are_combined(claim):
+    """The CLI prints the statement: it must not call a median claim a claim on every seed, or the reverse."""
+    assert ("median over seeds" in claim.statement) == (claim.over == "median")
 
 
 def test_a_median_claim_is_judged_on_the_median_over_seeds():
