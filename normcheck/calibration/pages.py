@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import baseline, files, redraw
 from ..claims import CLAIMS
-from ..constants import CLI_SEEDS, DEFAULT_SEEDS, FIT_SEEDS, seed_span
+from ..constants import DEFAULT_SEEDS, FIT_SEEDS, ONE_SEED, seed_span
 from ..errors import InputError
 from ..experiment import QUESTION_EXPERIMENT
 from ..run import Run, RunsBySeed, by_seed
@@ -72,8 +72,8 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
     held = by_seed(held_out) if held_out else {}
     first = runs[0]
     versions = {k: v for k, v in first.versions.items() if k != "engine"}
-    found, together = rates.claim_rates(CLAIMS, matrix)
-    held_found, held_together = rates.claim_rates(CLAIMS, held) if held else ([], {})
+    found = rates.claim_rates(CLAIMS, matrix)[0]
+    held_found = rates.claim_rates(CLAIMS, held)[0] if held else []
     sizes = rates.RUN_SIZES
     fit_matrix = by_seed(fit) if fit else {}
     not_engine = set(agreement.rejected(fit_matrix, matrix)) if fit_matrix else set()
@@ -87,7 +87,8 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
         f"`calibration/{store.REPLICA_RUNS.path('', backend)}`).",
         "",
         "Every rate here is a count. The seeds are cut into disjoint groups of the sizes users run "
-        f"({_seeds(CLI_SEEDS)}: the CLI's default; {_seeds(DEFAULT_SEEDS)}: the pytest plugin's and a baseline's), "
+        f"({_seeds(ONE_SEED)}: `--seeds 1`, as the question ran; {_seeds(DEFAULT_SEEDS)}: every default run, the CLI's, the "
+        "pytest plugin's and a baseline's), "
         "and each group is judged as one run, exactly as the CLI and the plugin judge it (a median claim on the "
         "group's median). Each count comes with the exact one-sided 95% upper bound on the rate behind it "
         "(Clopper-Pearson). Margin: the worst seed's distance from the threshold on the passing side. "
@@ -116,18 +117,21 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
                      + "".join(f" {held_found[i].failing[n].failing}/{held_found[i].failing[n].trials} |"
                                for n in sizes if held))
     lines += ["", "Every claim together (a run fails when any claim fails):", ""]
-    sets = [(f"{_role(ranges, matrix, backend)} seeds {_span(matrix)}", together)]
+    sets = [(f"{_role(ranges, matrix, backend)} seeds {_span(matrix)}", matrix)]
     if held:
-        sets.append((f"{_role(ranges, held, backend)} seeds {_span(held)}", held_together))
-    for name, counts in sets:
-        for n, count in counts.items():
-            lines.append(f"- a run of {_seeds(n)}, {name}: {count.text()} runs fail.")
+        sets.append((f"{_role(ranges, held, backend)} seeds {_span(held)}", held))
+    for name, seeds in sets:
+        for n, together in rates.run_rates(CLAIMS, seeds, fit_matrix, sorted(not_engine), sizes).items():
+            lines.append(f"- a run of {_seeds(n)}, {name}: {together.text()} runs fail.")
     for claim in (c for c in CLAIMS if c.id in not_engine):
-        counted = rates.claim_rates([claim], fit_matrix)[0][0].failing
+        per_seed = rates.claim_rates([claim], fit_matrix, (1,))[0][0].failing[1]
         lines += ["", f"`{claim.id}`: the replica's values differ from real fit's in distribution "
-                  f"(calibration/{store.AGREEMENT_PAGE}), so its replica counts above do not stand for fit. Counted on "
-                  f"real fit's {len(fit_matrix)} seeds instead: "
-                  + "; ".join(f"runs of {_seeds(n)}: {c.text()}" for n, c in counted.items()) + "."]
+                  f"(calibration/{store.AGREEMENT_PAGE}), so its replica counts do not stand for fit and are left out "
+                  f"of the runs above. Counted on real fit's {len(fit_matrix)} seeds instead: {per_seed.text()} seeds "
+                  f"fail it; judged {'on each seed' if claim.over == 'each' else 'on the median'}, that bounds a run "
+                  "(exactly: a run fails more often as seeds do) by "
+                  + "; ".join(f"{rates.run_bound(per_seed, claim, n):.1e} for {_seeds(n)}" for n in sizes)
+                  + ". The runs above add these bounds to their own."]
     return "\n".join(lines) + "\n"
 
 
@@ -153,6 +157,12 @@ def _stored_by_backend(folder: str | Path) -> tuple[dict[str, RunsBySeed], dict[
     return replica, fit
 
 
+def _fit_matrix(folder: str | Path, backend: str) -> RunsBySeed:
+    """Real fit's stored runs (normcheck's order) on `backend`, by seed; empty where none are stored."""
+    path = store.fit_runs(QUESTION_EXPERIMENT.order).by_backend(folder).get(backend)
+    return by_seed(store.load_fit_runs(path)) if path is not None else {}
+
+
 def claims_page(folder: str | Path = "calibration") -> str:
     """docs/claims.md: every claim in the registry with its spread and failure rate over each backend's calibration."""
     stored, fit = _stored_by_backend(folder)
@@ -165,7 +175,7 @@ def claims_page(folder: str | Path = "calibration") -> str:
         "parametrizes by id (`pytest -k input_norm_learns`); the CLI prints the same verdicts.",
         "",
         f"Below, per backend: the claim's measure over the replica's calibration seeds (min / median / max), and "
-        f"its failing runs of {_seeds(CLI_SEEDS)} and of {_seeds(DEFAULT_SEEDS)} among them, counted (calibration/<backend>.md",
+        f"its failing runs of {_seeds(ONE_SEED)} and of {_seeds(DEFAULT_SEEDS)} among them, counted (calibration/<backend>.md",
         "has the exact bounds and a second set of seeds), then how many of the seeds trained with real fit pass.",
         "",
     ]
@@ -276,14 +286,17 @@ def readme_summary(folder: str | Path = "calibration") -> str:
         matrix = by_seed(store.load_replica_runs(path))
         held_runs = store.held_out(folder, backend)
         held = by_seed(held_runs) if held_runs else {}
-        together = rates.claim_rates(CLAIMS, matrix)[1]
-        held_together = rates.claim_rates(CLAIMS, held)[1] if held else {}
+        fit = _fit_matrix(folder, backend)
+        on_fit = agreement.rejected(fit, matrix) if fit else []
+        together = rates.run_rates(CLAIMS, matrix, fit, on_fit)
+        held_together = rates.run_rates(CLAIMS, held, fit, on_fit) if held else {}
         lines.append(f"| {backend} | {_role(ranges, matrix, backend)} {_span(matrix)}"
                      + (f"; {_role(ranges, held, backend)} {_span(held)}" if held else "") + " | "
                      + " | ".join(f"{together[n].text()} | " + (held_together[n].text() if held else "not stored")
                                   for n in sizes) + " |")
     lines += ["", "Each count: disjoint groups of seeds, each judged as one run with every claim, with the exact 95% upper "
-              f"bound; rule {ledger.rule_version()}. Development seeds were seen while rules were chosen (counts may be "
+              "bound (where the replica does not stand for real fit, calibration/<backend>.md adds a bound from fit's "
+              f"seeds); rule {ledger.rule_version()}. Development seeds were seen while rules were chosen (counts may be "
               "optimistic); held-out seeds were drawn after the freeze (calibration/seed-ranges.json). compare's false "
               "alarms: [calibration/compare.md](calibration/compare.md).", "", README_END]
     return "\n".join(lines)

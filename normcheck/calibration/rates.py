@@ -19,12 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..claims import Claim
-from ..constants import CLI_SEEDS, DEFAULT_SEEDS
+from ..constants import DEFAULT_SEEDS, ONE_SEED
 from ..run import RunsBySeed, disjoint_groups
 
 CONFIDENCE = 0.95
 TAIL_SHARE = 0.1  # the tail fit uses the 10% of seeds nearest the threshold
-RUN_SIZES = (CLI_SEEDS, DEFAULT_SEEDS)  # the runs users make: the CLI's default, the plugin's and a baseline's
+RUN_SIZES = (ONE_SEED, DEFAULT_SEEDS)  # the runs users make: one seed, as the question's, and every default run
 
 
 def upper_bound(failing: int, trials: int, confidence: float = CONFIDENCE) -> float:
@@ -112,6 +112,47 @@ def claim_rates(claims: Sequence[Claim], matrix: RunsBySeed, sizes: Sequence[int
         groups = len(seeds) // n
         together[n] = Count(sum(any(f[i] for f in fails[n]) for i in range(groups)), groups)
     return per_claim, together
+
+
+def run_bound(per_seed: Count, claim: Claim, size: int) -> float:
+    """The bound a per-seed count carries to a run of `size` seeds: exact, since a run's failure probability rises
+    with the per-seed rate. An each claim fails a run when any seed fails; a median claim only when at least half
+    of the seeds do (the median of passing middle values passes)."""
+    p = per_seed.upper
+    need = 1 if claim.over == "each" else math.ceil(size / 2)
+    return min(1.0, sum(math.comb(size, k) * p ** k * (1 - p) ** (size - k) for k in range(need, size + 1)))
+
+
+@dataclass(frozen=True)
+class RunRate:
+    """How often a healthy run of `size` seeds fails some claim: the replica's count over the claims it stands
+    for, plus, for each claim it does not (agreement.py), the bound real fit's per-seed count carries to the run.
+    `upper` adds the bounds: a run fails some claim only if it fails one of the parts."""
+
+    size: int
+    replica: Count
+    fit: dict[str, tuple[Count, float]]  # claim id -> (real fit's seeds failing it, the run bound they carry)
+
+    @property
+    def upper(self) -> float:
+        return min(1.0, self.replica.upper + sum(bound for _, bound in self.fit.values()))
+
+    def text(self) -> str:
+        """As the pages print it: the count, its bound and, where claims were counted on fit, their share."""
+        if not self.fit:
+            return self.replica.text()
+        return (f"{self.replica.failing}/{self.replica.trials} (95% upper {self.replica.upper:.1e}; with "
+                f"{len(self.fit)} claim{'s' if len(self.fit) > 1 else ''} counted on real fit, {self.upper:.1e})")
+
+
+def run_rates(claims: Sequence[Claim], matrix: RunsBySeed, fit: RunsBySeed | None = None,
+              on_fit: Sequence[str] = (), sizes: Sequence[int] = RUN_SIZES) -> dict[int, RunRate]:
+    """Per run size: every claim together, the claims in `on_fit` counted on real fit's seeds `fit` instead."""
+    replica_claims = [c for c in claims if c.id not in on_fit]
+    together = claim_rates(replica_claims, matrix, sizes)[1]
+    counted = {c.id: (claim_rates([c], fit, (1,))[0][0].failing[1], c) for c in claims if c.id in on_fit and fit}
+    return {n: RunRate(n, together[n], {cid: (count, run_bound(count, c, n)) for cid, (count, c) in counted.items()})
+            for n in sizes}
 
 
 def tail_fit(margins: Sequence[float]) -> float:
