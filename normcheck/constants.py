@@ -5,8 +5,8 @@ Seed sets are ranges, so a count (`len`) and a span (`seed_span`) come from the 
 
 from __future__ import annotations
 
-CLI_SEEDS = 1  # `python -m normcheck` with no --seeds: one seed, a quick answer
-DEFAULT_SEEDS = 5  # a pytest session's seeds (--normcheck-seeds), a baseline's (`baseline record`), a replayed group
+DEFAULT_SEEDS = 5  # every run without --seeds (the CLI, a pytest session, `baseline record`, mutations), a replayed group
+ONE_SEED = 1  # a run of one seed, as the question's own (`--seeds 1`): its rate is counted beside the default's
 REPLICA_SEEDS = range(1000)  # the replica's calibration seeds: every threshold is chosen from these
 FIT_SEEDS = range(24)  # real fit's calibration seeds: the distribution the replica is held to
 HOLDOUT_SEEDS = range(2000, 3000)  # the replica's held-out seeds: never looked at when a claim or tolerance was stated

@@ -7,15 +7,22 @@ stated, and at least as many seeds as the file it replaces (never fewer than
 len(constants.REPLICA_SEEDS)): a trial run over a few seeds cannot replace a calibration.
 The shipped spread is part of the frozen rule (ledger.rule hashes it), so a promotion is followed
 by a new `calibrate --freeze`.
+
+Promoting also writes normcheck/carried-rates.json (carried.py): each backend's counted failing runs on
+seeds held out for the rule in force, which the CLI states after its verdicts.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from .. import files, redraw
+from .. import carried, files, redraw
+from ..claims import CLAIMS
 from ..errors import InputError, shown
 from ..experiment import QUESTION_EXPERIMENT, Experiment
+from ..run import by_seed
+from . import agreement, ledger, rates, store
 
 VERSION_KEYS = ("backend", "keras")  # what a promoted file must say it ran on, at least
 
@@ -38,14 +45,47 @@ def promote(out: Path, backend: str) -> str:
                    else f"a calibration needs at least {redraw.MIN_SEEDS}")
         raise InputError(f"{where} holds {new.seeds} seeds; {shipped}: refusing a weaker calibration "
                          f"(allowed: at least {floor} seeds)")
+    rates_note = write_carried(out)
     if old is not None and target.read_bytes() == data:
-        return f"{target} already holds {source} ({new.seeds} seeds on {_stack(versions)}): nothing to promote"
+        return (f"{target} already holds {source} ({new.seeds} seeds on {_stack(versions)}): nothing to promote; "
+                + rates_note)
     files.write_bytes(target, data)
     replaced = ("nothing (no spread was shipped)" if old is None and not target.exists() else
                 "an unreadable file" if old is None else
                 f"{old.seeds} seeds on {_stack(old.header.get('versions'))}")
     return (f"promoted {source} ({new.seeds} seeds on {_stack(versions)}) to {target}, replacing {replaced}; "
-            "the frozen rule moved with it: run `python -m normcheck calibrate --freeze` and commit")
+            f"the frozen rule moved with it: run `python -m normcheck calibrate --freeze` and commit; {rates_note}")
+
+
+def carried_rates(out: Path) -> dict[str, Any]:
+    """Per backend whose stored held-out seeds in `out` are held out for the rule in force: every run size's count."""
+    version = ledger.rule_version()
+    ranges = ledger.recorded(out)
+    backends: dict[str, Any] = {}
+    for backend, path in sorted(store.HOLDOUT_RUNS.by_backend(out).items()):
+        held = by_seed(store.load_replica_runs(path))
+        found = ledger.find(ranges, range(min(held), max(held) + 1), backend, "replica")
+        if found is None or found.role != "held-out" or found.rule_version != version:
+            continue
+        dev = store.REPLICA_RUNS.path(out, backend)
+        fit_path = store.fit_runs(QUESTION_EXPERIMENT.order).by_backend(out).get(backend)
+        fit = by_seed(store.load_fit_runs(fit_path)) if fit_path is not None else {}
+        on_fit = agreement.rejected(fit, by_seed(store.load_replica_runs(dev))) if fit and dev.exists() else []
+        backends[backend] = {
+            "seeds": f"{min(held)}-{max(held)}",
+            "runs": {str(n): {"failing": r.replica.failing, "trials": r.replica.trials, "upper": r.upper,
+                              "fit": {claim: bound for claim, (_, bound) in r.fit.items()}}
+                     for n, r in rates.run_rates(CLAIMS, held, fit, on_fit).items()},
+        }
+    return {"schema": carried.SCHEMA, "rule": version, "backends": backends}
+
+
+def write_carried(out: Path) -> str:
+    """normcheck/carried-rates.json from `out`'s held-out counts; what it now holds, in words."""
+    data = carried_rates(out)
+    files.write_json(carried.PATH, data)
+    held = ", ".join(f"{b} {d['seeds']}" for b, d in data["backends"].items()) or "no backend"
+    return f"{carried.PATH.name}: held-out counts of rule {data['rule']} for {held}"
 
 
 def _check_experiment(header: dict, where: str) -> None:

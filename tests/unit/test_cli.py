@@ -11,6 +11,7 @@ import pytest
 
 import normcheck
 from normcheck import Experiment, baseline, claims, cli, framework, parallel, plots
+from normcheck.constants import DEFAULT_SEEDS
 from normcheck.run import Run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,8 +79,8 @@ def test_run_prints_the_question_table_and_verdicts_and_writes_json_and_markdown
     step_summary = tmp_path / "summary.md"
     step_summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
-    code = cli.main(["--variants", "input_norm,input_and_batch_norm", "--json", str(path), "--quiet", "--jobs", "1",
-                     "--markdown", str(markdown)])
+    code = cli.main(["--variants", "input_norm,input_and_batch_norm", "--seeds", "1", "--json", str(path), "--quiet",
+                     "--jobs", "1", "--markdown", str(markdown)])
     out = capsys.readouterr().out
     assert code == 0
     assert "----- Input normalization only [input_norm], seed 0 -----" in out
@@ -98,7 +99,7 @@ def test_run_prints_the_question_table_and_verdicts_and_writes_json_and_markdown
 def test_a_failing_claim_exits_1(monkeypatch, capsys):
     strict = dataclasses.replace(claims.get_claim("input_norm_ends_near_perfect"), threshold=1.01)
     monkeypatch.setattr(claims, "CLAIMS", (strict,))
-    assert cli.main(["--variants", "input_norm", "--quiet", "--jobs", "1"]) == 1
+    assert cli.main(["--variants", "input_norm", "--seeds", "1", "--quiet", "--jobs", "1"]) == 1
     assert "FAIL input_norm_ends_near_perfect" in capsys.readouterr().out
 
 
@@ -206,3 +207,9 @@ def test_progress_goes_to_stderr_with_the_time_left(capsys):
     assert first.startswith("[1/4] none seed 3: accuracy 0.5000")
     assert "s left" in first
     assert "s in all" in last
+
+
+def test_the_default_run_is_the_default_seed_count():
+    """Every default run carries the same counted rate: the CLI's seeds are the plugin's and a baseline's."""
+    assert cli.parse([]).seeds == list(range(DEFAULT_SEEDS))
+    assert cli.parse(["mutations"]).seeds == list(range(DEFAULT_SEEDS))

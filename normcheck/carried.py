@@ -1,0 +1,47 @@
+"""The counted false-fail rate a run carries, shipped with the package so the CLI can state it in one line.
+
+`calibrate --promote` writes normcheck/carried-rates.json from the held-out counts of the frozen rule
+(calibration/<backend>.md has them in full). The file names its rule version: where the claims have
+moved since, or the run's size or backend was never counted, `line` says so instead of a rate.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+PATH = Path(__file__).with_name("carried-rates.json")
+SCHEMA = "normcheck.carried/1"
+
+
+def read(path: Path = PATH) -> dict[str, Any] | None:
+    """The shipped record, or None where none is shipped or it is not this schema."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("schema") == SCHEMA else None
+
+
+def line(backend: str, seeds: int, rule_version: str, path: Path = PATH) -> str:
+    """One sentence: how often a healthy stack fails some claim in a run like this one, counted on held-out seeds."""
+    data = read(path)
+    if data is None:
+        return "no counted false-fail rate is shipped with this normcheck (calibration/<backend>.md)"
+    if data.get("rule") != rule_version:
+        return (f"no counted false-fail rate for these claims: the shipped counts are for rule {data.get('rule')}, "
+                f"the claims here are rule {rule_version} (calibration/<backend>.md)")
+    counted = data.get("backends", {}).get(backend)
+    if counted is None:
+        return (f"no counted false-fail rate on {backend}: counted on {', '.join(sorted(data.get('backends', {})))} "
+                "(calibration/<backend>.md)")
+    run = counted["runs"].get(str(seeds))
+    if run is None:
+        sizes = " and ".join(sorted(counted["runs"], key=int))
+        return f"no counted false-fail rate for a run of {seeds} seeds on {backend}: counted for runs of {sizes}"
+    fit = run.get("fit", {})
+    on_fit = f", {len(fit)} claim{'s' if len(fit) > 1 else ''} counted on real fit" if fit else ""
+    return (f"a healthy {backend} stack fails some claim in {run['failing']}/{run['trials']} held-out runs of {seeds} "
+            f"seed{'s' if seeds > 1 else ''} (95% upper {run['upper']:.1e}{on_fit}; rule {data['rule']}, seeds "
+            f"{counted['seeds']}: calibration/{backend}.md)")

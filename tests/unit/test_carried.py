@@ -1,0 +1,40 @@
+"""The one line the CLI states after its verdicts: a counted rate only where the shipped counts back it."""
+
+import json
+
+import pytest
+
+from normcheck import carried
+
+RECORD = {"schema": carried.SCHEMA, "rule": "abc", "backends": {"jax": {"seeds": "10-29", "runs": {
+    "1": {"failing": 3, "trials": 20, "upper": 0.33, "fit": {}},
+    "5": {"failing": 0, "trials": 4, "upper": 0.53, "fit": {"some_claim": 1e-5}}}}}}
+
+
+@pytest.fixture
+def shipped(tmp_path):
+    path = tmp_path / "carried-rates.json"
+    path.write_text(json.dumps(RECORD))
+    return path
+
+
+def test_a_counted_run_states_its_count_bound_and_rule(shipped):
+    text = carried.line("jax", 5, "abc", shipped)
+    assert text == ("a healthy jax stack fails some claim in 0/4 held-out runs of 5 seeds (95% upper 5.3e-01, 1 claim "
+                    "counted on real fit; rule abc, seeds 10-29: calibration/jax.md)")
+    assert "in 3/20 held-out runs of 1 seed " in carried.line("jax", 1, "abc", shipped)
+
+
+@pytest.mark.parametrize(("backend", "seeds", "rule", "says"), [
+    ("jax", 5, "new", "the shipped counts are for rule abc, the claims here are rule new"),
+    ("torch", 5, "abc", "no counted false-fail rate on torch: counted on jax"),
+    ("jax", 3, "abc", "no counted false-fail rate for a run of 3 seeds on jax: counted for runs of 1 and 5"),
+])
+def test_no_rate_is_stated_that_the_counts_do_not_back(shipped, backend, seeds, rule, says):
+    assert says in carried.line(backend, seeds, rule, shipped)
+
+
+def test_a_missing_or_foreign_file_states_no_rate(tmp_path):
+    assert carried.line("jax", 5, "abc", tmp_path / "none.json").startswith("no counted false-fail rate is shipped")
+    (tmp_path / "other.json").write_text('{"schema": "other/1"}')
+    assert carried.line("jax", 5, "abc", tmp_path / "other.json").startswith("no counted false-fail rate is shipped")
