@@ -453,15 +453,21 @@ def flagged_pairs(groups_then: Sequence[RunsBySeed], groups_today: Sequence[Runs
 
     Today's seeds are renamed to the baseline's, as if the same seeds had run on another stack.
     """
-    flagged = 0
-    for then, today in zip(groups_then, groups_today, strict=True):
-        seeds = list(then)
-        runs = [r for s in seeds for r in then[s].values()]
-        base = make(runs, QUESTION_EXPERIMENT, seeds, {"backend": backend_then})
-        renamed = {s: today[t] for s, t in zip(seeds, today, strict=True)}
-        cells, _, _ = compare_cells(base, renamed, {"backend": backend_today})
-        flagged += any(not m.ok for m in cells)
+    flagged = sum(replayed(then, today, backend_then, backend_today)[0]
+                  for then, today in zip(groups_then, groups_today, strict=True))
     return flagged, len(groups_then)
+
+
+def replayed(then: RunsBySeed, today: RunsBySeed, backend_then: str, backend_today: str) -> tuple[bool, str]:
+    """One comparison of a group of seeds as `baseline compare` makes it: (a cell beyond tolerance, the regime read).
+
+    Today's seeds are renamed to the baseline's, in order, as if the same seeds had run on another stack.
+    """
+    seeds = list(then)
+    base = make([r for s in seeds for r in then[s].values()], QUESTION_EXPERIMENT, seeds, {"backend": backend_then})
+    renamed = {s: today[t] for s, t in zip(seeds, today, strict=True)}
+    cells, regime, _ = compare_cells(base, renamed, {"backend": backend_today})
+    return any(not m.ok for m in cells), regime
 
 
 def seeds_for_shift(backends: tuple[str, ...], variant: str, metric: str, epoch: int, shift: float) -> int | None:

@@ -164,6 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--holdout", action="store_true",
                      help=f"replica seeds {seed_span(HOLDOUT_SEEDS)} (or --seeds) for baseline compare's false-alarm replay "
                           "(calibration/compare.md)")
+    cal.add_argument("--xla-defaults", action="store_true",
+                     help=f"replica seeds {seed_span(REPLICA_SEEDS)} (or --seeds) again, compiled with JAX's default "
+                          "options: the same runs with float-level differences, for compare's close regime "
+                          "(calibration/compare.md)")
     cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables (default %(default)s)")
     cal.add_argument("--report", action="store_true", help="only rebuild the tables from the stored runs")
     cal.add_argument("--freeze", action="store_true",
@@ -328,7 +332,8 @@ def _summary(path: str | None, text: str) -> None:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """One calibration job per call, chosen from the options (calibration/jobs.py)."""
     only = [o for o, v in (("--page", args.page), ("--readme", args.readme), ("--freeze", args.freeze),
-                           ("--promote", args.promote), ("--report", args.report), ("--holdout", args.holdout)) if v]
+                           ("--promote", args.promote), ("--report", args.report), ("--holdout", args.holdout),
+                           ("--xla-defaults", args.xla_defaults)) if v]
     if len(only) > 1 and only != ["--report", "--holdout"]:
         raise InputError(f"{' and '.join(only)} are separate jobs; run one per call")
     _gate({}, {"--page": args.page, "--readme": args.readme})
@@ -355,12 +360,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         calibration_jobs.check_replica_experiment(args.order, args.epochs)
         if args.holdout and not args.report:
             text = calibration_jobs.calibrate_holdout(out, args.seeds, log)
+        elif args.xla_defaults:
+            text = calibration_jobs.calibrate_close(out, args.seeds, log)
         elif args.report:
             text = calibration_jobs.report_replica(out)
         else:
             text = calibration_jobs.calibrate_replica(out, args.seeds, log)
-    elif args.holdout:
-        raise InputError("--holdout runs the replica; it cannot be combined with --engine fit")
+    elif args.holdout or args.xla_defaults:
+        raise InputError(f"{'--holdout' if args.holdout else '--xla-defaults'} runs the replica; it cannot be combined "
+                         "with --engine fit")
     elif args.report:
         text = calibration_jobs.report_fit(out, args.order)
     else:

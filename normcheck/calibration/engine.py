@@ -150,9 +150,11 @@ def _loss(jnp, loss_mode: str, z, y):
     return oracle.bce_from_probs(jnp, 1 / (1 + jnp.exp(-z)), y)
 
 
-def _programs(variant: Variant, loss_mode: str):
-    """The jitted epoch (scan over steps, vmap over seeds) and inference pass for one variant."""
+def _programs(variant: Variant, loss_mode: str, xla_defaults: bool = False):
+    """The jitted epoch (scan over steps, vmap over seeds), inference pass and batch gather for one variant;
+    `xla_defaults` compiles them with JAX's default options instead of COMPILER_OPTIONS."""
     jax, jnp = _jax()
+    options = {} if xla_defaults else _compiler_options()
     mom = oracle.DEFAULTS["bn_momentum"]
     trainable = [k for k in oracle.PARAMS if variant.batch_norm or not k.startswith("bn/")]
 
@@ -178,15 +180,15 @@ def _programs(variant: Variant, loss_mode: str):
         params = {k: oracle.adam_apply(jnp, params[k], m[k], v[k], alpha) for k in params}
         return (params, fixed, m, v, t), (loss, accuracy)
 
-    @partial(jax.jit, compiler_options=_compiler_options())
+    @partial(jax.jit, compiler_options=options)
     def epoch(carry, xs, ys):
         return jax.lax.scan(step, carry, (xs, ys))
 
-    @partial(jax.jit, compiler_options=_compiler_options())
+    @partial(jax.jit, compiler_options=options)
     def probs(weights, x):
         return jax.lax.map(lambda w: jax.nn.sigmoid(_forward(jnp, variant, w, x, training=False)[0]), weights)
 
-    return trainable, epoch, probs
+    return trainable, epoch, probs, _gather(xla_defaults)
 
 
 class _SeedBatch:
@@ -229,22 +231,21 @@ def _snapshot(variant: Variant, probs, weights: dict, data: _Data) -> dict[str, 
 
 
 @cache
-def _gather():
+def _gather(xla_defaults: bool = False):
     """A jitted gather: the batches of an epoch, taken on the device from the data and that epoch's order."""
     jax, _ = _jax()
-    return jax.jit(lambda values, order: values[order], compiler_options=_compiler_options())
+    return jax.jit(lambda values, order: values[order], compiler_options={} if xla_defaults else _compiler_options())
 
 
 def _simulate_batch(v: Variant, batch: _SeedBatch, w0: dict, programs: tuple) -> dict[str, np.ndarray]:
     """One variant over one batch of seeds: per-epoch loss and accuracy (seed, epoch), diagnostics (seed, epoch + 1)."""
     _, jnp = _jax()
-    trainable, epoch, probs = programs
+    trainable, epoch, probs, take = programs
     data = batch.data[v.input_norm]
     params = {k: w0[k] for k in trainable}
     fixed = {k: w0[k] for k in oracle.STATS} if v.batch_norm else {}
     carry = (params, fixed, {k: jnp.zeros_like(p) for k, p in params.items()},
              {k: jnp.zeros_like(p) for k, p in params.items()}, jnp.float32(0))
-    take = _gather()
     history: list[tuple[np.ndarray, np.ndarray]] = []
     diags = [_snapshot(v, probs, {**params, **fixed}, data)]
     for order in batch.orders:
@@ -285,20 +286,21 @@ def simulate(variant: str | Variant, seed_list: Sequence[int], initial: dict[str
 
 def calibration_runs(seed_list: Sequence[int], variants: Sequence[str], experiment: Experiment = QUESTION_EXPERIMENT,
                      log: Callable[[str], None] = lambda m: None, resume: str | Path | None = None,
-                     seed_batch: int = SEED_BATCH) -> list[Run]:
+                     seed_batch: int = SEED_BATCH, xla_defaults: bool = False) -> list[Run]:
     """Every variant for every seed, with this process's Keras backend's initial weights and loss.
 
     Seeds run `seed_batch` at a time, the last batch padded to `seed_batch` (by repeating its last seed): a
     seed's numbers then do not depend on how many seeds were asked for. With `resume` (a folder), each
     finished batch is kept there (store.SeedBatchFiles) and a re-run of the same setup reads it back instead
-    of training it again. `log` gets a progress line with the time left after each batch.
+    of training it again. `log` gets a progress line with the time left after each batch. `xla_defaults`: JAX's
+    default compiler options, the same runs with float-level differences (compare's close regime, compare.md).
     """
     backend = framework.keras().backend.backend()
     loss_mode = framework.traits(backend).loss_mode
     seed_list = [seeds_module.check(s) for s in seed_list]
     vs = [get_variant(name) for name in variants]
     _check(experiment, loss_mode)
-    versions = {**framework.versions(), "engine": REPLICA}
+    versions = {**framework.versions(), "engine": REPLICA, **({"xla": "defaults"} if xla_defaults else {})}
     names = [v.name for v in vs]
     setup = {"schema": store.SEED_BATCH_SCHEMA, "experiment": experiment.to_dict(), "versions": versions,
              "variants": names, "seed_batch": seed_batch}
@@ -312,7 +314,7 @@ def calibration_runs(seed_list: Sequence[int], variants: Sequence[str], experime
             parts[start] = found
             progress.skip(len(found["loss"]))
     todo = [(start, seed_list[start:start + seed_batch]) for start in starts if start not in parts]
-    for start, found in _simulated(todo, vs, seed_batch, experiment, loss_mode):
+    for start, found in _simulated(todo, vs, seed_batch, experiment, loss_mode, xla_defaults):
         seeds = seed_list[start:start + seed_batch]
         if done is not None:
             done.write(start, seeds, found)
@@ -331,7 +333,7 @@ def _prepare(seeds: list[int], size: int, experiment: Experiment) -> tuple[_Seed
 
 
 def _simulated(batches: list[tuple[int, list[int]]], vs: list[Variant], size: int, experiment: Experiment,
-               loss_mode: str) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+               loss_mode: str, xla_defaults: bool) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """(start, every variant of that batch as float32 (seed, variant, epoch)) per batch, in order.
 
     One thread prepares the next batch while one thread per core trains variants, queued across batches so no
@@ -340,7 +342,7 @@ def _simulated(batches: list[tuple[int, list[int]]], vs: list[Variant], size: in
     """
     if not batches:
         return
-    programs = {v.name: _programs(v, loss_mode) for v in vs}
+    programs = {v.name: _programs(v, loss_mode, xla_defaults) for v in vs}
     prep = ThreadPoolExecutor(max_workers=1)
     pool = ThreadPoolExecutor(max_workers=min(len(vs), parallel.available_cores()))
     pending: deque[tuple[int, list[int], list[Future]]] = deque()

@@ -119,6 +119,22 @@ def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = 
     return text
 
 
+def calibrate_close(out: Path, seeds: Iterable[int] | None, log: Log | None = None) -> str:
+    """The replica over the calibration seeds (default constants.REPLICA_SEEDS) compiled with JAX's default options,
+    into xla-defaults-<backend>.npz: against runs-<backend>-replica.npz, compare's close regime (compare.md)."""
+    target = store.CLOSE_RUNS.path(out, framework.default_backend())
+    files.check_writable(target)
+    runs = engine.calibration_runs(list(REPLICA_SEEDS if seeds is None else seeds), list(VARIANTS), log=log or _quiet,
+                                   resume=store.chunks_folder(target), xla_defaults=True)
+    store.save_replica_runs(runs, target)
+    store.discard_chunks(store.chunks_folder(target))
+    if not store.HOLDOUT_RUNS.by_backend(out):
+        return f"wrote {target}"
+    text = pages.compare_page(out)
+    files.write_text(out / store.COMPARE_PAGE, text)
+    return text
+
+
 def freeze(out: Path) -> Path:
     """calibration/rule.json: the rule as it is now, with its version; counts on seeds drawn after its commit hold for it."""
     path = out / ledger.RULE

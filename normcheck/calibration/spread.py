@@ -43,6 +43,35 @@ def condensed(runs: Sequence[Run]) -> bytes:
                             "versions": header["versions"]}, seeds)
 
 
+@dataclass(frozen=True)
+class CloseReplay:
+    """The same seeds run twice with float-level differences (`then`, `today`), compared as `baseline compare` would."""
+
+    size: int
+    then: str
+    today: str
+    flagged: Count
+    not_close: int  # replays compare did not read as the close regime (not counted as false alarms of it)
+
+
+def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], sizes: Sequence[int] = REPLAY_SIZES
+                  ) -> list[CloseReplay]:
+    """compare under close trajectories: per (name, runs, name, runs) pair and group size, each disjoint group of the
+    seeds both ran, once."""
+    out = []
+    for size in sizes:
+        for name_a, a, name_b, b in pairs:
+            common = {s: a[s] for s in sorted(set(a) & set(b))}
+            groups = disjoint_groups(common, size)
+            if not groups:
+                continue
+            backend = next(iter(next(iter(common.values())).values())).backend
+            found = [baseline.replayed(g, {s: b[s] for s in g}, backend, backend) for g in groups]
+            close = [hit for hit, regime in found if regime == "close"]
+            out.append(CloseReplay(size, name_a, name_b, Count(sum(close), len(close)), len(found) - len(close)))
+    return out
+
+
 def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SIZES) -> list[Replay]:
     """compare on healthy redraws: for each group size and each unordered pair of backends, each pair of groups once.
 

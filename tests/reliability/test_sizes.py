@@ -18,6 +18,8 @@ BASELINE = Path(__file__).resolve().parents[2] / "baselines" / "jax.json"
     (["--jobs", "1000000"], "argument --jobs: 1000000 is invalid; allowed: 1 to"),
     (["baseline", "compare", str(BASELINE), "--jobs", "1000000"], "argument --jobs: 1000000 is invalid"),
     (["mutations", "--only", ","], "argument --only: ',' names no mutation; allowed: comma-separated mutation names"),
+    (["calibrate", "--xla-defaults", "--holdout"], "--holdout and --xla-defaults are separate jobs; run one per call"),
+    (["calibrate", "--xla-defaults", "--engine", "fit"], "--xla-defaults runs the replica; it cannot be combined with"),
 ])
 def test_sizes_and_ranges_are_usage_errors_before_any_work(argv, message, error_line, no_work):
     assert cli.main([*argv, "--quiet"] if argv[0] not in ("mutations",) else argv) == 2

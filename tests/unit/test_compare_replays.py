@@ -1,5 +1,6 @@
 """compare's false alarms are replayed once per unordered pair of backends: that rests on its rule being symmetric."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,19 @@ def test_each_pair_of_backends_is_replayed_once_on_groups_that_share_no_seed(gro
     for _, _, pairs in seen:
         assert pairs
         assert all(not (x & y) for x, y in pairs)
+
+
+def _moved(runs_by_seed, variant, shift):
+    """The same runs with one variant's eval accuracy shifted at every epoch (a float-level change, or a real one)."""
+    return {s: {v: (dataclasses.replace(r, eval_accuracy=[a + shift for a in r.eval_accuracy]) if v == variant else r)
+                for v, r in rs.items()} for s, rs in runs_by_seed.items()}
+
+
+def test_close_replays_count_only_what_compare_reads_as_close(groups):
+    runs = {s: rs for g in groups["jax"] for s, rs in g.items()}
+    same = spread.close_replays([("a", runs, "b", runs)], sizes=(spread.GROUP,))
+    assert [(r.flagged.trials, r.not_close) for r in same] == [(0, len(groups["jax"]))]  # identical, not close
+    tiny = spread.close_replays([("a", runs, "b", _moved(runs, "input_norm", 1e-7))], sizes=(spread.GROUP,))
+    assert [(r.flagged.failing, r.flagged.trials, r.not_close) for r in tiny] == [(0, len(groups["jax"]), 0)]
+    moved = spread.close_replays([("a", runs, "b", _moved(runs, "input_norm", 0.01))], sizes=(spread.GROUP,))
+    assert [(r.flagged.failing, r.flagged.trials) for r in moved] == [(len(groups["jax"]), len(groups["jax"]))]
