@@ -312,30 +312,27 @@ README_END = "<!-- rates:end -->"
 
 
 def readme_summary(folder: str | Path = "calibration") -> str:
-    """README's error-rate block, from the stored calibration: how often a healthy run fails some claim, counted."""
+    """README's error-rate block, from the stored calibration: how often a healthy run fails some claim, counted on
+    each backend's second set of seeds (the held-out set, once one is stored), else on the calibration seeds."""
     folder = Path(folder)
     sizes = rates.RUN_SIZES
     ranges = ledger.recorded(folder)
     lines = [README_START, "",
-             "| backend | seeds | " + " | ".join(f"runs of {_seeds(n)} failing some claim | second set" for n in sizes) + " |",
-             "|---|---|" + "---|---|" * len(sizes)]
+             "| backend | seeds | " + " | ".join(f"runs of {_seeds(n)} failing some claim" for n in sizes) + " |",
+             "|---|---|" + "---|" * len(sizes)]
     for backend, path in store.REPLICA_RUNS.by_backend(folder).items():
         matrix = by_seed(store.load_replica_runs(path))
         held_runs = store.held_out(folder, backend)
-        held = by_seed(held_runs) if held_runs else {}
         fit = _fit_matrix(folder, backend)
         on_fit = agreement.rejected(fit, matrix) if fit else []
-        together = rates.run_rates(CLAIMS, matrix, fit, on_fit)
-        held_together = rates.run_rates(CLAIMS, held, fit, on_fit) if held else {}
-        lines.append(f"| {backend} | {_role(ranges, matrix, backend)} {_span(matrix)}"
-                     + (f"; {_role(ranges, held, backend)} {_span(held)}" if held else "") + " | "
-                     + " | ".join(f"{together[n].text()} | " + (held_together[n].text() if held else "not stored")
-                                  for n in sizes) + " |")
-    lines += ["", "Each count: disjoint groups of seeds, each judged as one run with every claim, with the exact 95% upper "
-              "bound (where the replica does not stand for real fit, calibration/<backend>.md adds a bound from fit's "
-              f"seeds); rule {ledger.rule_version()}. Development seeds were seen while rules were chosen (counts may be "
-              "optimistic); held-out seeds were drawn after the freeze (calibration/seed-ranges.json). compare's false "
-              "alarms: [calibration/compare.md](calibration/compare.md).", "", README_END]
+        seeds = by_seed(held_runs) if held_runs else matrix
+        together = rates.run_rates(CLAIMS, seeds, fit, on_fit)
+        lines.append(f"| {backend} | {_role(ranges, seeds, backend)} {_span(seeds)} | "
+                     + " | ".join(together[n].text() for n in sizes) + " |")
+    lines += ["", "Disjoint groups of seeds, each judged as one run with every claim; exact 95% upper bounds; rule "
+              f"{ledger.rule_version()}. Development seeds were seen while rules were chosen; held-out seeds were drawn "
+              "after the freeze (calibration/seed-ranges.json). compare's false alarms: "
+              "[calibration/compare.md](calibration/compare.md).", "", README_END]
     return "\n".join(lines)
 
 

@@ -141,8 +141,9 @@ class RunRate:
         """As the pages print it: the count, its bound and, where claims were counted on fit, their share."""
         if not self.fit:
             return self.replica.text()
-        return (f"{self.replica.failing}/{self.replica.trials} (95% upper {self.replica.upper:.1e}; with "
-                f"{len(self.fit)} claim{'s' if len(self.fit) > 1 else ''} counted on real fit, {self.upper:.1e})")
+        return (f"{self.replica.failing}/{self.replica.trials} (95% upper {self.replica.upper:.1e}, plus "
+                f"{self.upper - self.replica.upper:.1e} from {len(self.fit)} claim{'s' if len(self.fit) > 1 else ''} "
+                f"counted on real fit: {self.upper:.1e})")
 
 
 def run_rates(claims: Sequence[Claim], matrix: RunsBySeed, fit: RunsBySeed | None = None,
