@@ -1,10 +1,11 @@
 """`calibrate --promote` is the one step that changes the shipped spread: checked, and never for a weaker calibration."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from normcheck import cli, framework, redraw
+from normcheck import carried, cli, framework, redraw
 from normcheck.calibration import spread, store
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
@@ -21,12 +22,13 @@ def backend():
 
 @pytest.fixture
 def package(tmp_path, monkeypatch, backend):
-    """A stand-in for the installed package's folder, holding a copy of the shipped spread."""
+    """A stand-in for the installed package's folder, holding a copy of the shipped spread and carried rates."""
     shipped = tmp_path / "package"
     shipped.mkdir()
     (shipped / f"redraw-{backend}.npz").write_bytes(redraw.path(backend).read_bytes())
     real = redraw.path
     monkeypatch.setattr(redraw, "path", lambda backend, folder=None: real(backend, shipped if folder is None else folder))
+    monkeypatch.setattr(carried, "PATH", shipped / carried.PATH.name)
     return shipped
 
 
@@ -43,11 +45,16 @@ def _out(tmp_path, runs, seeds):
 
 
 def test_a_calibration_as_large_as_the_shipped_one_is_promoted(package, runs, backend, tmp_path, capsys):
+    name = f"redraw-{backend}.npz"
+    first = dataclasses.replace(runs[0], loss=[x + 1.0 for x in runs[0].loss])
+    (package / name).write_bytes(spread.condensed([first, *[r for r in runs[1:] if r.seed < 1000]]))  # another spread
     out = _out(tmp_path, runs, range(1000))
     assert cli.main(["calibrate", "--promote", "--out", str(out)]) == 0
-    name = f"redraw-{backend}.npz"
     assert (package / name).read_bytes() == (out / name).read_bytes()
     assert "replacing 1000 seeds" in capsys.readouterr().out
+    assert carried.read(package / carried.PATH.name)["schema"] == carried.SCHEMA
+    assert cli.main(["calibrate", "--promote", "--out", str(out)]) == 0
+    assert "nothing to promote" in capsys.readouterr().out
 
 
 def test_a_weaker_calibration_is_refused_and_the_shipped_spread_kept(package, runs, backend, tmp_path, capsys):
