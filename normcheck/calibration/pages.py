@@ -131,7 +131,8 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
                   f"fail it; judged {'on each seed' if claim.over == 'each' else 'on the median'}, that bounds a run "
                   "(exactly: a run fails more often as seeds do) by "
                   + "; ".join(f"{rates.run_bound(per_seed, claim, n):.1e} for {_seeds(n)}" for n in sizes)
-                  + ". The runs above add these bounds to their own."]
+                  + ". The runs above add such a bound to their own, each part at the level that keeps the sum a "
+                  "95% bound."]
     return "\n".join(lines) + "\n"
 
 

@@ -74,7 +74,7 @@ def carried_rates(out: Path) -> dict[str, Any]:
         backends[backend] = {
             "seeds": f"{min(held)}-{max(held)}",
             "runs": {str(n): {"failing": r.replica.failing, "trials": r.replica.trials, "upper": r.upper,
-                              "fit": {claim: bound for claim, (_, bound) in r.fit.items()}}
+                              "fit": sorted(r.fit)}
                      for n, r in rates.run_rates(CLAIMS, held, fit, on_fit).items()},
         }
     return {"schema": carried.SCHEMA, "rule": version, "backends": backends}

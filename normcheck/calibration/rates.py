@@ -114,11 +114,11 @@ def claim_rates(claims: Sequence[Claim], matrix: RunsBySeed, sizes: Sequence[int
     return per_claim, together
 
 
-def run_bound(per_seed: Count, claim: Claim, size: int) -> float:
+def run_bound(per_seed: Count, claim: Claim, size: int, confidence: float = CONFIDENCE) -> float:
     """The bound a per-seed count carries to a run of `size` seeds: exact, since a run's failure probability rises
     with the per-seed rate. An each claim fails a run when any seed fails; a median claim only when at least half
     of the seeds do (the median of passing middle values passes)."""
-    p = per_seed.upper
+    p = upper_bound(per_seed.failing, per_seed.trials, confidence)
     need = 1 if claim.over == "each" else math.ceil(size / 2)
     return min(1.0, sum(math.comb(size, k) * p ** k * (1 - p) ** (size - k) for k in range(need, size + 1)))
 
@@ -126,34 +126,38 @@ def run_bound(per_seed: Count, claim: Claim, size: int) -> float:
 @dataclass(frozen=True)
 class RunRate:
     """How often a healthy run of `size` seeds fails some claim: the replica's count over the claims it stands
-    for, plus, for each claim it does not (agreement.py), the bound real fit's per-seed count carries to the run.
-    `upper` adds the bounds: a run fails some claim only if it fails one of the parts."""
+    for and, for each claim it does not (agreement.py), real fit's per-seed count carried to the run.
+
+    A run fails some claim only if it fails one of the parts, so `upper` adds the parts' bounds, each taken at
+    the level that keeps their sum a 95% bound (Bonferroni: 1 - 0.05 / parts each).
+    """
 
     size: int
     replica: Count
-    fit: dict[str, tuple[Count, float]]  # claim id -> (real fit's seeds failing it, the run bound they carry)
+    fit: dict[str, tuple[Count, Claim]]  # claim id -> (real fit's seeds failing it, the claim)
 
     @property
     def upper(self) -> float:
-        return min(1.0, self.replica.upper + sum(bound for _, bound in self.fit.values()))
+        if not self.fit:
+            return self.replica.upper
+        level = 1 - (1 - CONFIDENCE) / (1 + len(self.fit))
+        return min(1.0, upper_bound(self.replica.failing, self.replica.trials, level)
+                   + sum(run_bound(count, claim, self.size, level) for count, claim in self.fit.values()))
 
     def text(self) -> str:
-        """As the pages print it: the count, its bound and, where claims were counted on fit, their share."""
+        """As the pages print it: the count and its bound, joint with the claims counted on fit where there are."""
         if not self.fit:
             return self.replica.text()
-        return (f"{self.replica.failing}/{self.replica.trials} (95% upper {self.replica.upper:.1e}, plus "
-                f"{self.upper - self.replica.upper:.1e} from {len(self.fit)} claim{'s' if len(self.fit) > 1 else ''} "
-                f"counted on real fit: {self.upper:.1e})")
+        return (f"{self.replica.failing}/{self.replica.trials} (95% upper {self.upper:.1e} with "
+                f"{len(self.fit)} claim{'s' if len(self.fit) > 1 else ''} counted on real fit)")
 
 
 def run_rates(claims: Sequence[Claim], matrix: RunsBySeed, fit: RunsBySeed | None = None,
               on_fit: Sequence[str] = (), sizes: Sequence[int] = RUN_SIZES) -> dict[int, RunRate]:
     """Per run size: every claim together, the claims in `on_fit` counted on real fit's seeds `fit` instead."""
-    replica_claims = [c for c in claims if c.id not in on_fit]
-    together = claim_rates(replica_claims, matrix, sizes)[1]
+    together = claim_rates([c for c in claims if c.id not in on_fit], matrix, sizes)[1]
     counted = {c.id: (claim_rates([c], fit, (1,))[0][0].failing[1], c) for c in claims if c.id in on_fit and fit}
-    return {n: RunRate(n, together[n], {cid: (count, run_bound(count, c, n)) for cid, (count, c) in counted.items()})
-            for n in sizes}
+    return {n: RunRate(n, together[n], counted) for n in sizes}
 
 
 def tail_fit(margins: Sequence[float]) -> float:

@@ -7,8 +7,8 @@ import pytest
 from normcheck import carried
 
 RECORD = {"schema": carried.SCHEMA, "rule": "abc", "backends": {"jax": {"seeds": "10-29", "runs": {
-    "1": {"failing": 3, "trials": 20, "upper": 0.33, "fit": {}},
-    "5": {"failing": 0, "trials": 4, "upper": 0.53, "fit": {"some_claim": 1e-5}}}}}}
+    "1": {"failing": 3, "trials": 20, "upper": 0.33, "fit": []},
+    "5": {"failing": 0, "trials": 4, "upper": 0.53, "fit": ["some_claim"]}}}}}
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """Failure rates from many seeds: counted runs with exact bounds, and the tail fit as a diagnostic."""
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -62,3 +63,23 @@ def test_every_claim_together_counts_the_runs_check_all_fails():
         assert together[size] == rates.Count(sum(any(not v.holds for v in vs) for vs in verdicts), len(verdicts))
         for i, claim in enumerate(CLAIMS):
             assert per_claim[i].failing[size].failing == sum(not vs[i].holds for vs in verdicts), claim.id
+
+
+def test_a_per_seed_count_carries_to_a_run_through_the_binomial():
+    """A median claim fails a run of 5 only when 3 seeds fail; an each claim when any does."""
+    per_seed = rates.Count(0, 310)
+    p = per_seed.upper
+    median, each = get_claim("q2_bn_before_tanh_learns"), get_claim("input_norm_ends_near_perfect")
+    assert rates.run_bound(per_seed, median, 5) == pytest.approx(sum(
+        math.comb(5, k) * p ** k * (1 - p) ** (5 - k) for k in (3, 4, 5)))
+    assert rates.run_bound(per_seed, each, 5) == pytest.approx(1 - (1 - p) ** 5)
+    assert rates.run_bound(per_seed, median, 1) == pytest.approx(p)
+
+
+def test_a_run_counted_in_parts_adds_bounds_at_a_joint_95_percent():
+    replica = rates.Count(0, 4000)
+    fit = {"q2_bn_before_tanh_learns": (rates.Count(0, 310), get_claim("q2_bn_before_tanh_learns"))}
+    joint = rates.RunRate(5, replica, fit)
+    assert joint.upper == pytest.approx(rates.upper_bound(0, 4000, 0.975)
+                                        + rates.run_bound(rates.Count(0, 310), fit["q2_bn_before_tanh_learns"][1], 5, 0.975))
+    assert joint.upper > rates.RunRate(5, replica, {}).upper == replica.upper
