@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import normcheck
-from normcheck import Experiment, baseline, claims, cli, framework, parallel, plots
+from normcheck import Experiment, baseline, carried, claims, cli, framework, parallel, plots
+from normcheck.calibration import ledger
 from normcheck.constants import DEFAULT_SEEDS
 from normcheck.run import Run
 
@@ -86,6 +87,7 @@ def test_run_prints_the_question_table_and_verdicts_and_writes_json_and_markdown
     assert "----- Input normalization only [input_norm], seed 0 -----" in out
     assert "0.1518  0.9965" in out
     assert "PASS batch_norm_slows_epoch1_train_accuracy" in out
+    assert carried.line(framework.default_backend(), 1, ledger.rule_version()) in out
     data = json.loads(path.read_text())
     assert [r["variant"] for r in data["runs"]] == ["input_norm", "input_and_batch_norm"]
     assert all(v["holds"] for v in data["verdicts"])
