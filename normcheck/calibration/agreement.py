@@ -120,6 +120,14 @@ def rejected(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
                      np.array(list(values(replica).values()), dtype=np.float64)) < level]
 
 
+def on_fit(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
+    """The claims whose counts must come from real fit: each claim the test rejects, and every claim that reads a
+    variant one of whose metrics it rejects (that variant's replica does not stand for fit)."""
+    found = rejected(fit, replica)
+    variants = {name.split(" ")[0] for name in found if name not in CLAIMS_BY_ID}
+    return [c.id for c in CLAIMS if c.id in found or variants & set(c.variants)]
+
+
 def compare(fit: RunsBySeed, replica: RunsBySeed, seed: int = 0) -> tuple[list[Agreement], float]:
     """Every measure of `measures()`, and the per-measure level (LEVEL over the family).
 
