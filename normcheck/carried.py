@@ -40,8 +40,9 @@ def line(backend: str, seeds: int, rule_version: str, path: Path = PATH) -> str:
     if run is None:
         sizes = " and ".join(sorted(counted["runs"], key=int))
         return f"no counted false-fail rate for a run of {seeds} seeds on {backend}: counted for runs of {sizes}"
-    fit = run.get("fit", {})
-    on_fit = f", {len(fit)} claim{'s' if len(fit) > 1 else ''} counted on real fit" if fit else ""
-    return (f"a healthy {backend} stack fails some claim in {run['failing']}/{run['trials']} held-out runs of {seeds} "
-            f"seed{'s' if seeds > 1 else ''} (95% upper {run['upper']:.1e}{on_fit}; rule {data['rule']}, seeds "
-            f"{counted['seeds']}: calibration/{backend}.md)")
+    fit = run.get("fit", [])
+    on_fit = (f" plus {len(fit)} claim{'s' if len(fit) > 1 else ''} counted on real fit's seeds, 95% upper "
+              f"{run['upper']:.1e} for both" if fit else f", 95% upper {run['upper']:.1e}")
+    return (f"with its initial weights redrawn, a healthy {backend} stack failed some claim in {run['failing']}/"
+            f"{run['trials']} replica runs of {seeds} seed{'s' if seeds > 1 else ''} on held-out seeds{on_fit} "
+            f"(rule {data['rule']}, seeds {counted['seeds']}: calibration/{backend}.md)")

@@ -76,7 +76,7 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
     held_found = rates.claim_rates(CLAIMS, held)[0] if held else []
     sizes = rates.RUN_SIZES
     fit_matrix = by_seed(fit) if fit else {}
-    not_engine = set(agreement.rejected(fit_matrix, matrix)) if fit_matrix else set()
+    not_engine = set(agreement.on_fit(fit_matrix, matrix)) if fit_matrix else set()
     lines = [
         f"# Calibration on {backend}: {len(matrix)} seeds through the replica of fit",
         "",
@@ -129,7 +129,7 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
                   f"(calibration/{store.AGREEMENT_PAGE}), so its replica counts do not stand for fit and are left out "
                   f"of the runs above. Counted on real fit's {len(fit_matrix)} seeds instead: {per_seed.text()} seeds "
                   f"fail it; judged {'on each seed' if claim.over == 'each' else 'on the median'}, that bounds a run "
-                  "(exactly: a run fails more often as seeds do) by "
+                  "of independent seeds (a run fails more often as seeds do) by "
                   + "; ".join(f"{rates.run_bound(per_seed, claim, n):.1e} for {_seeds(n)}" for n in sizes)
                   + ". The runs above add such a bound to their own, each part at the level that keeps the sum a "
                   "95% bound."]
@@ -280,7 +280,8 @@ def _fit_and_close_sections(folder: str | Path) -> list[str]:
     if fit_replays:
         lines += ["", "## Real fit against real fit (redrawn)", "",
                   f"The same replays from the seeds real `fit` trained (calibration/runs-<backend>-"
-                  f"{QUESTION_EXPERIMENT.order}.jsonl), {GROUP} seeds a side.", "",
+                  f"{QUESTION_EXPERIMENT.order}.jsonl), {GROUP} seeds a side: calibration seeds, seen while the rule "
+                  "was chosen (calibration/seed-ranges.json).", "",
                   "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
                   "|---|---|---|---|---|---|---|"]
         lines += [f"| {r.size} | {r.backend_a} | {r.backend_b} | {r.flagged.trials} | {r.flagged.failing} | "
@@ -299,12 +300,13 @@ def _fit_and_close_sections(folder: str | Path) -> list[str]:
                   "Each replay compares one group of seeds with the same seeds run again with float-level differences "
                   "(the same initial weights and batches): the replica compiled with and without normcheck's XLA "
                   "options (`calibrate --xla-defaults`), and real `fit` against the replica. compare reads these as "
-                  "the close regime; a replay it reads otherwise is counted apart.", "",
+                  "the close regime; a replay it reads otherwise is counted apart (flagged of those). All of these are "
+                  "calibration seeds, seen while the rule was chosen (calibration/seed-ranges.json).", "",
                   "| seeds a side | baseline | today | replays read as close | flagged | rate | 95% upper bound | "
-                  "read otherwise |", "|---|---|---|---|---|---|---|---|"]
+                  "read otherwise (flagged) |", "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r.size} | {r.then} | {r.today} | {r.flagged.trials} | {r.flagged.failing} | "
                   + (f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%}" if r.flagged.trials else "- | -")
-                  + f" | {r.not_close} |" for r in close]
+                  + f" | {r.not_close.trials} ({r.not_close.failing}) |" for r in close]
     return lines
 
 
@@ -325,7 +327,7 @@ def readme_summary(folder: str | Path = "calibration") -> str:
         matrix = by_seed(store.load_replica_runs(path))
         held_runs = store.held_out(folder, backend)
         fit = _fit_matrix(folder, backend)
-        on_fit = agreement.rejected(fit, matrix) if fit else []
+        on_fit = agreement.on_fit(fit, matrix) if fit else []
         seeds = by_seed(held_runs) if held_runs else matrix
         together = rates.run_rates(CLAIMS, seeds, fit, on_fit)
         lines.append(f"| {backend} | {_role(ranges, seeds, backend)} {_span(seeds)} | "

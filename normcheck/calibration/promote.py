@@ -67,10 +67,13 @@ def carried_rates(out: Path) -> dict[str, Any]:
         found = ledger.find(ranges, range(min(held), max(held) + 1), backend, "replica")
         if found is None or found.role != "held-out" or found.rule_version != version:
             continue
+        if sorted(held) != list(range(found.first, found.last + 1)):
+            raise InputError(f"{shown(str(path))} holds {len(held)} of the {found.last - found.first + 1} seeds of "
+                             f"held-out range {found.span()}: a count on part of a range is not shipped")
         dev = store.REPLICA_RUNS.path(out, backend)
         fit_path = store.fit_runs(QUESTION_EXPERIMENT.order).by_backend(out).get(backend)
         fit = by_seed(store.load_fit_runs(fit_path)) if fit_path is not None else {}
-        on_fit = agreement.rejected(fit, by_seed(store.load_replica_runs(dev))) if fit and dev.exists() else []
+        on_fit = agreement.on_fit(fit, by_seed(store.load_replica_runs(dev))) if fit and dev.exists() else []
         backends[backend] = {
             "seeds": f"{min(held)}-{max(held)}",
             "runs": {str(n): {"failing": r.replica.failing, "trials": r.replica.trials, "upper": r.upper,

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..claims import Claim
 from ..constants import DEFAULT_SEEDS, ONE_SEED
+from ..errors import InputError
 from ..run import RunsBySeed, disjoint_groups
 
 CONFIDENCE = 0.95
@@ -115,9 +116,10 @@ def claim_rates(claims: Sequence[Claim], matrix: RunsBySeed, sizes: Sequence[int
 
 
 def run_bound(per_seed: Count, claim: Claim, size: int, confidence: float = CONFIDENCE) -> float:
-    """The bound a per-seed count carries to a run of `size` seeds: exact, since a run's failure probability rises
-    with the per-seed rate. An each claim fails a run when any seed fails; a median claim only when at least half
-    of the seeds do (the median of passing middle values passes)."""
+    """The upper bound a per-seed count carries to a run of `size` independent seeds, at the same confidence: a
+    run's failure probability rises with the per-seed rate. An each claim fails a run when any seed fails; a
+    median claim only when at least half of the seeds do (the median of passing middle values passes), which for
+    an even size is necessary, not sufficient: there the bound is loose."""
     p = upper_bound(per_seed.failing, per_seed.trials, confidence)
     need = 1 if claim.over == "each" else math.ceil(size / 2)
     return min(1.0, sum(math.comb(size, k) * p ** k * (1 - p) ** (size - k) for k in range(need, size + 1)))
@@ -145,16 +147,19 @@ class RunRate:
                    + sum(run_bound(count, claim, self.size, level) for count, claim in self.fit.values()))
 
     def text(self) -> str:
-        """As the pages print it: the count and its bound, joint with the claims counted on fit where there are."""
+        """As the pages print it: the replica's count, each claim counted on fit per seed, and the joint bound."""
         if not self.fit:
             return self.replica.text()
-        return (f"{self.replica.failing}/{self.replica.trials} (95% upper {self.upper:.1e} with "
-                f"{len(self.fit)} claim{'s' if len(self.fit) > 1 else ''} counted on real fit)")
+        per_seed = "; ".join(f"`{cid}` {count.failing}/{count.trials} fit seeds" for cid, (count, _) in self.fit.items())
+        return (f"{self.replica.failing}/{self.replica.trials} without {per_seed} (95% upper {self.upper:.1e} "
+                "for both)")
 
 
 def run_rates(claims: Sequence[Claim], matrix: RunsBySeed, fit: RunsBySeed | None = None,
               on_fit: Sequence[str] = (), sizes: Sequence[int] = RUN_SIZES) -> dict[int, RunRate]:
     """Per run size: every claim together, the claims in `on_fit` counted on real fit's seeds `fit` instead."""
+    if on_fit and not fit:
+        raise InputError(f"claims {', '.join(on_fit)} are to be counted on real fit, but no real fit's runs are given")
     together = claim_rates([c for c in claims if c.id not in on_fit], matrix, sizes)[1]
     counted = {c.id: (claim_rates([c], fit, (1,))[0][0].failing[1], c) for c in claims if c.id in on_fit and fit}
     return {n: RunRate(n, together[n], counted) for n in sizes}

@@ -51,7 +51,7 @@ class CloseReplay:
     then: str
     today: str
     flagged: Count
-    not_close: int  # replays compare did not read as the close regime (not counted as false alarms of it)
+    not_close: Count  # replays compare read as another regime: flagged of those (false alarms of that regime)
 
 
 def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], sizes: Sequence[int] = REPLAY_SIZES
@@ -68,7 +68,8 @@ def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], size
             backend = next(iter(next(iter(common.values())).values())).backend
             found = [baseline.replayed(g, {s: b[s] for s in g}, backend, backend) for g in groups]
             close = [hit for hit, regime in found if regime == "close"]
-            out.append(CloseReplay(size, name_a, name_b, Count(sum(close), len(close)), len(found) - len(close)))
+            other = [hit for hit, regime in found if regime != "close"]
+            out.append(CloseReplay(size, name_a, name_b, Count(sum(close), len(close)), Count(sum(other), len(other))))
     return out
 
 

@@ -20,9 +20,10 @@ def shipped(tmp_path):
 
 def test_a_counted_run_states_its_count_bound_and_rule(shipped):
     text = carried.line("jax", 5, "abc", shipped)
-    assert text == ("a healthy jax stack fails some claim in 0/4 held-out runs of 5 seeds (95% upper 5.3e-01, 1 claim "
-                    "counted on real fit; rule abc, seeds 10-29: calibration/jax.md)")
-    assert "in 3/20 held-out runs of 1 seed " in carried.line("jax", 1, "abc", shipped)
+    assert text == ("with its initial weights redrawn, a healthy jax stack failed some claim in 0/4 replica runs of 5 "
+                    "seeds on held-out seeds plus 1 claim counted on real fit's seeds, 95% upper 5.3e-01 for both "
+                    "(rule abc, seeds 10-29: calibration/jax.md)")
+    assert "in 3/20 replica runs of 1 seed on held-out seeds, 95% upper 3.3e-01 (" in carried.line("jax", 1, "abc", shipped)
 
 
 @pytest.mark.parametrize(("backend", "seeds", "rule", "says"), [

@@ -54,8 +54,8 @@ def _moved(runs_by_seed, variant, shift):
 def test_close_replays_count_only_what_compare_reads_as_close(groups):
     runs = {s: rs for g in groups["jax"] for s, rs in g.items()}
     same = spread.close_replays([("a", runs, "b", runs)], sizes=(spread.GROUP,))
-    assert [(r.flagged.trials, r.not_close) for r in same] == [(0, len(groups["jax"]))]  # identical, not close
+    assert [(r.flagged.trials, r.not_close.trials) for r in same] == [(0, len(groups["jax"]))]  # identical, not close
     tiny = spread.close_replays([("a", runs, "b", _moved(runs, "input_norm", 1e-7))], sizes=(spread.GROUP,))
-    assert [(r.flagged.failing, r.flagged.trials, r.not_close) for r in tiny] == [(0, len(groups["jax"]), 0)]
+    assert [(r.flagged.failing, r.flagged.trials, r.not_close.trials) for r in tiny] == [(0, len(groups["jax"]), 0)]
     moved = spread.close_replays([("a", runs, "b", _moved(runs, "input_norm", 0.01))], sizes=(spread.GROUP,))
     assert [(r.flagged.failing, r.flagged.trials) for r in moved] == [(len(groups["jax"]), len(groups["jax"]))]
