@@ -34,7 +34,7 @@ from .calibration import jobs as calibration_jobs
 from .calibration import ledger as calibration_ledger
 from .calibration import pages as calibration_pages
 from .calibration import promote as calibration_promote
-from .constants import DEFAULT_SEEDS, FIT_SEEDS, HOLDOUT_SEEDS, REPLICA_SEEDS, seed_span
+from .constants import DEFAULT_SEEDS, FIT_SEEDS, REPLICA_SEEDS, seed_span
 from .errors import ChildError, InputError
 from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="replica: fit's math over all seeds at once in JAX; fit: real training (default %(default)s)")
     cal.add_argument("--readme", metavar="PATH", help="only rewrite the error-rate block of README (PATH) from the stored runs")
     cal.add_argument("--holdout", action="store_true",
-                     help=f"replica seeds {seed_span(HOLDOUT_SEEDS)} (or --seeds) for baseline compare's false-alarm replay "
+                     help="replica seeds recorded as held out for today's rule in calibration/seed-ranges.json (or "
+                          "--seeds): the second set of counts, and baseline compare's false-alarm replay "
                           "(calibration/compare.md)")
     cal.add_argument("--xla-defaults", action="store_true",
                      help=f"replica seeds {seed_span(REPLICA_SEEDS)} (or --seeds) again, compiled with JAX's default "

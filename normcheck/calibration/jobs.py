@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .. import files, framework, redraw
-from ..constants import FIT_SEEDS, HOLDOUT_SEEDS, REPLICA_SEEDS
+from ..constants import FIT_SEEDS, REPLICA_SEEDS
 from ..errors import InputError
 from ..experiment import QUESTION_EXPERIMENT
 from ..run import Run
@@ -101,11 +101,13 @@ def _publish_replica(out: Path, runs: list[Run]) -> str:
 
 
 def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = None) -> str:
-    """The replica over the held-out seeds (default constants.HOLDOUT_SEEDS) into holdout-<backend>.npz; compare.md."""
+    """The replica over the held-out seeds (default: the range recorded as held out for today's rule) into
+    holdout-<backend>.npz; compare.md."""
     backend = framework.default_backend()
+    seeds = ledger.held_out_range(ledger.recorded(out), backend) if seeds is None else seeds
     target = store.HOLDOUT_RUNS.path(out, backend)
     files.check_writable(target)
-    runs = engine.calibration_runs(list(HOLDOUT_SEEDS if seeds is None else seeds), list(VARIANTS), log=log or _quiet,
+    runs = engine.calibration_runs(list(seeds), list(VARIANTS), log=log or _quiet,
                                    resume=store.chunks_folder(target))
     store.save_replica_runs(runs, target)
     store.discard_chunks(store.chunks_folder(target))

@@ -106,6 +106,16 @@ def find(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> Se
     return next((r for r in ranges if r.covers(seeds, backend, engine)), None)
 
 
+def held_out_range(ranges: list[SeedRange], backend: str) -> range:
+    """The replica's seeds recorded as held out for today's rule on `backend`: what `calibrate --holdout` runs."""
+    version = rule_version()
+    for r in ranges:
+        if r.role == "held-out" and r.rule_version == version and r.engine == "replica" and backend in r.backends:
+            return range(r.first, r.last + 1)
+    raise InputError(f"no held-out range for rule {version} on {backend} in calibration/{RANGES}: freeze the rule "
+                     "(`calibrate --freeze`), commit, record a fresh range there, then run --holdout (or pass --seeds)")
+
+
 def role(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> str:
     """How a page names a stored range in a word: held out for today's rule, else development (seen while rules
     were chosen, held out for an older rule, or not recorded)."""

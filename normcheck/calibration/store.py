@@ -44,7 +44,7 @@ class StoredFile:
 
 
 REPLICA_RUNS = StoredFile("runs-", "-replica.npz")  # the replica over constants.REPLICA_SEEDS
-HOLDOUT_RUNS = StoredFile("holdout-", ".npz")  # the replica over constants.HOLDOUT_SEEDS
+HOLDOUT_RUNS = StoredFile("holdout-", ".npz")  # the replica over the seeds held out for the rule (seed-ranges.json)
 CLOSE_RUNS = StoredFile("xla-defaults-", ".npz")  # REPLICA_RUNS' seeds again, compiled with JAX's default options
 RATES_PAGE = StoredFile("", ".md")  # calibration/<backend>.md: spreads and failure rates
 AGREEMENT_PAGE = "replica-vs-fit.md"  # the replica against real fit in distribution, with the test's power

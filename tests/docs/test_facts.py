@@ -3,8 +3,6 @@
 import re
 from pathlib import Path
 
-from normcheck.constants import HOLDOUT_SEEDS
-
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
 GENERATED = re.compile(r"<!-- (\w+):start.*?<!-- \1:end -->", re.S)
@@ -23,12 +21,3 @@ def test_no_page_types_the_number_of_claims():
         text = prose(page)
         for m in re.finditer(r"(?<![/\d-])\b\d+ claims\b", text):
             raise AssertionError(f"{page.relative_to(ROOT)}: {m[0]!r} typed by hand; drop the count or render it")
-
-
-def test_held_out_seed_ranges_are_the_constants():
-    found = []
-    for page in PAGES:
-        for m in re.finditer(r"(\d+)-(\d+) \(`constants\.HOLDOUT_SEEDS`\)", prose(page)):
-            found.append(page.name)
-            assert range(int(m[1]), int(m[2]) + 1) == HOLDOUT_SEEDS, f"{page.name}: {m[0]} is not HOLDOUT_SEEDS"
-    assert {"CHANGELOG.md", "upgrades.md"} <= set(found)

@@ -63,3 +63,13 @@ def test_the_frozen_rule_is_todays():
         "a claim's threshold, each/median, compare's rule or its shipped spread changed after calibration/rule.json was "
         "frozen: every held-out count is for the old rule. Run `python -m normcheck calibrate --freeze`, commit, and "
         "record a fresh held-out range in calibration/seed-ranges.json before running it")
+
+
+def test_holdout_runs_the_range_recorded_for_todays_rule_and_refuses_without_one():
+    ranges = ledger.load(CALIBRATION)
+    held = [r for r in ranges if r.role == "held-out" and r.rule_version == ledger.rule_version()]
+    for r in held:
+        for backend in r.backends:
+            assert ledger.held_out_range(ranges, backend) == range(r.first, r.last + 1)
+    with pytest.raises(InputError, match="no held-out range for rule"):
+        ledger.held_out_range([r for r in ranges if r.role != "held-out"], "jax")
