@@ -10,6 +10,14 @@ SYNTAX = ("N (seeds 0..N-1), A-B (a range) or a comma list of distinct integers 
           f"at most {MAX_SEEDS} seeds")
 
 
+def span(first: object, last: object, where: str) -> range:
+    """first..last as a range of seeds, checked as `--seeds A-B` is; `where` names the record it came from."""
+    if (isinstance(first, int) and isinstance(last, int) and not isinstance(first, bool) and not isinstance(last, bool)
+            and 0 <= first <= last < LIMIT and last - first < MAX_SEEDS):
+        return range(first, last + 1)
+    raise InputError(f"{where}: seeds {first!r}-{last!r} are invalid; allowed: {SYNTAX}")
+
+
 def check(seed: object) -> int:
     """`seed` itself if it is a seed Keras and NumPy accept, else a ValueError naming it."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < LIMIT:
@@ -22,7 +30,7 @@ def parse(text: str) -> list[int]:
     text = str(text).strip()
     try:
         if "," in text:
-            seeds = [int(t) for t in text.split(",") if t.strip()]
+            seeds = [int(t) for t in text.split(",")]  # an empty item is a typo, not nothing
         elif "-" in text.lstrip("-"):
             a, b = (int(t) for t in text.split("-", 1))
             seeds = list(range(a, b + 1)) if 0 <= b - a < MAX_SEEDS else []

@@ -26,10 +26,12 @@ def _quiet(message: str) -> None:
 
 def folder(out: str | Path) -> Path:
     """The calibration folder, which must exist."""
-    out = Path(out)
-    if not out.is_dir():
-        raise InputError(f"calibration folder {str(out)!r} does not exist")
-    return out
+    if not str(out).strip():
+        raise InputError("calibration folder '' is invalid; allowed: the path of an existing folder")
+    path = Path(out)
+    if not path.is_dir():
+        raise InputError(f"calibration folder {str(out)!r} {'is not a folder' if path.exists() else 'does not exist'}")
+    return path
 
 
 def check_replica_experiment(order: str, epochs: int) -> None:

@@ -23,6 +23,8 @@ PERFORMANCE = f"{ROOT}/docs/performance.md"
     ("argv", "message"),
     [
         (["--seeds", "0"], "argument --seeds: seeds '0' are invalid; allowed: N (seeds 0..N-1)"),
+        (["--seeds", "1,,2"], "argument --seeds: seeds '1,,2' are invalid; allowed: N (seeds 0..N-1)"),
+        (["calibrate", "--report", "--out", ""], "calibration folder '' is invalid; allowed: the path of an existing folder"),
         (["--seeds", "x"], "seeds 'x' are invalid"),
         (["--seeds", "4294967295-4294967296"], "seeds '4294967295-4294967296' are invalid"),
         (["--variants", "bn"], "variant 'bn' is unknown; allowed: none, batch_norm"),
