@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import baseline, files, redraw
+from .. import seeds as seeds_module
 from ..claims import CLAIMS
 from ..errors import InputError
 from ..framework import BACKENDS
@@ -82,7 +83,8 @@ def load(folder: str | Path) -> list[SeedRange]:
         if not isinstance(item, dict):
             raise InputError(f"{place} is {type(item).__name__}; allowed: an object")
         first, last = item.get("first"), item.get("last")
-        if not (isinstance(first, int) and isinstance(last, int) and 0 <= first <= last):
+        if not (isinstance(first, int) and isinstance(last, int) and not isinstance(first, bool)
+                and not isinstance(last, bool) and 0 <= first <= last):
             raise InputError(f"{place}: first/last are {first!r}/{last!r}; allowed: integers 0 <= first <= last")
         if item.get("role") not in ROLES:
             raise InputError(f"{place}: role is {item.get('role')!r}; allowed: {', '.join(ROLES)}")
@@ -111,7 +113,7 @@ def held_out_range(ranges: list[SeedRange], backend: str) -> range:
     version = rule_version()
     for r in ranges:
         if r.role == "held-out" and r.rule_version == version and r.engine == "replica" and backend in r.backends:
-            return range(r.first, r.last + 1)
+            return seeds_module.span(r.first, r.last, f"calibration/{RANGES}: held-out range {r.span()}")
     raise InputError(f"no held-out range for rule {version} on {backend} in calibration/{RANGES}: freeze the rule "
                      "(`calibrate --freeze`), commit, record a fresh range there, then run --holdout (or pass --seeds)")
 

@@ -73,3 +73,6 @@ def test_holdout_runs_the_range_recorded_for_todays_rule_and_refuses_without_one
             assert ledger.held_out_range(ranges, backend) == range(r.first, r.last + 1)
     with pytest.raises(InputError, match="no held-out range for rule"):
         ledger.held_out_range([r for r in ranges if r.role != "held-out"], "jax")
+    huge = [dataclasses.replace(r, last=r.first + 10**12) for r in held]
+    with pytest.raises(InputError, match=r"are invalid; allowed: .*at most 100000 seeds"):
+        ledger.held_out_range(huge, huge[0].backends[0])
