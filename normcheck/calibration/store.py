@@ -164,11 +164,15 @@ def _parse_replica_runs(path: str | Path) -> list[Run]:
         if header.get("schema") != SCHEMA:
             raise InputError(f"{where} has schema {header.get('schema')!r}; expected {SCHEMA!r}")
         seed_list = [int(s) for s in data["seeds"]]
+        if not seed_list:
+            raise InputError(f"{where} holds no seeds")
         arrays = {k: data[k].astype(np.float64) for k in data if k not in ("header", "seeds")}
-    except (OSError, ValueError, KeyError, AttributeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{where} is unreadable: {exc}") from None
-    return runs_from_arrays(arrays, seed_list, header["variants"], Experiment.from_dict(header["experiment"]),
-                            dict(header["versions"]), int(header["steps_per_execution"]), header["diagnostics"])
+        return runs_from_arrays(arrays, seed_list, header["variants"], Experiment.from_dict(header["experiment"]),
+                                dict(header["versions"]), int(header["steps_per_execution"]), header["diagnostics"])
+    except InputError:
+        raise
+    except (OSError, ValueError, KeyError, AttributeError, IndexError, TypeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{where} is unreadable: {exc!r}") from None
 
 
 def runs_from_arrays(arrays: dict[str, np.ndarray], seed_list: Sequence[int], variants: Sequence[str],
