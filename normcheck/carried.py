@@ -16,12 +16,34 @@ SCHEMA = "normcheck.carried/1"
 
 
 def read(path: Path = PATH) -> dict[str, Any] | None:
-    """The shipped record, or None where none is shipped or it is not this schema."""
+    """The shipped record, or None where none is shipped or it is not this schema, whole and well formed: the
+    CLI reads it after training, where a malformed file must cost a sentence, not the run."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("schema") == SCHEMA else None
+    return data if _well_formed(data) else None
+
+
+def _well_formed(data: object) -> bool:
+    if not (isinstance(data, dict) and data.get("schema") == SCHEMA and isinstance(data.get("rule"), str)
+            and isinstance(data.get("backends"), dict)):
+        return False
+    for counted in data["backends"].values():
+        if not (isinstance(counted, dict) and isinstance(counted.get("seeds"), str)
+                and isinstance(counted.get("runs"), dict)):
+            return False
+        for size, run in counted["runs"].items():
+            if not (size.isdigit() and isinstance(run, dict) and _count(run.get("failing"))
+                    and _count(run.get("trials")) and isinstance(run.get("upper"), (int, float))
+                    and not isinstance(run.get("upper"), bool) and 0 <= run["upper"] <= 1
+                    and isinstance(run.get("fit"), list) and all(isinstance(c, str) for c in run["fit"])):
+                return False
+    return True
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def line(backend: str, seeds: int, rule_version: str, path: Path = PATH) -> str:

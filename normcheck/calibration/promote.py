@@ -45,11 +45,12 @@ def promote(out: Path, backend: str) -> str:
                    else f"a calibration needs at least {redraw.MIN_SEEDS}")
         raise InputError(f"{where} holds {new.seeds} seeds; {shipped}: refusing a weaker calibration "
                          f"(allowed: at least {floor} seeds)")
-    rates_note = write_carried(out)
+    carried_data = carried_rates(out)  # read and checked before anything is written
     if old is not None and target.read_bytes() == data:
         return (f"{target} already holds {source} ({new.seeds} seeds on {_stack(versions)}): nothing to promote; "
-                + rates_note)
+                + write_carried(carried_data))
     files.write_bytes(target, data)
+    rates_note = write_carried(carried_data)
     replaced = ("nothing (no spread was shipped)" if old is None and not target.exists() else
                 "an unreadable file" if old is None else
                 f"{old.seeds} seeds on {_stack(old.header.get('versions'))}")
@@ -58,10 +59,12 @@ def promote(out: Path, backend: str) -> str:
 
 
 def carried_rates(out: Path) -> dict[str, Any]:
-    """Per backend whose stored held-out seeds in `out` are held out for the rule in force: every run size's count."""
+    """Per backend whose stored held-out seeds in `out` are held out for the rule in force: every run size's count.
+    Backends `out` holds no such seeds for keep the shipped counts, where those are for the same rule."""
     version = ledger.rule_version()
     ranges = ledger.recorded(out)
-    backends: dict[str, Any] = {}
+    shipped = carried.read()
+    backends: dict[str, Any] = dict(shipped["backends"]) if shipped and shipped["rule"] == version else {}
     for backend, path in sorted(store.HOLDOUT_RUNS.by_backend(out).items()):
         held = by_seed(store.load_replica_runs(path))
         found = ledger.find(ranges, range(min(held), max(held) + 1), backend, "replica")
@@ -83,10 +86,10 @@ def carried_rates(out: Path) -> dict[str, Any]:
     return {"schema": carried.SCHEMA, "rule": version, "backends": backends}
 
 
-def write_carried(out: Path) -> str:
-    """normcheck/carried-rates.json from `out`'s held-out counts; what it now holds, in words."""
-    data = carried_rates(out)
-    files.write_json(carried.PATH, data)
+def write_carried(data: dict[str, Any]) -> str:
+    """normcheck/carried-rates.json (carried_rates), where it changes; what it now holds, in words."""
+    if carried.read() != data:
+        files.write_json(carried.PATH, data)
     held = ", ".join(f"{b} {d['seeds']}" for b, d in data["backends"].items()) or "no backend"
     return f"{carried.PATH.name}: held-out counts of rule {data['rule']} for {held}"
 

@@ -39,3 +39,17 @@ def test_a_missing_or_foreign_file_states_no_rate(tmp_path):
     assert carried.line("jax", 5, "abc", tmp_path / "none.json").startswith("no counted false-fail rate is shipped")
     (tmp_path / "other.json").write_text('{"schema": "other/1"}')
     assert carried.line("jax", 5, "abc", tmp_path / "other.json").startswith("no counted false-fail rate is shipped")
+
+
+@pytest.mark.parametrize("broken", [
+    {"backends": []}, {"backends": {"jax": []}}, {"backends": {"jax": {"seeds": "1-2"}}},
+    {"backends": {"jax": {"seeds": "1-2", "runs": {"5": {"failing": 0, "trials": 4, "fit": []}}}}},
+    {"backends": {"jax": {"seeds": "1-2", "runs": {"5": {"failing": 0, "trials": 4, "upper": "0.5", "fit": []}}}}},
+    {"backends": {"jax": {"seeds": "1-2", "runs": {"abc": {"failing": 0, "trials": 4, "upper": 0.5, "fit": []}}}}},
+    {"backends": {"jax": {"seeds": "1-2", "runs": {"5": {"failing": 0, "trials": 4, "upper": 0.5, "fit": 3}}}}},
+])
+def test_a_malformed_file_states_no_rate_instead_of_failing_the_run(tmp_path, broken):
+    """The CLI reads the file after training: a broken shipped file costs the sentence, not the run."""
+    path = tmp_path / "carried-rates.json"
+    path.write_text(json.dumps({**RECORD, **broken}))
+    assert carried.line("jax", 5, "abc", path).startswith("no counted false-fail rate is shipped")
