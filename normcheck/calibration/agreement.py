@@ -105,15 +105,22 @@ class Agreement:
         return self.p < level
 
 
-def _unpaired(fit: RunsBySeed, replica: RunsBySeed) -> RunsBySeed:
-    """The replica's seeds that fit did not run: a fit seed and the replica's same seed share weights and batches."""
-    return {s: rs for s, rs in replica.items() if s not in fit}
+def _independent(fit: RunsBySeed, replica: RunsBySeed) -> tuple[RunsBySeed, RunsBySeed]:
+    """Fit's and the replica's seeds with no seed in both: a fit seed and the replica's same seed share weights and
+    batches. The replica's seeds fit did not run, where there are as many as fit's; else the seeds both ran are
+    halved, fit keeping the first half and the replica the second."""
+    rest = {s: rs for s, rs in replica.items() if s not in fit}
+    if len(rest) >= len(fit):
+        return fit, rest
+    common = sorted(set(fit) & set(replica))
+    second = set(common[len(common) // 2:])
+    return {s: rs for s, rs in fit.items() if s not in second}, {**rest, **{s: replica[s] for s in second}}
 
 
 def rejected(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
     """The measures on which the test rejects: where the replica does not stand for fit (no power computed)."""
     found = measures()
-    replica = _unpaired(fit, replica)
+    fit, replica = _independent(fit, replica)
     level = LEVEL / len(found)
     return [name for name, values in found.items()
             if _ks_p(np.array(list(values(fit).values()), dtype=np.float64),
@@ -132,10 +139,9 @@ def compare(fit: RunsBySeed, replica: RunsBySeed, seed: int = 0) -> tuple[list[A
     """Every measure of `measures()`, and the per-measure level (LEVEL over the family).
 
     Fit's seed s and the replica's seed s start from the same weights and see the same batches, so
-    their values are correlated: the replica's seeds that fit also ran are left out, and the two
-    samples the test compares are independent.
+    their values are correlated: the two samples the test compares share no seed (`_independent`).
     """
-    replica = _unpaired(fit, replica)
+    fit, replica = _independent(fit, replica)
     found = measures()
     level = LEVEL / len(found)
     out = []
