@@ -79,7 +79,10 @@ these options; a JAX that does not know them compiles with its defaults."""
 
 
 @cache
-def _compiler_options() -> dict[str, str]:
+def _compiler_options(xla_defaults: bool = False) -> dict[str, str]:
+    """COMPILER_OPTIONS where this JAX knows them; none with `xla_defaults` (JAX's defaults, compare's close regime)."""
+    if xla_defaults:
+        return {}
     jax, jnp = _jax()
     try:
         jax.jit(jnp.tanh, compiler_options=COMPILER_OPTIONS)(jnp.zeros(1)).block_until_ready()
@@ -154,7 +157,7 @@ def _programs(variant: Variant, loss_mode: str, xla_defaults: bool = False):
     """The jitted epoch (scan over steps, vmap over seeds), inference pass and batch gather for one variant;
     `xla_defaults` compiles them with JAX's default options instead of COMPILER_OPTIONS."""
     jax, jnp = _jax()
-    options = {} if xla_defaults else _compiler_options()
+    options = _compiler_options(xla_defaults)
     mom = oracle.DEFAULTS["bn_momentum"]
     trainable = [k for k in oracle.PARAMS if variant.batch_norm or not k.startswith("bn/")]
 
@@ -234,7 +237,7 @@ def _snapshot(variant: Variant, probs, weights: dict, data: _Data) -> dict[str, 
 def _gather(xla_defaults: bool = False):
     """A jitted gather: the batches of an epoch, taken on the device from the data and that epoch's order."""
     jax, _ = _jax()
-    return jax.jit(lambda values, order: values[order], compiler_options={} if xla_defaults else _compiler_options())
+    return jax.jit(lambda values, order: values[order], compiler_options=_compiler_options(xla_defaults))
 
 
 def _simulate_batch(v: Variant, batch: _SeedBatch, w0: dict, programs: tuple) -> dict[str, np.ndarray]:
