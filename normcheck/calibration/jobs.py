@@ -72,12 +72,18 @@ def calibrate_replica(out: Path, seeds: Iterable[int] | None, log: Log | None = 
     Finished seed batches wait in runs-<backend>-replica.npz.chunks/ until the runs are saved: an interrupted
     run of the same setup resumes from them."""
     path = store.REPLICA_RUNS.path(out, framework.default_backend())
-    files.check_writable(path)
-    runs = engine.calibration_runs(list(REPLICA_SEEDS if seeds is None else seeds), list(VARIANTS), log=log or _quiet,
-                                   resume=store.chunks_folder(path))
-    store.save_replica_runs(runs, path)
-    store.discard_chunks(store.chunks_folder(path))
+    _replica_into(path, REPLICA_SEEDS if seeds is None else seeds, log)
     return _publish_replica(out, store.load_replica_runs(path))  # the pages come from the stored (float32) numbers
+
+
+def _replica_into(target: Path, seeds: Iterable[int], log: Log | None, xla_defaults: bool = False) -> None:
+    """The replica over `seeds`, every variant, saved to `target`; finished seed batches wait in <target>.chunks/
+    until then, so an interrupted run of the same setup resumes from them."""
+    files.check_writable(target)
+    runs = engine.calibration_runs(list(seeds), list(VARIANTS), log=log or _quiet, resume=store.chunks_folder(target),
+                                   xla_defaults=xla_defaults)
+    store.save_replica_runs(runs, target)
+    store.discard_chunks(store.chunks_folder(target))
 
 
 def report_replica(out: Path) -> str:
@@ -93,7 +99,8 @@ def _publish_replica(out: Path, runs: list[Run]) -> str:
     (with held-out runs stored) compare.md."""
     backend = framework.default_backend()
     files.write_bytes(redraw.path(backend, out), spread.condensed(runs))
-    text = pages.rates_table(runs, backend, store.held_out(out, backend), ledger.recorded(out), _fit_runs(out, backend))
+    text = pages.rates_table(runs, backend, store.held_out(out, backend), ledger.recorded(out),
+                             store.stored_fit(out, backend))
     files.write_text(store.RATES_PAGE.path(out, backend), text)
     if store.HOLDOUT_RUNS.by_backend(out):
         files.write_text(out / store.COMPARE_PAGE, pages.compare_page(out))
@@ -108,16 +115,12 @@ def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = 
     backend = framework.default_backend()
     seeds = ledger.held_out_range(ledger.recorded(out), backend) if seeds is None else seeds
     target = store.HOLDOUT_RUNS.path(out, backend)
-    files.check_writable(target)
-    runs = engine.calibration_runs(list(seeds), list(VARIANTS), log=log or _quiet,
-                                   resume=store.chunks_folder(target))
-    store.save_replica_runs(runs, target)
-    store.discard_chunks(store.chunks_folder(target))
+    _replica_into(target, seeds, log)
     stored = store.REPLICA_RUNS.path(out, backend)
     if stored.exists():
         files.write_text(store.RATES_PAGE.path(out, backend),
                          pages.rates_table(store.load_replica_runs(stored), backend, store.load_replica_runs(target),
-                                           ledger.recorded(out), _fit_runs(out, backend)))
+                                           ledger.recorded(out), store.stored_fit(out, backend)))
     text = pages.compare_page(out)
     files.write_text(out / store.COMPARE_PAGE, text)
     return text
@@ -127,11 +130,7 @@ def calibrate_close(out: Path, seeds: Iterable[int] | None, log: Log | None = No
     """The replica over the calibration seeds (default constants.REPLICA_SEEDS) compiled with JAX's default options,
     into xla-defaults-<backend>.npz: against runs-<backend>-replica.npz, compare's close regime (compare.md)."""
     target = store.CLOSE_RUNS.path(out, framework.default_backend())
-    files.check_writable(target)
-    runs = engine.calibration_runs(list(REPLICA_SEEDS if seeds is None else seeds), list(VARIANTS), log=log or _quiet,
-                                   resume=store.chunks_folder(target), xla_defaults=True)
-    store.save_replica_runs(runs, target)
-    store.discard_chunks(store.chunks_folder(target))
+    _replica_into(target, REPLICA_SEEDS if seeds is None else seeds, log, xla_defaults=True)
     if not store.HOLDOUT_RUNS.by_backend(out):
         return f"wrote {target}"
     text = pages.compare_page(out)
@@ -145,8 +144,3 @@ def freeze(out: Path) -> Path:
     files.write_json(path, {"version": ledger.rule_version(), "rule": ledger.rule()})
     return path
 
-
-def _fit_runs(out: Path, backend: str) -> list[Run] | None:
-    """Real fit's stored runs in normcheck's order, which the replica is tested against where trajectories are chaotic."""
-    path = store.fit_runs(QUESTION_EXPERIMENT.order).path(out, backend)
-    return store.load_fit_runs(path) if path.exists() else None

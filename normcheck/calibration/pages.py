@@ -158,10 +158,13 @@ def _stored_by_backend(folder: str | Path) -> tuple[dict[str, RunsBySeed], dict[
     return replica, fit
 
 
-def _fit_matrix(folder: str | Path, backend: str) -> RunsBySeed:
-    """Real fit's stored runs (normcheck's order) on `backend`, by seed; empty where none are stored."""
-    path = store.fit_runs(QUESTION_EXPERIMENT.order).by_backend(folder).get(backend)
-    return by_seed(store.load_fit_runs(path)) if path is not None else {}
+def counted_runs(folder: str | Path, backend: str, seeds: RunsBySeed) -> dict[int, rates.RunRate]:
+    """Failing runs among `seeds` of `backend`, each claim the replica does not stand for (tested on the stored
+    calibration runs against real fit's, agreement.on_fit) counted on real fit's stored seeds instead."""
+    fit = by_seed(store.stored_fit(folder, backend) or [])
+    dev = store.REPLICA_RUNS.path(folder, backend)
+    on_fit = agreement.on_fit(fit, by_seed(store.load_replica_runs(dev))) if fit and dev.exists() else []
+    return rates.run_rates(CLAIMS, seeds, fit, on_fit)
 
 
 def claims_page(folder: str | Path = "calibration") -> str:
@@ -324,12 +327,9 @@ def readme_summary(folder: str | Path = "calibration") -> str:
              "| backend | seeds | " + " | ".join(f"runs of {_seeds(n)} failing some claim" for n in sizes) + " |",
              "|---|---|" + "---|" * len(sizes)]
     for backend, path in store.REPLICA_RUNS.by_backend(folder).items():
-        matrix = by_seed(store.load_replica_runs(path))
         held_runs = store.held_out(folder, backend)
-        fit = _fit_matrix(folder, backend)
-        on_fit = agreement.on_fit(fit, matrix) if fit else []
-        seeds = by_seed(held_runs) if held_runs else matrix
-        together = rates.run_rates(CLAIMS, seeds, fit, on_fit)
+        seeds = by_seed(held_runs) if held_runs else by_seed(store.load_replica_runs(path))
+        together = counted_runs(folder, backend, seeds)
         lines.append(f"| {backend} | {_role(ranges, seeds, backend)} {_span(seeds)} | "
                      + " | ".join(together[n].text() for n in sizes) + " |")
     lines += ["", "Disjoint groups of seeds, each judged as one run with every claim; exact 95% upper bounds; rule "

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from .. import carried, files, redraw
-from ..claims import CLAIMS
 from ..errors import InputError, shown
 from ..experiment import QUESTION_EXPERIMENT, Experiment
 from ..run import by_seed
-from . import agreement, ledger, rates, store
+from . import ledger, pages, store
 
 VERSION_KEYS = ("backend", "keras")  # what a promoted file must say it ran on, at least
 
@@ -73,15 +72,11 @@ def carried_rates(out: Path) -> dict[str, Any]:
         if sorted(held) != list(range(found.first, found.last + 1)):
             raise InputError(f"{shown(str(path))} holds {len(held)} of the {found.last - found.first + 1} seeds of "
                              f"held-out range {found.span()}: a count on part of a range is not shipped")
-        dev = store.REPLICA_RUNS.path(out, backend)
-        fit_path = store.fit_runs(QUESTION_EXPERIMENT.order).by_backend(out).get(backend)
-        fit = by_seed(store.load_fit_runs(fit_path)) if fit_path is not None else {}
-        on_fit = agreement.on_fit(fit, by_seed(store.load_replica_runs(dev))) if fit and dev.exists() else []
         backends[backend] = {
             "seeds": f"{min(held)}-{max(held)}",
             "runs": {str(n): {"failing": r.replica.failing, "trials": r.replica.trials, "upper": r.upper,
                               "fit": sorted(r.fit)}
-                     for n, r in rates.run_rates(CLAIMS, held, fit, on_fit).items()},
+                     for n, r in pages.counted_runs(out, backend, held).items()},
         }
     return {"schema": carried.SCHEMA, "rule": version, "backends": backends}
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from .. import files
 from ..errors import InputError
-from ..experiment import Experiment
+from ..experiment import QUESTION_EXPERIMENT, Experiment
 from ..run import METRICS, Run, RunsBySeed, by_seed
 
 
@@ -250,6 +250,12 @@ def held_out(folder: str | Path, backend: str) -> list[Run] | None:
     """The held-out replica runs of `backend` (calibration/holdout-<backend>.npz), if stored."""
     path = HOLDOUT_RUNS.path(folder, backend)
     return load_replica_runs(path) if path.exists() else None
+
+
+def stored_fit(folder: str | Path, backend: str) -> list[Run] | None:
+    """Real fit's runs of `backend` in normcheck's order (calibration/runs-<backend>-owned.jsonl), if stored."""
+    path = fit_runs(QUESTION_EXPERIMENT.order).path(folder, backend)
+    return load_fit_runs(path) if path.exists() else None
 
 
 def held_out_by_backend(folder: str | Path) -> dict[str, RunsBySeed]:
