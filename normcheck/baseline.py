@@ -340,10 +340,12 @@ def calibrated_tolerance(backends: tuple[str, ...], variant: str, metric: str, e
 
 def _calibration_words(backends: Sequence[str]) -> str:
     """'the 1000-seed calibration on jax and tensorflow': the seed counts as read from the spread files."""
-    counts = {b: c.seeds for b in backends if (c := redraw.cells(b)) is not None}
+    cells = {b: c for b in backends if (c := redraw.cells(b)) is not None}
+    counts = {b: c.seeds for b, c in cells.items()}
+    fit = "".join(f"; {b}'s {', '.join(c.from_fit)} from real fit's seeds" for b, c in cells.items() if c.from_fit)
     if len(set(counts.values())) == 1:
-        return f"the {next(iter(counts.values()))}-seed calibration on " + " and ".join(counts)
-    return "the calibrations on " + " and ".join(f"{b} ({n} seeds)" for b, n in counts.items())
+        return f"the {next(iter(counts.values()))}-seed calibration on " + " and ".join(counts) + fit
+    return "the calibrations on " + " and ".join(f"{b} ({n} seeds)" for b, n in counts.items()) + fit
 
 
 def spread_backends(baseline: Baseline, versions_now: dict[str, str]) -> tuple[str, ...]:

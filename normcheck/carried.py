@@ -37,7 +37,8 @@ def _well_formed(data: object) -> bool:
             if not (size.isdigit() and isinstance(run, dict) and _count(run.get("failing"))
                     and _count(run.get("trials")) and isinstance(run.get("upper"), (int, float))
                     and not isinstance(run.get("upper"), bool) and 0 <= run["upper"] <= 1
-                    and isinstance(run.get("fit"), list) and all(isinstance(c, str) for c in run["fit"])):
+                    and isinstance(run.get("fit"), list) and all(isinstance(c, str) for c in run["fit"])
+                    and isinstance(run.get("fit_seeds", ""), str)):
                 return False
     return True
 
@@ -63,7 +64,8 @@ def line(backend: str, seeds: int, rule_version: str, path: Path = PATH) -> str:
         sizes = " and ".join(sorted(counted["runs"], key=int))
         return f"no counted false-fail rate for a run of {seeds} seeds on {backend}: counted for runs of {sizes}"
     fit = run.get("fit", [])
-    on_fit = (f" plus {len(fit)} claim{'s' if len(fit) > 1 else ''} counted on real fit's seeds, 95% upper "
+    where = "real fit's held-out seeds" if run.get("fit_seeds") == "held-out fit seeds" else "real fit's seeds"
+    on_fit = (f" plus {len(fit)} claim{'s' if len(fit) > 1 else ''} counted on {where}, 95% upper "
               f"{run['upper']:.1e} for both" if fit else f", 95% upper {run['upper']:.1e}")
     return (f"with its initial weights redrawn, a healthy {backend} stack failed some claim in {run['failing']}/"
             f"{run['trials']} replica runs of {seeds} seed{'s' if seeds > 1 else ''} on held-out seeds{on_fit} "

@@ -34,7 +34,7 @@ from .calibration import jobs as calibration_jobs
 from .calibration import ledger as calibration_ledger
 from .calibration import pages as calibration_pages
 from .calibration import promote as calibration_promote
-from .constants import DEFAULT_SEEDS, FIT_SEEDS, REPLICA_SEEDS, seed_span
+from .constants import DEFAULT_SEEDS, FIT_SEEDS, HELD_OUT_FIT, REPLICA_SEEDS, seed_span
 from .errors import ChildError, InputError
 from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
@@ -164,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("--holdout", action="store_true",
                      help="replica seeds recorded as held out for today's rule in calibration/seed-ranges.json (or "
                           "--seeds): the second set of counts, and baseline compare's false-alarm replay "
-                          "(calibration/compare.md)")
+                          "(calibration/compare.md); with --engine fit, real fit over the first "
+                          f"{HELD_OUT_FIT} of them for the variants the replica does not stand for")
     cal.add_argument("--xla-defaults", action="store_true",
                      help=f"replica seeds {seed_span(REPLICA_SEEDS)} (or --seeds) again, compiled with JAX's default "
                           "options: the same runs with float-level differences, for compare's close regime "
@@ -367,9 +368,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             text = calibration_jobs.report_replica(out)
         else:
             text = calibration_jobs.calibrate_replica(out, args.seeds, log)
-    elif args.holdout or args.xla_defaults:
-        raise InputError(f"{'--holdout' if args.holdout else '--xla-defaults'} runs the replica; it cannot be combined "
-                         "with --engine fit")
+    elif args.xla_defaults:
+        raise InputError("--xla-defaults runs the replica; it cannot be combined with --engine fit")
+    elif args.holdout and not args.report:
+        if args.order != QUESTION_EXPERIMENT.order or args.epochs != QUESTION_EXPERIMENT.epochs:
+            raise InputError(f"--holdout runs the question's experiment in normcheck's order; --order {args.order} "
+                             f"--epochs {args.epochs} are not held out")
+        text = calibration_jobs.calibrate_holdout_fit(out, args.seeds, log, jobs=args.jobs or available_cores())
     elif args.report:
         text = calibration_jobs.report_fit(out, args.order)
     else:

@@ -52,6 +52,11 @@ class Cells:
     seeds: int  # as read from the file: the count compare states
     header: dict[str, Any]
 
+    @property
+    def from_fit(self) -> tuple[str, ...]:
+        """The variants whose spread comes from real fit's seeds: the replica does not stand for fit there."""
+        return tuple(self.header.get("from_fit", ()))
+
     def column(self, variant: str, metric: str, epoch: int) -> np.ndarray | None:
         if variant not in self.variants or metric not in self.values or epoch > self.values[metric].shape[2]:
             return None
@@ -93,6 +98,10 @@ def parse(data: bytes, p: Path, backend: str, min_seeds: int = MIN_SEEDS) -> Cel
     if not isinstance(variants, list) or not variants or not all(isinstance(v, str) for v in variants) \
             or len(set(variants)) != len(variants):
         raise bad(f"header's variants is {shown(variants)}; expected a list of distinct names")
+    from_fit = header.get("from_fit", [])
+    if not isinstance(from_fit, list) or not all(isinstance(v, str) and v in variants for v in from_fit) \
+            or len(set(from_fit)) != len(from_fit):
+        raise bad(f"header's from_fit is {shown(from_fit)}; expected a list of distinct variants among its variants")
     count = header.get("seeds")
     if not isinstance(count, int) or isinstance(count, bool) or count < 0:
         raise bad(f"header's seeds is {shown(count)}; expected the number of seeds")

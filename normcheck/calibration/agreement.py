@@ -127,11 +127,21 @@ def rejected(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
                      np.array(list(values(replica).values()), dtype=np.float64)) < level]
 
 
+def _variants(found: list[str]) -> list[str]:
+    return [v for v in VARIANTS if any(name.split(" ")[0] == v for name in found if name not in CLAIMS_BY_ID)]
+
+
+def not_the_engine(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
+    """The variants one of whose metrics the test rejects: for them the replica does not stand for fit, so their
+    counts and compare's spread come from real fit's seeds."""
+    return _variants(rejected(fit, replica))
+
+
 def on_fit(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
     """The claims whose counts must come from real fit: each claim the test rejects, and every claim that reads a
-    variant one of whose metrics it rejects (that variant's replica does not stand for fit)."""
+    variant the replica does not stand for (`not_the_engine`)."""
     found = rejected(fit, replica)
-    variants = {name.split(" ")[0] for name in found if name not in CLAIMS_BY_ID}
+    variants = set(_variants(found))
     return [c.id for c in CLAIMS if c.id in found or variants & set(c.variants)]
 
 

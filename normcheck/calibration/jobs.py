@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .. import files, framework, redraw
-from ..constants import FIT_SEEDS, REPLICA_SEEDS
+from ..constants import FIT_SEEDS, HELD_OUT_FIT, REPLICA_SEEDS
 from ..errors import InputError
 from ..experiment import QUESTION_EXPERIMENT
-from ..run import Run
+from ..run import Run, by_seed
 from ..variants import QUESTION_VARIANTS, VARIANTS
-from . import engine, ledger, pages, spread, store
+from . import agreement, engine, ledger, pages, spread, store
 
 Log = Callable[[str], None]
 
@@ -98,9 +98,9 @@ def _publish_replica(out: Path, runs: list[Run]) -> str:
     """<out>/redraw-<backend>.npz (the package's copy changes only by `calibrate --promote`), <out>/<backend>.md and
     (with held-out runs stored) compare.md."""
     backend = framework.default_backend()
-    files.write_bytes(redraw.path(backend, out), spread.condensed(runs))
-    text = pages.rates_table(runs, backend, store.held_out(out, backend), ledger.recorded(out),
-                             store.stored_fit(out, backend))
+    fit = store.stored_fit(out, backend)
+    files.write_bytes(redraw.path(backend, out), spread.calibrated(runs, fit))
+    text = pages.stored_rates_table(out, backend)
     files.write_text(store.RATES_PAGE.path(out, backend), text)
     if store.HOLDOUT_RUNS.by_backend(out):
         files.write_text(out / store.COMPARE_PAGE, pages.compare_page(out))
@@ -118,11 +118,33 @@ def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = 
     _replica_into(target, seeds, log)
     stored = store.REPLICA_RUNS.path(out, backend)
     if stored.exists():
-        files.write_text(store.RATES_PAGE.path(out, backend),
-                         pages.rates_table(store.load_replica_runs(stored), backend, store.load_replica_runs(target),
-                                           ledger.recorded(out), store.stored_fit(out, backend)))
+        files.write_text(store.RATES_PAGE.path(out, backend), pages.stored_rates_table(out, backend))
     text = pages.compare_page(out)
     files.write_text(out / store.COMPARE_PAGE, text)
+    return text
+
+
+def calibrate_holdout_fit(out: Path, seeds: Iterable[int] | None, log: Log | None = None, jobs: int = 1) -> str:
+    """Real fit over held-out seeds (default: the first constants.HELD_OUT_FIT of the range held out for today's rule)
+    for the variants the replica does not stand for on this backend (agreement.not_the_engine), into
+    holdout-fit-<backend>.jsonl: their claims' held-out counts and compare's replays of them; the pages."""
+    backend = framework.default_backend()
+    fit, replica = store.stored_fit(out, backend), store.REPLICA_RUNS.path(out, backend)
+    if not fit or not replica.exists():
+        raise InputError(f"held-out real fit needs real fit's and the replica's calibration runs of {backend} in "
+                         f"{str(out)!r}: run `calibrate --engine fit` and `calibrate` first")
+    variants = agreement.not_the_engine(by_seed(fit), by_seed(store.load_replica_runs(replica)))
+    if not variants:
+        return f"the replica stands for real fit on every variant of {backend}: no held-out real fit is needed"
+    if seeds is None:
+        held = ledger.held_out_range(ledger.recorded(out), backend)
+        seeds = range(held.start, min(held.stop, held.start + HELD_OUT_FIT))
+    target = store.HOLDOUT_FIT_RUNS.path(out, backend)
+    engine.collect(seeds, target, QUESTION_EXPERIMENT, variants, log=log or _quiet, jobs=jobs)
+    text = pages.stored_rates_table(out, backend)
+    files.write_text(store.RATES_PAGE.path(out, backend), text)
+    if store.HOLDOUT_RUNS.by_backend(out):
+        files.write_text(out / store.COMPARE_PAGE, pages.compare_page(out))
     return text
 
 

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from .. import baseline, files, redraw
@@ -22,7 +22,7 @@ from ..run import Run, RunsBySeed, by_seed
 from ..variants import VARIANTS
 from . import agreement, ledger, rates, store
 from .rates import claim_spread
-from .spread import GROUP, REPLAY_SIZES, close_replays, redraw_replays
+from .spread import GROUP, REPLAY_SIZES, close_replays, from_fit, redraw_replays, without
 
 POWER_EPOCHS = (1, 5, QUESTION_EXPERIMENT.epochs)  # the first, a middle and the last epoch
 
@@ -61,12 +61,14 @@ def _span(matrix: RunsBySeed) -> str:
 
 
 def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None,
-                ranges: Sequence[ledger.SeedRange] = (), fit: list[Run] | None = None) -> str:
+                ranges: Sequence[ledger.SeedRange] = (), fit: list[Run] | None = None,
+                held_fit: list[Run] | None = None) -> str:
     """Per claim: threshold, spread over the seeds, and its failing runs of each size users make, counted (rates.py).
 
     `held_out`: runs of a second set of seeds, on which every count is made again; `ranges` (ledger.py) says
     whether each set was seen while the rule was chosen; `fit`: real fit's runs, against which the replica is
-    tested where trajectories are chaotic (agreement.py): where it is rejected, the claim's counts come from fit.
+    tested where trajectories are chaotic (agreement.py): where it is rejected, the claim's counts come from fit,
+    on the second set from `held_fit` (real fit on held-out seeds) where that covers them.
     """
     matrix = by_seed(runs)
     held = by_seed(held_out) if held_out else {}
@@ -120,28 +122,52 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
     sets = [(f"{_role(ranges, matrix, backend)} seeds {_span(matrix)}", matrix)]
     if held:
         sets.append((f"{_role(ranges, held, backend)} seeds {_span(held)}", held))
+    held_fit_matrix, held_label = counting_fit(fit_matrix, by_seed(held_fit) if held_fit else {}, not_engine)
     for name, seeds in sets:
-        for n, together in rates.run_rates(CLAIMS, seeds, fit_matrix, sorted(not_engine), sizes).items():
+        on, label = (held_fit_matrix, held_label) if seeds is held else (fit_matrix, "fit seeds")
+        for n, together in rates.run_rates(CLAIMS, seeds, on, sorted(not_engine), sizes, label).items():
             lines.append(f"- a run of {_seeds(n)}, {name}: {together.text()} runs fail.")
+    fits = [(f"real fit's {len(fit_matrix)} seeds ({_span(fit_matrix)})", fit_matrix)]
+    if held_fit_matrix is not fit_matrix:
+        fits.append((f"its {len(held_fit_matrix)} {_label(ranges, held_fit_matrix, backend, 'fit')}",
+                     held_fit_matrix))
     for claim in (c for c in CLAIMS if c.id in not_engine):
-        per_seed = rates.claim_rates([claim], fit_matrix, (1,))[0][0].failing[1]
+        counted = []
+        for name, matrix_fit in fits:
+            per_seed = rates.claim_rates([claim], matrix_fit, (1,))[0][0].failing[1]
+            counted.append(f"on {name}, {per_seed.text()} seeds fail it, which bounds a run of independent seeds by "
+                           + "; ".join(f"{rates.run_bound(per_seed, claim, n):.1e} for {_seeds(n)}" for n in sizes))
         lines += ["", f"`{claim.id}`: the replica's values differ from real fit's in distribution "
                   f"(calibration/{store.AGREEMENT_PAGE}), so its replica counts do not stand for fit and are left out "
-                  f"of the runs above. Counted on real fit's {len(fit_matrix)} seeds instead: {per_seed.text()} seeds "
-                  f"fail it; judged {'on each seed' if claim.over == 'each' else 'on the median'}, that bounds a run "
-                  "of independent seeds (a run fails more often as seeds do) by "
-                  + "; ".join(f"{rates.run_bound(per_seed, claim, n):.1e} for {_seeds(n)}" for n in sizes)
-                  + ". The runs above add such a bound to their own, each part at the level that keeps the sum a "
-                  "95% bound."]
+                  f"of the runs above. Counted on real fit instead, judged "
+                  f"{'on each seed' if claim.over == 'each' else 'on the median'} (a run fails more often as seeds "
+                  "do): " + "; ".join(counted) + ". The runs above add such a bound to their own (on the second set, "
+                  "the held-out one where stored), each part at the level that keeps the sum a 95% bound."]
     return "\n".join(lines) + "\n"
+
+
+def stored_rates_table(folder: str | Path, backend: str) -> str:
+    """calibration/<backend>.md (`rates_table`) from every run of `backend` stored in `folder`."""
+    return rates_table(store.load_replica_runs(store.REPLICA_RUNS.path(folder, backend)), backend,
+                       store.held_out(folder, backend), ledger.recorded(folder), store.stored_fit(folder, backend),
+                       store.held_out_fit(folder, backend))
+
+
+def counting_fit(fit: RunsBySeed, held_fit: RunsBySeed, on_fit: Collection[str]) -> tuple[RunsBySeed, str]:
+    """Real fit's seeds the claims `on_fit` are counted on, in words: the held-out ones where they hold every
+    variant those claims read, else the calibration's."""
+    needed = {v for c in CLAIMS if c.id in on_fit for v in c.variants}
+    if held_fit and needed and all(needed <= set(rs) for rs in held_fit.values()):
+        return held_fit, "held-out fit seeds"
+    return fit, "fit seeds"
 
 
 def _role(ranges: Sequence[ledger.SeedRange], matrix: RunsBySeed, backend: str) -> str:
     return ledger.role(list(ranges), range(min(matrix), max(matrix) + 1), backend, "replica")
 
 
-def _label(ranges: Sequence[ledger.SeedRange], matrix: RunsBySeed, backend: str) -> str:
-    return ledger.label(list(ranges), range(min(matrix), max(matrix) + 1), backend, "replica")
+def _label(ranges: Sequence[ledger.SeedRange], matrix: RunsBySeed, backend: str, engine: str = "replica") -> str:
+    return ledger.label(list(ranges), range(min(matrix), max(matrix) + 1), backend, engine)
 
 
 def _tail(rate: rates.ClaimRate) -> str:
@@ -160,11 +186,13 @@ def _stored_by_backend(folder: str | Path) -> tuple[dict[str, RunsBySeed], dict[
 
 def counted_runs(folder: str | Path, backend: str, seeds: RunsBySeed) -> dict[int, rates.RunRate]:
     """Failing runs among `seeds` of `backend`, each claim the replica does not stand for (tested on the stored
-    calibration runs against real fit's, agreement.on_fit) counted on real fit's stored seeds instead."""
+    calibration runs against real fit's, agreement.on_fit) counted on real fit's stored seeds instead: its held-out
+    seeds where stored (`counting_fit`)."""
     fit = by_seed(store.stored_fit(folder, backend) or [])
     dev = store.REPLICA_RUNS.path(folder, backend)
     on_fit = agreement.on_fit(fit, by_seed(store.load_replica_runs(dev))) if fit and dev.exists() else []
-    return rates.run_rates(CLAIMS, seeds, fit, on_fit)
+    on, label = counting_fit(fit, by_seed(store.held_out_fit(folder, backend) or []), on_fit)
+    return rates.run_rates(CLAIMS, seeds, on, on_fit, fit_seeds=label)
 
 
 def claims_page(folder: str | Path = "calibration") -> str:
@@ -243,6 +271,12 @@ def compare_page(folder: str | Path = "calibration") -> str:
         c = replay.flagged
         lines.append(f"| {replay.size} | {replay.backend_a} | {replay.backend_b} | {c.trials} | {c.failing} | "
                      f"{c.failing / c.trials:.2%} | {c.upper:.2%} |")
+    left_out = {b: from_fit(b) for b in held if from_fit(b)}
+    if left_out:
+        lines += ["", "Left out of these replays: " + "; ".join(
+            f"{', '.join(f'`{v}`' for v in vs)} wherever {b} takes part" for b, vs in left_out.items())
+            + ". The replica does not stand for real fit there (replica-vs-fit.md), so compare's spread for them "
+            "comes from real fit's seeds, and their false alarms are the real-fit rows below."]
     above = [r for r in replays if r.flagged.upper > baseline.ALPHA]
     lines += ["", f"The target is a false-alarm rate of at most {baseline.ALPHA:.0%} per comparison, shown only where the "
               f"95% upper bound is below it: {len(replays) - len(above)} of {len(replays)} rows show it. Groups of more "
@@ -279,24 +313,43 @@ def _fit_and_close_sections(folder: str | Path) -> list[str]:
     """compare.md's replays beyond the replica's redraws: real fit against real fit, and the close regime."""
     replica, fit = _stored_by_backend(folder)
     lines = []
-    fit_replays = redraw_replays(fit, (GROUP,)) if fit else []
+    fit_replays = redraw_replays(fit, replica=False) if fit else []
+    spread_seeds = "; ".join(f"for {', '.join(f'`{v}`' for v in from_fit(b))} on {b} they are also the seeds compare's "
+                             "spread comes from" for b in fit if from_fit(b))
     if fit_replays:
         lines += ["", "## Real fit against real fit (redrawn)", "",
                   f"The same replays from the seeds real `fit` trained (calibration/runs-<backend>-"
-                  f"{QUESTION_EXPERIMENT.order}.jsonl), {GROUP} seeds a side: calibration seeds, seen while the rule "
-                  "was chosen (calibration/seed-ranges.json).", "",
+                  f"{QUESTION_EXPERIMENT.order}.jsonl), every variant: calibration seeds, seen while the rule "
+                  f"was chosen (calibration/seed-ranges.json){'; ' + spread_seeds if spread_seeds else ''}.", "",
                   "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
                   "|---|---|---|---|---|---|---|"]
         lines += [f"| {r.size} | {r.backend_a} | {r.backend_b} | {r.flagged.trials} | {r.flagged.failing} | "
                   f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%} |" for r in fit_replays]
+    ranges = ledger.recorded(folder)
+    for backend, path in store.HOLDOUT_FIT_RUNS.by_backend(folder).items():
+        held = by_seed(store.load_fit_runs(path))
+        variants = sorted({v for rs in held.values() for v in rs}, key=list(VARIANTS).index)
+        lines += ["", f"## Real fit against real fit on held-out seeds, {backend}", "",
+                  f"The same replays of the variants the replica does not stand for on {backend} "
+                  f"({', '.join(f'`{v}`' for v in variants)}: {len(variants) * len(baseline.METRICS) * QUESTION_EXPERIMENT.epochs} "
+                  f"cells a replay), on {_label(ranges, held, backend, 'fit')} "
+                  f"(calibration/{path.name}, `python -m normcheck calibrate --engine fit --holdout`).", "",
+                  "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r.size} | {r.backend_a} | {r.backend_b} | {r.flagged.trials} | {r.flagged.failing} | "
+                  f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%} |"
+                  for r in redraw_replays({backend: held}, replica=False)]
     pairs = []
     for backend, matrix in replica.items():
         defaults = store.CLOSE_RUNS.path(folder, backend)
+        left_out = from_fit(backend)
         if defaults.exists():
-            pairs.append((f"{backend} replica, JAX's default XLA options", by_seed(store.load_replica_runs(defaults)),
-                          f"{backend} replica", matrix))
+            pairs.append((f"{backend} replica, JAX's default XLA options",
+                          without(by_seed(store.load_replica_runs(defaults)), left_out), f"{backend} replica",
+                          without(matrix, left_out)))
         if backend in fit:
-            pairs.append((f"{backend} real fit", fit[backend], f"{backend} replica", matrix))
+            pairs.append((f"{backend} real fit", without(fit[backend], left_out), f"{backend} replica",
+                          without(matrix, left_out)))
     close = close_replays(pairs)
     if close:
         lines += ["", "## Close trajectories: the same seeds with float-level differences", "",
@@ -304,7 +357,9 @@ def _fit_and_close_sections(folder: str | Path) -> list[str]:
                   "(the same initial weights and batches): the replica compiled with and without normcheck's XLA "
                   "options (`calibrate --xla-defaults`), and real `fit` against the replica. compare reads these as "
                   "the close regime; a replay it reads otherwise is counted apart (flagged of those). All of these are "
-                  "calibration seeds, seen while the rule was chosen (calibration/seed-ranges.json).", "",
+                  "calibration seeds, seen while the rule was chosen (calibration/seed-ranges.json)."
+                  + "".join(f" On {b}, {', '.join(f'`{v}`' for v in from_fit(b))} is left out: the replica does not "
+                            "stand for real fit there." for b in replica if from_fit(b)), "",
                   "| seeds a side | baseline | today | replays read as close | flagged | rate | 95% upper bound | "
                   "read otherwise (flagged) |", "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r.size} | {r.then} | {r.today} | {r.flagged.trials} | {r.flagged.failing} | "

@@ -75,7 +75,7 @@ def carried_rates(out: Path) -> dict[str, Any]:
         backends[backend] = {
             "seeds": f"{min(held)}-{max(held)}",
             "runs": {str(n): {"failing": r.replica.failing, "trials": r.replica.trials, "upper": r.upper,
-                              "fit": sorted(r.fit)}
+                              "fit": sorted(r.fit), **({"fit_seeds": r.fit_seeds} if r.fit else {})}
                      for n, r in pages.counted_runs(out, backend, held).items()},
         }
     return {"schema": carried.SCHEMA, "rule": version, "backends": backends}

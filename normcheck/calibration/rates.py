@@ -137,6 +137,7 @@ class RunRate:
     size: int
     replica: Count
     fit: dict[str, tuple[Count, Claim]]  # claim id -> (real fit's seeds failing it, the claim)
+    fit_seeds: str = "fit seeds"  # which of real fit's seeds those are, in words
 
     @property
     def upper(self) -> float:
@@ -150,19 +151,21 @@ class RunRate:
         """As the pages print it: the replica's count, each claim counted on fit per seed, and the joint bound."""
         if not self.fit:
             return self.replica.text()
-        per_seed = "; ".join(f"`{cid}` {count.failing}/{count.trials} fit seeds" for cid, (count, _) in self.fit.items())
+        per_seed = "; ".join(f"`{cid}` {count.failing}/{count.trials} {self.fit_seeds}"
+                             for cid, (count, _) in self.fit.items())
         return (f"{self.replica.failing}/{self.replica.trials} without {per_seed} (95% upper {self.upper:.1e} "
                 "for both)")
 
 
 def run_rates(claims: Sequence[Claim], matrix: RunsBySeed, fit: RunsBySeed | None = None,
-              on_fit: Sequence[str] = (), sizes: Sequence[int] = RUN_SIZES) -> dict[int, RunRate]:
+              on_fit: Sequence[str] = (), sizes: Sequence[int] = RUN_SIZES, fit_seeds: str = "fit seeds"
+              ) -> dict[int, RunRate]:
     """Per run size: every claim together, the claims in `on_fit` counted on real fit's seeds `fit` instead."""
     if on_fit and not fit:
         raise InputError(f"claims {', '.join(on_fit)} are to be counted on real fit, but no real fit's runs are given")
     together = claim_rates([c for c in claims if c.id not in on_fit], matrix, sizes)[1]
     counted = {c.id: (claim_rates([c], fit, (1,))[0][0].failing[1], c) for c in claims if c.id in on_fit and fit}
-    return {n: RunRate(n, together[n], counted) for n in sizes}
+    return {n: RunRate(n, together[n], counted, fit_seeds) for n in sizes}
 
 
 def tail_fit(margins: Sequence[float]) -> float:

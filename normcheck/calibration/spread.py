@@ -10,13 +10,14 @@ false-alarm rate on healthy redraws (calibration/compare.md).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from .. import baseline, redraw
 from ..constants import DEFAULT_SEEDS
-from ..run import Run, RunsBySeed, disjoint_groups
-from . import store
+from ..errors import InputError
+from ..run import Run, RunsBySeed, by_seed, disjoint_groups
+from . import agreement, store
 from .rates import Count
 
 GROUP = DEFAULT_SEEDS  # seeds per side of a comparison: a baseline's default
@@ -31,17 +32,47 @@ class Replay:
     backend_a: str
     backend_b: str
     flagged: Count
+    left_out: tuple[str, ...] = ()  # variants not replayed: the replica does not stand for fit there (`from_fit`)
 
 
-def condensed(runs: Sequence[Run]) -> bytes:
+def from_fit(backend: str) -> tuple[str, ...]:
+    """The variants whose shipped spread on `backend` comes from real fit: the replica's runs do not stand for them,
+    so replays of the replica leave them out."""
+    cells = redraw.cells(backend)
+    return cells.from_fit if cells is not None else ()
+
+
+def without(matrix: RunsBySeed, variants: Collection[str]) -> RunsBySeed:
+    """`matrix` with `variants` left out."""
+    return {s: {v: r for v, r in rs.items() if v not in variants} for s, rs in matrix.items()} if variants else matrix
+
+
+def condensed(runs: Sequence[Run], fit: Sequence[Run] = (), from_fit: Sequence[str] = ()) -> bytes:
     """The calibration runs' compared metrics, float32 (seed, variant, epoch), as the bytes of redraw-<backend>.npz;
-    its header states the experiment and versions they ran on, which `calibrate --promote` checks."""
-    arrays, header, seeds = store.to_arrays(runs)
-    return store.npz_bytes({m: arrays[m] for m in redraw.METRICS},
-                           {"schema": redraw.SCHEMA, "variants": header["variants"], "seeds": len(seeds),
-                            "backend": runs[0].backend, "experiment": header["experiment"],
-                            "versions": header["versions"]}, seeds)
+    its header states the experiment and versions they ran on, which `calibrate --promote` checks.
 
+    The variants `from_fit` (those the replica does not stand for, agreement.not_the_engine) take real fit's runs
+    `fit` instead, on the seeds both ran; the header names them."""
+    if from_fit:
+        real = {(r.seed, r.variant): r for r in fit if r.variant in from_fit}
+        seeds = {s for s, _ in real if all((s, v) in real for v in from_fit)}
+        runs = [real.get((r.seed, r.variant), r) for r in runs if r.seed in seeds]
+        if not runs:
+            raise InputError(f"real fit ran none of the calibration's seeds; {', '.join(from_fit)} need them")
+    arrays, header, seeds_run = store.to_arrays(runs)
+    return store.npz_bytes({m: arrays[m] for m in redraw.METRICS},
+                           {"schema": redraw.SCHEMA, "variants": header["variants"], "seeds": len(seeds_run),
+                            "backend": runs[0].backend, "experiment": header["experiment"],
+                            "versions": header["versions"], **({"from_fit": list(from_fit)} if from_fit else {})},
+                           seeds_run)
+
+
+
+def calibrated(runs: Sequence[Run], fit: Sequence[Run] | None) -> bytes:
+    """redraw-<backend>.npz from the replica's calibration `runs`, the variants it does not stand for
+    (agreement.not_the_engine, tested against real fit's runs `fit`) taken from `fit`."""
+    from_fit = agreement.not_the_engine(by_seed(fit), by_seed(runs)) if fit else []
+    return condensed(runs, fit or (), from_fit)
 
 @dataclass(frozen=True)
 class CloseReplay:
@@ -73,22 +104,26 @@ def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], size
     return out
 
 
-def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SIZES) -> list[Replay]:
+def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SIZES, replica: bool = True
+                   ) -> list[Replay]:
     """compare on healthy redraws: for each group size and each unordered pair of backends, each pair of groups once.
 
     compare's rule is symmetric in its two sides, so a->b and b->a would be the same replays. The first half of
     one backend's groups is compared with the second half of the other's (or of its own): paired groups never
     share seed numbers, and with them normcheck's batch orders. Replays within one row are independent (disjoint
-    groups); rows share groups, so their counts are not added.
+    groups); rows share groups, so their counts are not added. Runs of the `replica` leave out the variants either
+    backend's spread takes from real fit (`from_fit`).
     """
     names = sorted(held)
     out = []
     for size in sizes:
         for i, a in enumerate(names):
             for b in names[i:]:
-                ga, gb = disjoint_groups(held[a], size), disjoint_groups(held[b], size)
+                left_out = tuple(sorted(set(from_fit(a)) | set(from_fit(b)))) if replica else ()
+                ga = disjoint_groups(without(held[a], left_out), size)
+                gb = disjoint_groups(without(held[b], left_out), size)
                 half = min(len(ga), len(gb)) // 2
                 if half:
                     flagged, pairs = baseline.flagged_pairs(ga[:half], gb[half:2 * half], a, b)
-                    out.append(Replay(size, a, b, Count(flagged, pairs)))
+                    out.append(Replay(size, a, b, Count(flagged, pairs), left_out))
     return out

@@ -45,6 +45,7 @@ class StoredFile:
 
 REPLICA_RUNS = StoredFile("runs-", "-replica.npz")  # the replica over constants.REPLICA_SEEDS
 HOLDOUT_RUNS = StoredFile("holdout-", ".npz")  # the replica over the seeds held out for the rule (seed-ranges.json)
+HOLDOUT_FIT_RUNS = StoredFile("holdout-fit-", ".jsonl")  # real fit over held-out seeds, where the replica is not its engine
 CLOSE_RUNS = StoredFile("xla-defaults-", ".npz")  # REPLICA_RUNS' seeds again, compiled with JAX's default options
 RATES_PAGE = StoredFile("", ".md")  # calibration/<backend>.md: spreads and failure rates
 AGREEMENT_PAGE = "replica-vs-fit.md"  # the replica against real fit in distribution, with the test's power
@@ -255,6 +256,12 @@ def held_out(folder: str | Path, backend: str) -> list[Run] | None:
 def stored_fit(folder: str | Path, backend: str) -> list[Run] | None:
     """Real fit's runs of `backend` in normcheck's order (calibration/runs-<backend>-owned.jsonl), if stored."""
     path = fit_runs(QUESTION_EXPERIMENT.order).path(folder, backend)
+    return load_fit_runs(path) if path.exists() else None
+
+
+def held_out_fit(folder: str | Path, backend: str) -> list[Run] | None:
+    """Real fit's runs of `backend` on held-out seeds (calibration/holdout-fit-<backend>.jsonl), if stored."""
+    path = HOLDOUT_FIT_RUNS.path(folder, backend)
     return load_fit_runs(path) if path.exists() else None
 
 

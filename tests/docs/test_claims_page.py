@@ -2,11 +2,10 @@
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from normcheck import redraw
-from normcheck.calibration import ledger, pages, store
+from normcheck.calibration import pages, spread, store
 from normcheck.claims import CLAIMS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,17 +38,12 @@ def test_calibration_rates_and_the_packaged_spread_are_current(backend):
     """calibration/<backend>.md and normcheck/redraw-<backend>.npz are what the stored replica runs give."""
     folder = ROOT / "calibration"
     runs = store.load_replica_runs(folder / f"runs-{backend}-replica.npz")
-    fit = store.fit_runs("owned").path(folder, backend)
-    expected = pages.rates_table(runs, backend, store.held_out(folder, backend), ledger.load(folder),
-                                 store.load_fit_runs(fit) if fit.exists() else None)
-    assert (folder / f"{backend}.md").read_text() == expected, (
+    fit = store.stored_fit(folder, backend)
+    assert (folder / f"{backend}.md").read_text() == pages.stored_rates_table(folder, backend), (
         f"calibration/{backend}.md is stale: run `python -m normcheck calibrate --backend {backend} --report`")
-    packaged = redraw.cells(backend)
-    assert packaged is not None
-    for metric in redraw.METRICS:
-        expected = np.array([[getattr(r, metric) for r in runs if r.seed == s] for s in sorted({r.seed for r in runs})],
-                            dtype=np.float32)
-        np.testing.assert_array_equal(packaged.values[metric], expected, err_msg=f"normcheck/redraw-{backend}.npz is stale")
+    assert redraw.path(backend).read_bytes() == spread.calibrated(runs, fit), (
+        f"normcheck/redraw-{backend}.npz is stale: run `python -m normcheck calibrate --backend {backend} --report`, "
+        "then `--promote`")
 
 
 @pytest.mark.slow  # compare's replays and power table take a while; .ci/run runs tests/docs with -m slow

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from normcheck import redraw
 from normcheck.calibration import pages, store
 from normcheck.claims import CLAIMS
 
@@ -52,3 +53,13 @@ def test_where_the_replica_is_not_the_engine_the_rates_page_counts_fit():
         text = (CALIBRATION / f"{backend}.md").read_text()
         for claim in measures & {c.id for c in CLAIMS}:
             assert f"`{claim}`: the replica's values differ from real fit's" in text, (backend, claim)
+
+
+def test_where_the_replica_is_not_the_engine_compares_spread_comes_from_fit():
+    """The shipped spread names the variants it took from real fit's seeds: those the test rejects a metric of."""
+    claims = {c.id for c in CLAIMS}
+    for backend, measures in NOT_THE_ENGINE.items():
+        cells = redraw.cells(backend)
+        if cells is None:
+            continue
+        assert set(cells.from_fit) == {m.split(" ")[0] for m in measures - claims}, backend

@@ -37,7 +37,7 @@ PERFORMANCE = f"{ROOT}/docs/performance.md"
         (["sweep", "--jobs", "2"], "unrecognized arguments: --jobs 2"),
         (["--plot", "curves.txt"], "plot path 'curves.txt' has suffix '.txt'; allowed: .png, .svg, .pdf"),
         (["calibrate", "--jobs", "2"], "--jobs 2 applies to --engine fit"),
-        (["calibrate", "--engine", "fit", "--holdout"], "--holdout runs the replica"),
+        (["calibrate", "--engine", "fit", "--holdout", "--order", "fit"], "--holdout runs the question's experiment"),
         (["calibrate", "--epochs", "3"], "--order owned --epochs 3 need --engine fit"),
         (["calibrate", "--readme", "/nonexistent-dir/README.md"], "/nonexistent-dir/README.md"),
         (["bench", "--results", "docs/bench-jax.json"], "--results renders the speed block; allowed only with --readme"),

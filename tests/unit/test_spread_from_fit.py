@@ -1,0 +1,88 @@
+"""Where the replica does not stand for real fit, compare's spread comes from fit's seeds, and replays of the
+replica leave that variant out."""
+
+import dataclasses
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from normcheck import redraw
+from normcheck.calibration import spread, store
+from normcheck.errors import InputError
+from normcheck.run import by_seed
+
+CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
+VARIANT = "batch_norm_before_activation"
+
+
+@pytest.fixture(scope="module")
+def runs():
+    path = store.REPLICA_RUNS.path(CALIBRATION, "jax")
+    if not path.exists():
+        pytest.skip("no stored replica calibration of jax")
+    return [r for r in store.load_replica_runs(path) if r.seed < 40]
+
+
+def _fit(runs, seeds):
+    """Stand-ins for real fit's runs of VARIANT: the replica's, moved so that where a value came from is visible."""
+    return [dataclasses.replace(r, eval_accuracy=[a - 0.5 for a in r.eval_accuracy])
+            for r in runs if r.variant == VARIANT and r.seed in seeds]
+
+
+def test_the_spread_takes_fits_values_for_its_variants_on_the_seeds_fit_ran(runs):
+    data = spread.condensed(runs, _fit(runs, range(10, 30)), [VARIANT])
+    cells = redraw.parse(data, Path("redraw-jax.npz"), "jax", min_seeds=0)
+    assert cells.from_fit == (VARIANT,)
+    assert cells.seeds == 20
+    replica = by_seed(runs)
+    moved = cells.column(VARIANT, "eval_accuracy", 1)
+    kept = cells.column("none", "eval_accuracy", 1)
+    for i, seed in enumerate(range(10, 30)):
+        assert moved[i] == pytest.approx(replica[seed][VARIANT].eval_accuracy[0] - 0.5, abs=1e-6)
+        assert kept[i] == pytest.approx(replica[seed]["none"].eval_accuracy[0], abs=1e-6)
+
+
+def test_without_fit_the_header_names_no_variant(runs):
+    data = spread.condensed(runs)
+    cells = redraw.parse(data, Path("redraw-jax.npz"), "jax", min_seeds=0)
+    assert cells.from_fit == ()
+    assert "from_fit" not in cells.header
+
+
+def test_fit_that_ran_none_of_the_seeds_is_refused(runs):
+    with pytest.raises(InputError, match=VARIANT):
+        spread.condensed(runs, [], [VARIANT])
+
+
+def test_a_spread_naming_an_unknown_variant_from_fit_is_refused(runs):
+    with np.load(io.BytesIO(spread.condensed(runs, _fit(runs, range(40)), [VARIANT]))) as f:
+        arrays = {k: f[k] for k in f.files}
+    header = str(arrays["header"]).replace(f'"from_fit": ["{VARIANT}"]', '"from_fit": ["nope"]')
+    assert '"nope"' in header
+    out = io.BytesIO()
+    np.savez(out, **{**arrays, "header": np.array(header)})
+    with pytest.raises(InputError, match=r"from_fit is \['nope'\]"):
+        redraw.parse(out.getvalue(), Path("redraw-jax.npz"), "jax", min_seeds=0)
+
+
+def test_replays_of_the_replica_leave_out_what_comes_from_fit(runs, monkeypatch):
+    held = {"jax": by_seed(runs), "tensorflow": by_seed(runs)}
+    monkeypatch.setattr(spread, "from_fit", lambda backend: (VARIANT,) if backend == "tensorflow" else ())
+    seen = []
+
+    def record(then, today, backend_then, backend_today):
+        seen.append((backend_then, backend_today, {v for g in (*then, *today) for rs in g.values() for v in rs}))
+        return 0, len(then)
+
+    monkeypatch.setattr(spread.baseline, "flagged_pairs", record)
+    replays = spread.redraw_replays(held, sizes=(spread.GROUP,))
+    variants = {r.variant for r in runs}
+    assert [(a, b, v == variants - {VARIANT}) for a, b, v in seen] == [
+        ("jax", "jax", False), ("jax", "tensorflow", True), ("tensorflow", "tensorflow", True)]
+    assert seen[0][2] == variants
+    assert [r.left_out for r in replays] == [(), (VARIANT,), (VARIANT,)]
+    seen.clear()
+    spread.redraw_replays(held, sizes=(spread.GROUP,), replica=False)
+    assert all(v == variants for _, _, v in seen)
