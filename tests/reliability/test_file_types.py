@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_bad_files import set_in  # the same edit helper: tests/reliability is on sys.path (pytest's prepend import)
 
 from normcheck import Experiment, baseline, cli, files, framework
 from normcheck.calibration import engine
@@ -22,24 +23,15 @@ def _baseline_with(change) -> dict:
     return data
 
 
-def _set(path, value):
-    def change(data):
-        target = data
-        for key in path[:-1]:
-            target = target[key]
-        target[path[-1]] = value
-    return change
-
-
 TYPE_CASES = [
-    ("variant a list", _set(["runs", 0, "variant"], ["none"]), "runs[0]: variant is ['none']; allowed: none"),
-    ("variant an object", _set(["runs", 0, "variant"], {"a": 1}), "runs[0]: variant is {'a': 1}; allowed: none"),
-    ("fit_order empty lists", _set(["fit_order", "no_shuffle"], [[], []]), "fit_order.no_shuffle[0] is []"),
-    ("fit_order no epochs", _set(["fit_order", "seed1"], []), "fit_order.seed1 is []"),
-    ("fit_order not an order", _set(["fit_order", "no_shuffle"], [3, 1]), "fit_order.no_shuffle[0] is 3"),
-    ("fit_order repeats", _set(["fit_order", "no_shuffle", 0], [0] * 16), "fit_order.no_shuffle[0] is [0, 0"),
-    ("fit_order a string", _set(["fit_order"], "x"), "fit_order is 'x'"),
-    ("backend a path", _set(["fingerprint", "backend"], "x/y"),
+    ("variant a list", set_in(["runs", 0, "variant"], ["none"]), "runs[0]: variant is ['none']; allowed: none"),
+    ("variant an object", set_in(["runs", 0, "variant"], {"a": 1}), "runs[0]: variant is {'a': 1}; allowed: none"),
+    ("fit_order empty lists", set_in(["fit_order", "no_shuffle"], [[], []]), "fit_order.no_shuffle[0] is []"),
+    ("fit_order no epochs", set_in(["fit_order", "seed1"], []), "fit_order.seed1 is []"),
+    ("fit_order not an order", set_in(["fit_order", "no_shuffle"], [3, 1]), "fit_order.no_shuffle[0] is 3"),
+    ("fit_order repeats", set_in(["fit_order", "no_shuffle", 0], [0] * 16), "fit_order.no_shuffle[0] is [0, 0"),
+    ("fit_order a string", set_in(["fit_order"], "x"), "fit_order is 'x'"),
+    ("backend a path", set_in(["fingerprint", "backend"], "x/y"),
      "fingerprint.backend is 'x/y'; allowed: tensorflow, jax, torch"),
 ]
 
@@ -60,7 +52,7 @@ def test_a_baseline_of_wrong_types_is_one_line_naming_file_and_place_before_trai
 
 def test_a_huge_bad_value_is_named_not_reprinted(tmp_path, error_line, no_work):
     path = tmp_path / "base.json"
-    path.write_text(json.dumps(_baseline_with(_set(["runs", 0, "variant"], "v" * 100_000))))
+    path.write_text(json.dumps(_baseline_with(set_in(["runs", 0, "variant"], "v" * 100_000))))
     assert cli.main(["baseline", "compare", str(path), "--quiet"]) == 2
     line = error_line()
     assert "runs[0]: variant is 'vvv" in line
