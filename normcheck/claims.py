@@ -11,6 +11,7 @@ measure over the seeds run (for outcomes that hold typically, not on every draw)
 from __future__ import annotations
 
 import inspect
+import math
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -68,9 +69,20 @@ class Claim:
     def holds(self, value: float) -> bool:
         return _OPS[self.op](value, self.threshold)
 
+    def _failing_first(self, value: float) -> float:
+        """A sort key that puts values on the failing side first; NaN (a diverged run) fails, so it comes first."""
+        if math.isnan(value):
+            return -math.inf
+        return value if self.op.startswith(">") else -value
+
     def worst(self, values: Mapping[int, float]) -> int:
-        """The seed whose value lies nearest the failing side of the threshold."""
-        return (min if self.op.startswith(">") else max)(values, key=values.__getitem__)
+        """The seed whose value lies nearest the failing side of the threshold (a NaN first)."""
+        return min(values, key=lambda s: self._failing_first(values[s]))
+
+    def _middle(self, values: Mapping[int, float]) -> tuple[int, int]:
+        """The seeds of the median: a NaN ranks on the failing side, so it decides only when it is in the middle."""
+        ranked = sorted(values, key=lambda s: self._failing_first(values[s]))
+        return ranked[(len(ranked) - 1) // 2], ranked[len(ranked) // 2]
 
     def margin(self, value: float) -> float:
         """How far `value` is from the threshold on the passing side (negative: it fails)."""
@@ -91,8 +103,7 @@ class Claim:
         if self.over == "each":
             seed = self.worst(values)
             return all(self.holds(v) for v in values.values()), seed
-        ranked = sorted(values, key=values.__getitem__)
-        lower, upper = ranked[(len(ranked) - 1) // 2], ranked[len(ranked) // 2]
+        lower, upper = self._middle(values)
         median = (values[lower] + values[upper]) / 2
         return self.holds(median), self.worst({lower: values[lower], upper: values[upper]})
 
@@ -100,8 +111,8 @@ class Claim:
         """What the threshold is compared with: the worst seed's value, or the median over the seeds."""
         if self.over == "each":
             return values[self.worst(values)]
-        ranked = sorted(values.values())
-        return (ranked[(len(ranked) - 1) // 2] + ranked[len(ranked) // 2]) / 2
+        lower, upper = self._middle(values)
+        return (values[lower] + values[upper]) / 2
 
     def check(self, runs_by_seed: Mapping[int, Runs]) -> Verdict:
         """The verdict over every seed given: the worst seed decides, or the median over them."""

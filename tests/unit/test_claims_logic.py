@@ -63,6 +63,24 @@ def test_a_median_claim_is_judged_on_the_median_over_seeds():
     assert claim.check({0: seed(0, -0.01), 1: seed(1, 0.03)}).statistic == pytest.approx(0.01), "even n: the mean of the middle two"
 
 
+
+@pytest.mark.parametrize("claim_id", ["input_norm_ends_near_perfect", "batch_norm_slows_epoch1_train_accuracy",
+                                      "batch_norm_ends_at_chance"])
+def test_a_diverged_seed_counts_on_the_failing_side_wherever_it_sits(claim_id):
+    """NaN compares false with everything: ranked by its value it would land anywhere. It ranks as a failure."""
+    claim = get_claim(claim_id)
+    for position in range(5):
+        values = {s: claim.threshold + (s + 1) * (0.01 if claim.op.startswith(">") else -0.01) for s in range(5)}
+        values[position] = float("nan")
+        holds, seed = claim.decide(values)
+        if claim.over == "each":
+            assert (holds, seed) == (False, position)
+        else:
+            assert holds, "one NaN in five: the median of the other values holds"
+            assert claim.statistic(values) == sorted(v for s, v in values.items() if s != position)[1 if claim.op.startswith(">") else 2]
+        values[(position + 1) % 5] = values[(position + 2) % 5] = float("nan")
+        assert not claim.decide(values)[0], "three NaN in five: every claim fails"
+
 def test_missing_variant_is_an_error_and_check_all_skips_unrun_claims():
     claim = get_claim("batch_norm_slows_epoch1_train_accuracy")
     runs = {0: {"input_norm": fake_run("input_norm", 0, [0.99] * 10)}}
