@@ -11,8 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .experiment import QUESTION_EXPERIMENT
+
 PATH = Path(__file__).with_name("carried-rates.json")
 SCHEMA = "normcheck.carried/1"
+COUNTED_ORDER = QUESTION_EXPERIMENT.order  # the replica's batch order: the one its counts hold for
 
 
 def read(path: Path = PATH) -> dict[str, Any] | None:
@@ -47,8 +50,11 @@ def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def line(backend: str, seeds: int, rule_version: str, path: Path = PATH) -> str:
+def line(backend: str, seeds: int, rule_version: str, path: Path = PATH, order: str = COUNTED_ORDER) -> str:
     """One sentence: how often a healthy stack fails some claim in a run like this one, counted on held-out seeds."""
+    if order != COUNTED_ORDER:
+        return (f"no counted false-fail rate for batch order {order!r}: the held-out counts ran in normcheck's own "
+                f"order ({COUNTED_ORDER!r})")
     data = read(path)
     if data is None:
         return "no counted false-fail rate is shipped with this normcheck (calibration/<backend>.md)"

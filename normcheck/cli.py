@@ -306,7 +306,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print()
     if verdicts:
         print(report.verdict_lines(verdicts))
-        print(carried.line(matrix[seeds[0]][names[0]].backend, len(seeds), calibration_ledger.rule_version()))
+        print(carried.line(matrix[seeds[0]][names[0]].backend, len(seeds), calibration_ledger.rule_version(),
+                           order=experiment.order))
     else:
         print(f"claims are calibrated for the question's experiment ({QUESTION_EXPERIMENT.epochs} epochs); none checked")
     if args.json:

@@ -35,6 +35,18 @@ def test_no_rate_is_stated_that_the_counts_do_not_back(shipped, backend, seeds, 
     assert says in carried.line(backend, seeds, rule, shipped)
 
 
+def test_fits_own_batch_order_is_not_given_the_counts_of_normcheck_s_order(shipped):
+    assert carried.line("jax", 5, "abc", shipped, order="fit").startswith("no counted false-fail rate for batch order 'fit'")
+
+
+def test_a_held_out_fit_count_says_so(tmp_path):
+    record = json.loads(json.dumps(RECORD))
+    record["backends"]["jax"]["runs"]["5"]["fit_seeds"] = "held-out fit seeds"
+    path = tmp_path / "carried-rates.json"
+    path.write_text(json.dumps(record))
+    assert "plus 1 claim counted on real fit's held-out seeds, 95% upper" in carried.line("jax", 5, "abc", path)
+
+
 def test_a_missing_or_foreign_file_states_no_rate(tmp_path):
     assert carried.line("jax", 5, "abc", tmp_path / "none.json").startswith("no counted false-fail rate is shipped")
     (tmp_path / "other.json").write_text('{"schema": "other/1"}')
