@@ -38,12 +38,24 @@ def _well_formed(data: object) -> bool:
             return False
         for size, run in counted["runs"].items():
             if not (size.isdigit() and isinstance(run, dict) and _count(run.get("failing"))
-                    and _count(run.get("trials")) and isinstance(run.get("upper"), (int, float))
-                    and not isinstance(run.get("upper"), bool) and 0 <= run["upper"] <= 1
+                    and _count(run.get("trials")) and _probability(run.get("upper"))
                     and isinstance(run.get("fit"), list) and all(isinstance(c, str) for c in run["fit"])
                     and isinstance(run.get("fit_seeds", ""), str)):
                 return False
-    return True
+    compare = data.get("compare", [])
+    return isinstance(compare, list) and all(_compare_row(r) for r in compare)
+
+
+def _compare_row(row: object) -> bool:
+    return (isinstance(row, dict) and row.get("engine") in ("replica", "fit") and _count(row.get("size"))
+            and isinstance(row.get("a"), str) and isinstance(row.get("b"), str) and _count(row.get("flagged"))
+            and _count(row.get("trials")) and row["trials"] > 0 and _probability(row.get("upper"))
+            and all(isinstance(row.get(k, []), list) and all(isinstance(v, str) for v in row.get(k, []))
+                    for k in ("left_out", "variants")))
+
+
+def _probability(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= 1
 
 
 def _count(value: object) -> bool:
@@ -76,3 +88,38 @@ def line(backend: str, seeds: int, rule_version: str, path: Path = PATH, order: 
     return (f"with its initial weights redrawn, a healthy {backend} stack failed some claim in {run['failing']}/"
             f"{run['trials']} replica runs of {seeds} seed{'s' if seeds > 1 else ''} on held-out seeds{on_fit} "
             f"(rule {data['rule']}, seeds {counted['seeds']}: calibration/{backend}.md)")
+
+
+def compare_line(backend_then: str, backend_now: str, seeds: int, regime: str, rule_version: str,
+                 path: Path = PATH, question: bool = True) -> str:
+    """One sentence: how often compare flags a healthy stack in a comparison like this one, counted on held-out
+    seeds; where no count backs this experiment, regime, pair of backends or group size, it says so instead."""
+    if not question:
+        return "no counted false-alarm rate: compare's counts are for the question's experiment"
+    if regime == "identical":
+        return "identical runs: no cell can move, so there is no false alarm to count"
+    data = read(path)
+    if data is None or not data.get("compare"):
+        return "no counted false-alarm rate for compare is shipped with this normcheck (calibration/compare.md)"
+    if data["rule"] != rule_version:
+        return (f"no counted false-alarm rate: the shipped counts are for rule {data['rule']}, compare here is rule "
+                f"{rule_version} (calibration/compare.md)")
+    if regime != "redrawn":
+        return (f"no counted false-alarm rate for the {regime} regime on held-out seeds; calibration/compare.md "
+                "replays it on calibration seeds")
+    a, b = sorted((backend_then, backend_now))
+    rows = [r for r in data["compare"] if (r["a"], r["b"]) == (a, b)]
+    if not rows:
+        return f"no counted false-alarm rate for {a} against {b} (calibration/compare.md)"
+    sized = [r for r in rows if r["size"] == seeds]
+    if not sized:
+        counted = " and ".join(str(n) for n in sorted({r["size"] for r in rows}))
+        return f"no counted false-alarm rate for {seeds} seeds a side: counted for {counted} (calibration/compare.md)"
+    parts = []
+    for r in sized:
+        cells = (f" ({', '.join(r['variants'])} only, real fit)" if r["engine"] == "fit" else
+                 f" (without {', '.join(r['left_out'])}: the replica does not stand for fit there)" if r.get("left_out")
+                 else "")
+        parts.append(f"{r['flagged']}/{r['trials']} held-out replays{cells}, 95% upper {r['upper']:.2%}")
+    return ("with its initial weights redrawn, a healthy stack was flagged in " + "; ".join(parts)
+            + f" of {seeds} seeds a side, {a} against {b} (rule {data['rule']}: calibration/compare.md)")

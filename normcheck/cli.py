@@ -471,13 +471,17 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     order = fitorder.read_orders_in_fresh_process(framework.default_backend())
     today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
     result = baseline.compare(base, today, framework.versions(), order)
+    rate = carried.compare_line(base.versions.get("backend", ""), framework.default_backend(), len(base.seeds),
+                                result.regime, calibration_ledger.rule_version(),
+                                question=base.experiment == QUESTION_EXPERIMENT)
     print(result.table())
+    print(rate)
     if args.json:
         files.write_json(args.json, result.to_dict())
     if args.plot:
         plots.comparison(result, args.plot)
         print(f"wrote {args.plot}")
-    _summary(args.markdown, result.markdown())
+    _summary(args.markdown, result.markdown() + f"\n{rate}\n")
     return 0 if result.ok else 1
 
 

@@ -20,8 +20,8 @@ from typing import Any
 from .. import carried, files, redraw
 from ..errors import InputError, shown
 from ..experiment import QUESTION_EXPERIMENT, Experiment
-from ..run import by_seed
-from . import ledger, pages, store
+from ..run import RunsBySeed, by_seed
+from . import ledger, pages, spread, store
 
 VERSION_KEYS = ("backend", "keras")  # what a promoted file must say it ran on, at least
 
@@ -58,12 +58,23 @@ def promote(out: Path, backend: str) -> str:
 
 
 def carried_rates(out: Path) -> dict[str, Any]:
-    """Per backend whose stored held-out seeds in `out` are held out for the rule in force: every run size's count.
-    Backends `out` holds no such seeds for keep the shipped counts, where those are for the same rule."""
+    """What the CLI states: each backend's run counts (`run_counts`) and compare's false alarms (`compare_counts`),
+    on the seeds `out` holds out for the rule in force."""
+    held = _held_for_rule(out)
+    return {"schema": carried.SCHEMA, "rule": ledger.rule_version(), "backends": run_counts(out, held),
+            "compare": compare_counts(out, held)}
+
+
+def _shipped_for_rule() -> dict[str, Any]:
+    shipped = carried.read()
+    return shipped if shipped and shipped["rule"] == ledger.rule_version() else {}
+
+
+def _held_for_rule(out: Path) -> dict[str, RunsBySeed]:
+    """Each backend's stored held-out replica runs in `out` whose whole range is held out for the rule in force."""
     version = ledger.rule_version()
     ranges = ledger.recorded(out)
-    shipped = carried.read()
-    backends: dict[str, Any] = dict(shipped["backends"]) if shipped and shipped["rule"] == version else {}
+    found_held = {}
     for backend, path in sorted(store.HOLDOUT_RUNS.by_backend(out).items()):
         held = by_seed(store.load_replica_runs(path))
         found = ledger.find(ranges, range(min(held), max(held) + 1), backend, "replica")
@@ -72,13 +83,45 @@ def carried_rates(out: Path) -> dict[str, Any]:
         if sorted(held) != list(range(found.first, found.last + 1)):
             raise InputError(f"{shown(str(path))} holds {len(held)} of the {found.last - found.first + 1} seeds of "
                              f"held-out range {found.span()}: a count on part of a range is not shipped")
+        found_held[backend] = held
+    return found_held
+
+
+def run_counts(out: Path, held: dict[str, RunsBySeed] | None = None) -> dict[str, Any]:
+    """Per backend held out for the rule in force: every run size's count. Backends `out` holds no such seeds for
+    keep the shipped counts, where those are for the same rule."""
+    backends: dict[str, Any] = dict(_shipped_for_rule().get("backends", {}))
+    for backend, matrix in (_held_for_rule(out) if held is None else held).items():
         backends[backend] = {
-            "seeds": f"{min(held)}-{max(held)}",
+            "seeds": f"{min(matrix)}-{max(matrix)}",
             "runs": {str(n): {"failing": r.replica.failing, "trials": r.replica.trials, "upper": r.upper,
                               "fit": sorted(r.fit), **({"fit_seeds": r.fit_seeds} if r.fit else {})}
-                     for n, r in pages.counted_runs(out, backend, held).items()},
+                     for n, r in pages.counted_runs(out, backend, matrix).items()},
         }
-    return {"schema": carried.SCHEMA, "rule": version, "backends": backends}
+    return dict(sorted(backends.items()))
+
+
+def compare_counts(out: Path, held: dict[str, RunsBySeed] | None = None) -> list[dict[str, Any]]:
+    """compare's false alarms on healthy redraws, replayed on the replica's held-out seeds (spread.redraw_replays),
+    and on real fit's held-out seeds for the variants those replays leave out. Rows `out` cannot replay (a backend
+    it holds no held-out seeds of) are kept from the shipped file, where that is for the same rule."""
+    held = _held_for_rule(out) if held is None else held
+    rows = [{"engine": "replica", "size": r.size, "a": r.backend_a, "b": r.backend_b, "flagged": r.flagged.failing,
+             "trials": r.flagged.trials, "upper": r.flagged.upper, "left_out": list(r.left_out)}
+            for r in spread.redraw_replays(held)]
+    ranges = ledger.recorded(out)
+    for backend, path in sorted(store.HOLDOUT_FIT_RUNS.by_backend(out).items()):
+        fit = by_seed(store.load_fit_runs(path))
+        if ledger.role(ranges, range(min(fit), max(fit) + 1), backend, "fit") != "held out":
+            continue
+        variants = sorted({v for rs in fit.values() for v in rs})
+        rows += [{"engine": "fit", "size": r.size, "a": backend, "b": backend, "flagged": r.flagged.failing,
+                  "trials": r.flagged.trials, "upper": r.flagged.upper, "variants": variants}
+                 for r in spread.redraw_replays({backend: fit}, replica=False)]
+    replayed = {(r["engine"], r["a"], r["b"]) for r in rows}
+    kept = [r for r in _shipped_for_rule().get("compare", []) if (r["engine"], r["a"], r["b"]) not in replayed
+            and (r["a"] not in held or r["b"] not in held)]
+    return kept + rows
 
 
 def write_carried(data: dict[str, Any]) -> str:

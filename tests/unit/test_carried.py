@@ -65,3 +65,54 @@ def test_a_malformed_file_states_no_rate_instead_of_failing_the_run(tmp_path, br
     path = tmp_path / "carried-rates.json"
     path.write_text(json.dumps({**RECORD, **broken}))
     assert carried.line("jax", 5, "abc", path).startswith("no counted false-fail rate is shipped")
+
+
+COMPARE = [
+    {"engine": "replica", "size": 5, "a": "jax", "b": "tensorflow", "flagged": 4, "trials": 2000, "upper": 0.0046,
+     "left_out": ["batch_norm_before_activation"]},
+    {"engine": "replica", "size": 5, "a": "tensorflow", "b": "tensorflow", "flagged": 2, "trials": 2000,
+     "upper": 0.0031, "left_out": ["batch_norm_before_activation"]},
+    {"engine": "fit", "size": 5, "a": "tensorflow", "b": "tensorflow", "flagged": 0, "trials": 100, "upper": 0.0295,
+     "variants": ["batch_norm_before_activation"]},
+    {"engine": "replica", "size": 10, "a": "jax", "b": "jax", "flagged": 3, "trials": 1000, "upper": 0.0077,
+     "left_out": []},
+]
+
+
+@pytest.fixture
+def with_compare(tmp_path):
+    path = tmp_path / "carried-rates.json"
+    path.write_text(json.dumps({**RECORD, "compare": COMPARE}))
+    return path
+
+
+def test_compare_states_the_held_out_replays_of_its_pair_and_group_size(with_compare):
+    line = carried.compare_line("tensorflow", "jax", 5, "redrawn", "abc", with_compare)
+    assert line == ("with its initial weights redrawn, a healthy stack was flagged in 4/2000 held-out replays (without "
+                    "batch_norm_before_activation: the replica does not stand for fit there), 95% upper 0.46% of 5 "
+                    "seeds a side, jax against tensorflow (rule abc: calibration/compare.md)")
+    both = carried.compare_line("tensorflow", "tensorflow", 5, "redrawn", "abc", with_compare)
+    assert "2/2000 held-out replays (without batch_norm_before_activation" in both
+    assert "0/100 held-out replays (batch_norm_before_activation only, real fit), 95% upper 2.95%" in both
+    assert "3/1000 held-out replays, 95% upper 0.77% of 10 seeds a side, jax against jax" in carried.compare_line(
+        "jax", "jax", 10, "redrawn", "abc", with_compare)
+
+
+@pytest.mark.parametrize(("then", "now", "seeds", "regime", "rule", "question", "says"), [
+    ("jax", "jax", 50, "redrawn", "abc", True, "no counted false-alarm rate for 50 seeds a side: counted for 10"),
+    ("torch", "jax", 5, "redrawn", "abc", True, "no counted false-alarm rate for jax against torch"),
+    ("jax", "jax", 5, "close", "abc", True, "no counted false-alarm rate for the close regime on held-out seeds"),
+    ("jax", "jax", 5, "redrawn", "new", True, "the shipped counts are for rule abc, compare here is rule new"),
+    ("jax", "jax", 5, "redrawn", "abc", False, "compare's counts are for the question's experiment"),
+    ("jax", "jax", 5, "identical", "abc", True, "no cell can move"),
+])
+def test_compare_states_no_rate_the_counts_do_not_back(with_compare, then, now, seeds, regime, rule, question, says):
+    assert says in carried.compare_line(then, now, seeds, regime, rule, with_compare, question=question)
+
+
+def test_a_file_without_compare_counts_or_with_a_malformed_row_states_no_compare_rate(shipped, tmp_path):
+    assert carried.compare_line("jax", "jax", 5, "redrawn", "abc", shipped).startswith("no counted false-alarm rate")
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({**RECORD, "compare": [{**COMPARE[0], "trials": 0}]}))
+    assert carried.read(path) is None
+    assert carried.compare_line("jax", "tensorflow", 5, "redrawn", "abc", path).startswith("no counted false-alarm")
