@@ -471,11 +471,3 @@ def replayed(then: RunsBySeed, today: RunsBySeed, backend_then: str, backend_tod
     cells, regime, _ = compare_cells(base, renamed, {"backend": backend_today})
     return any(not m.ok for m in cells), regime
 
-
-def seeds_for_shift(backends: tuple[str, ...], variant: str, metric: str, epoch: int, shift: float) -> int | None:
-    """The fewest seeds per side (of redraw.SEED_COUNTS) whose medians flag `shift` in 90% of redraws."""
-    for n in redraw.SEED_COUNTS:
-        found = calibrated_tolerance(backends, variant, metric, epoch, n)
-        if found is not None and found[1] <= shift:
-            return n
-    return None
