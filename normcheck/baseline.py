@@ -338,6 +338,13 @@ def calibrated_tolerance(backends: tuple[str, ...], variant: str, metric: str, e
     return tol, max(redraw.detectable(n, tol) for n in nulls), _calibration_words(used)
 
 
+def forget_spreads() -> None:
+    """Drop what this process read from the shipped spreads: after `calibrate --promote` replaced one."""
+    redraw.cells.cache_clear()
+    calibrated_tolerance.cache_clear()
+    _cell_spread.cache_clear()
+
+
 def _calibration_words(backends: Sequence[str]) -> str:
     """'the 1000-seed calibration on jax and tensorflow': the seed counts as read from the spread files."""
     cells = {b: c for b in backends if (c := redraw.cells(b)) is not None}

@@ -50,6 +50,7 @@ def _compare_row(row: object) -> bool:
     return (isinstance(row, dict) and row.get("engine") in ("replica", "fit") and _count(row.get("size"))
             and isinstance(row.get("a"), str) and isinstance(row.get("b"), str) and _count(row.get("flagged"))
             and _count(row.get("trials")) and row["trials"] > 0 and _probability(row.get("upper"))
+            and _probability(row.get("joint_upper", 0))
             and all(isinstance(row.get(k, []), list) and all(isinstance(v, str) for v in row.get(k, []))
                     for k in ("left_out", "variants")))
 
@@ -82,7 +83,7 @@ def line(backend: str, seeds: int, rule_version: str, path: Path = PATH, order: 
         sizes = " and ".join(sorted(counted["runs"], key=int))
         return f"no counted false-fail rate for a run of {seeds} seeds on {backend}: counted for runs of {sizes}"
     fit = run.get("fit", [])
-    where = "real fit's held-out seeds" if run.get("fit_seeds") == "held-out fit seeds" else "real fit's seeds"
+    where = "real fit's held-out seeds" if run.get("fit_seeds") == "held-out fit seeds" else "real fit's calibration seeds"
     on_fit = (f" plus {len(fit)} claim{'s' if len(fit) > 1 else ''} counted on {where}, 95% upper "
               f"{run['upper']:.1e} for both" if fit else f", 95% upper {run['upper']:.1e}")
     return (f"with its initial weights redrawn, a healthy {backend} stack failed some claim in {run['failing']}/"
@@ -115,11 +116,18 @@ def compare_line(backend_then: str, backend_now: str, seeds: int, regime: str, r
     if not sized:
         counted = " and ".join(str(n) for n in sorted({r["size"] for r in rows}))
         return f"no counted false-alarm rate for {seeds} seeds a side: counted for {counted} (calibration/compare.md)"
-    parts = []
+    parts, uncovered = [], []
     for r in sized:
-        cells = (f" ({', '.join(r['variants'])} only, real fit)" if r["engine"] == "fit" else
-                 f" (without {', '.join(r['left_out'])}: the replica does not stand for fit there)" if r.get("left_out")
-                 else "")
-        parts.append(f"{r['flagged']}/{r['trials']} held-out replays{cells}, 95% upper {r['upper']:.2%}")
-    return ("with its initial weights redrawn, a healthy stack was flagged in " + "; ".join(parts)
-            + f" of {seeds} seeds a side, {a} against {b} (rule {data['rule']}: calibration/compare.md)")
+        if r["engine"] == "fit":
+            parts.append(f"{r['flagged']}/{r['trials']} held-out real-fit replays of {', '.join(r['variants'])}")
+            continue
+        covered = {v for f in sized if f["engine"] == "fit" for v in f.get("variants", [])}
+        uncovered += [v for v in r.get("left_out", []) if v not in covered]
+        without = f" without {', '.join(r['left_out'])}" if r.get("left_out") else ""
+        parts.append(f"{r['flagged']}/{r['trials']} held-out replica replays{without}")
+    upper = sized[0]["joint_upper"] if len(sized) > 1 and "joint_upper" in sized[0] else sized[0]["upper"]
+    bound = f"95% upper {upper:.2%}{' for both together' if len(sized) > 1 else ''}"
+    gap = (f"; no count covers the cells of {', '.join(uncovered)} here (the replica does not stand for fit there)"
+           if uncovered else "")
+    return (f"{seeds} seeds a side, {a} against {b}, initial weights redrawn: a healthy stack was flagged in "
+            f"{' and '.join(parts)}, {bound}{gap} (rule {data['rule']}: calibration/compare.md)")

@@ -145,6 +145,15 @@ def on_fit(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
     return [c.id for c in CLAIMS if c.id in found or variants & set(c.variants)]
 
 
+def fit_runs_for(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
+    """The variants real fit must run for its counts to replace the replica's: those `not_the_engine`, and every
+    variant a claim `on_fit` reads."""
+    found = rejected(fit, replica)
+    variants = set(_variants(found))
+    claims = [c for c in CLAIMS if c.id in found or variants & set(c.variants)]
+    return [v for v in VARIANTS if v in variants or any(v in c.variants for c in claims)]
+
+
 def compare(fit: RunsBySeed, replica: RunsBySeed, seed: int = 0) -> tuple[list[Agreement], float]:
     """Every measure of `measures()`, and the per-measure level (LEVEL over the family).
 

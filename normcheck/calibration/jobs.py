@@ -126,14 +126,15 @@ def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = 
 
 def calibrate_holdout_fit(out: Path, seeds: Iterable[int] | None, log: Log | None = None, jobs: int = 1) -> str:
     """Real fit over held-out seeds (default: the first constants.HELD_OUT_FIT of the range held out for today's rule)
-    for the variants the replica does not stand for on this backend (agreement.not_the_engine), into
+    for the variants the replica does not stand for on this backend and those its claims counted on fit read
+    (agreement.fit_runs_for), into
     holdout-fit-<backend>.jsonl: their claims' held-out counts and compare's replays of them; the pages."""
     backend = framework.default_backend()
     fit, replica = store.stored_fit(out, backend), store.REPLICA_RUNS.path(out, backend)
     if not fit or not replica.exists():
         raise InputError(f"held-out real fit needs real fit's and the replica's calibration runs of {backend} in "
                          f"{str(out)!r}: run `calibrate --engine fit` and `calibrate` first")
-    variants = agreement.not_the_engine(by_seed(fit), by_seed(store.load_replica_runs(replica)))
+    variants = agreement.fit_runs_for(by_seed(fit), by_seed(store.load_replica_runs(replica)))
     if not variants:
         return f"the replica stands for real fit on every variant of {backend}: no held-out real fit is needed"
     if seeds is None:

@@ -17,11 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import carried, files, redraw
+from .. import baseline, carried, files, redraw
 from ..errors import InputError, shown
 from ..experiment import QUESTION_EXPERIMENT, Experiment
 from ..run import RunsBySeed, by_seed
-from . import ledger, pages, spread, store
+from . import ledger, pages, rates, spread, store
 
 VERSION_KEYS = ("backend", "keras")  # what a promoted file must say it ran on, at least
 
@@ -42,14 +42,16 @@ def promote(out: Path, backend: str) -> str:
     if new.seeds < floor:
         shipped = (f"the shipped {shown(str(target))} holds {old.seeds}" if old is not None
                    else f"a calibration needs at least {redraw.MIN_SEEDS}")
-        raise InputError(f"{where} holds {new.seeds} seeds; {shipped}: refusing a weaker calibration "
+        fit = (f" (its {', '.join(new.from_fit)} come from real fit, which ran only those seeds: run `calibrate "
+               f"--engine fit` over the replica's)" if new.from_fit else "")
+        raise InputError(f"{where} holds {new.seeds} seeds{fit}; {shipped}: refusing a weaker calibration "
                          f"(allowed: at least {floor} seeds)")
-    carried_data = carried_rates(out)  # read and checked before anything is written
     if old is not None and target.read_bytes() == data:
         return (f"{target} already holds {source} ({new.seeds} seeds on {_stack(versions)}): nothing to promote; "
-                + write_carried(carried_data))
+                + write_carried(carried_rates(out)))
     files.write_bytes(target, data)
-    rates_note = write_carried(carried_data)
+    baseline.forget_spreads()  # compare's replays below must read the new one
+    rates_note = write_carried(carried_rates(out))  # for the rule the new spread makes: no held-out count yet
     replaced = ("nothing (no spread was shipped)" if old is None and not target.exists() else
                 "an unreadable file" if old is None else
                 f"{old.seeds} seeds on {_stack(old.header.get('versions'))}")
@@ -110,18 +112,35 @@ def compare_counts(out: Path, held: dict[str, RunsBySeed] | None = None) -> list
              "trials": r.flagged.trials, "upper": r.flagged.upper, "left_out": list(r.left_out)}
             for r in spread.redraw_replays(held)]
     ranges = ledger.recorded(out)
+    fit_backends = set()
     for backend, path in sorted(store.HOLDOUT_FIT_RUNS.by_backend(out).items()):
         fit = by_seed(store.load_fit_runs(path))
         if ledger.role(ranges, range(min(fit), max(fit) + 1), backend, "fit") != "held out":
             continue
+        fit_backends.add(backend)
         variants = sorted({v for rs in fit.values() for v in rs})
         rows += [{"engine": "fit", "size": r.size, "a": backend, "b": backend, "flagged": r.flagged.failing,
                   "trials": r.flagged.trials, "upper": r.flagged.upper, "variants": variants}
                  for r in spread.redraw_replays({backend: fit}, replica=False)]
-    replayed = {(r["engine"], r["a"], r["b"]) for r in rows}
-    kept = [r for r in _shipped_for_rule().get("compare", []) if (r["engine"], r["a"], r["b"]) not in replayed
-            and (r["a"] not in held or r["b"] not in held)]
-    return kept + rows
+    shipped = _shipped_for_rule().get("compare", [])
+    kept = [r for r in shipped if (r["engine"] == "replica" and not (r["a"] in held and r["b"] in held))
+            or (r["engine"] == "fit" and r["a"] not in fit_backends)]
+    return _joint(kept + rows)
+
+
+def _joint(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replica rows ordered first; where real fit's rows count what a replica row leaves out (same pair and size),
+    the replica row gains the bound on both together (Bonferroni: each part at 1 - 0.05 / 2)."""
+    rows = sorted(rows, key=lambda r: r["engine"] != "replica")
+    out = []
+    for row in rows:
+        fit = [f for f in rows if f["engine"] == "fit" and (f["a"], f["b"], f["size"]) == (row["a"], row["b"], row["size"])]
+        if row["engine"] == "replica" and fit:
+            level = 1 - (1 - rates.CONFIDENCE) / (1 + len(fit))
+            row = {**row, "joint_upper": min(1.0, sum(rates.upper_bound(r["flagged"], r["trials"], level)
+                                                      for r in (row, *fit)))}
+        out.append(row)
+    return out
 
 
 def write_carried(data: dict[str, Any]) -> str:

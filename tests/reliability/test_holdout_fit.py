@@ -27,7 +27,7 @@ def _calibration(tmp_path: Path, backend: str) -> tuple[Path, list[str]]:
     out.mkdir()
     for path in (replica, fit):
         shutil.copy(path, out)
-    variants = agreement.not_the_engine(by_seed(store.load_fit_runs(fit)), by_seed(store.load_replica_runs(replica)))
+    variants = agreement.fit_runs_for(by_seed(store.load_fit_runs(fit)), by_seed(store.load_replica_runs(replica)))
     return out, variants
 
 

@@ -72,3 +72,15 @@ def test_nothing_to_promote_is_said_in_one_line(package, tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert cli.main(["calibrate", "--promote", "--out", str(tmp_path / "empty")]) == 2
     assert "no calibrated spread" in capsys.readouterr().err
+
+
+def test_a_spread_cut_short_by_real_fit_is_refused_saying_why(package, runs, backend, tmp_path, capsys):
+    """A variant taken from real fit keeps only the seeds fit ran: too few of them is a weaker calibration."""
+    out = tmp_path / "out"
+    out.mkdir()
+    variant = "batch_norm_before_activation"
+    fit = [r for r in runs if r.variant == variant and r.seed < 10]
+    (out / f"redraw-{backend}.npz").write_bytes(spread.condensed(runs, fit, [variant]))
+    assert cli.main(["calibrate", "--promote", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds 10 seeds (its batch_norm_before_activation come from real fit" in err

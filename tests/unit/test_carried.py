@@ -21,7 +21,7 @@ def shipped(tmp_path):
 def test_a_counted_run_states_its_count_bound_and_rule(shipped):
     text = carried.line("jax", 5, "abc", shipped)
     assert text == ("with its initial weights redrawn, a healthy jax stack failed some claim in 0/4 replica runs of 5 "
-                    "seeds on held-out seeds plus 1 claim counted on real fit's seeds, 95% upper 5.3e-01 for both "
+                    "seeds on held-out seeds plus 1 claim counted on real fit's calibration seeds, 95% upper 5.3e-01 for both "
                     "(rule abc, seeds 10-29: calibration/jax.md)")
     assert "in 3/20 replica runs of 1 seed on held-out seeds, 95% upper 3.3e-01 (" in carried.line("jax", 1, "abc", shipped)
 
@@ -71,7 +71,7 @@ COMPARE = [
     {"engine": "replica", "size": 5, "a": "jax", "b": "tensorflow", "flagged": 4, "trials": 2000, "upper": 0.0046,
      "left_out": ["batch_norm_before_activation"]},
     {"engine": "replica", "size": 5, "a": "tensorflow", "b": "tensorflow", "flagged": 2, "trials": 2000,
-     "upper": 0.0031, "left_out": ["batch_norm_before_activation"]},
+     "upper": 0.0031, "left_out": ["batch_norm_before_activation"], "joint_upper": 0.031},
     {"engine": "fit", "size": 5, "a": "tensorflow", "b": "tensorflow", "flagged": 0, "trials": 100, "upper": 0.0295,
      "variants": ["batch_norm_before_activation"]},
     {"engine": "replica", "size": 10, "a": "jax", "b": "jax", "flagged": 3, "trials": 1000, "upper": 0.0077,
@@ -88,13 +88,15 @@ def with_compare(tmp_path):
 
 def test_compare_states_the_held_out_replays_of_its_pair_and_group_size(with_compare):
     line = carried.compare_line("tensorflow", "jax", 5, "redrawn", "abc", with_compare)
-    assert line == ("with its initial weights redrawn, a healthy stack was flagged in 4/2000 held-out replays (without "
-                    "batch_norm_before_activation: the replica does not stand for fit there), 95% upper 0.46% of 5 "
-                    "seeds a side, jax against tensorflow (rule abc: calibration/compare.md)")
+    assert line == ("5 seeds a side, jax against tensorflow, initial weights redrawn: a healthy stack was flagged in "
+                    "4/2000 held-out replica replays without batch_norm_before_activation, 95% upper 0.46%; no count "
+                    "covers the cells of batch_norm_before_activation here (the replica does not stand for fit there) "
+                    "(rule abc: calibration/compare.md)")
     both = carried.compare_line("tensorflow", "tensorflow", 5, "redrawn", "abc", with_compare)
-    assert "2/2000 held-out replays (without batch_norm_before_activation" in both
-    assert "0/100 held-out replays (batch_norm_before_activation only, real fit), 95% upper 2.95%" in both
-    assert "3/1000 held-out replays, 95% upper 0.77% of 10 seeds a side, jax against jax" in carried.compare_line(
+    assert ("2/2000 held-out replica replays without batch_norm_before_activation and 0/100 held-out real-fit replays "
+            "of batch_norm_before_activation, 95% upper 3.10% for both together (rule abc") in both
+    assert "no count covers" not in both
+    assert "3/1000 held-out replica replays, 95% upper 0.77% (rule abc" in carried.compare_line(
         "jax", "jax", 10, "redrawn", "abc", with_compare)
 
 

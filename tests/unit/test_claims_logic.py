@@ -64,7 +64,8 @@ def test_a_median_claim_is_judged_on_the_median_over_seeds():
 
 
 
-@pytest.mark.parametrize("claim_id", ["input_norm_ends_near_perfect", "batch_norm_slows_epoch1_train_accuracy",
+@pytest.mark.parametrize("claim_id", ["input_norm_ends_near_perfect", "none_stays_at_chance",
+                                      "batch_norm_slows_epoch1_train_accuracy",
                                       "batch_norm_ends_at_chance"])
 def test_a_diverged_seed_counts_on_the_failing_side_wherever_it_sits(claim_id):
     """NaN compares false with everything: ranked by its value it would land anywhere. It ranks as a failure."""
