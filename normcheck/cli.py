@@ -34,7 +34,8 @@ from .calibration import jobs as calibration_jobs
 from .calibration import ledger as calibration_ledger
 from .calibration import pages as calibration_pages
 from .calibration import promote as calibration_promote
-from .constants import DEFAULT_SEEDS, FIT_SEEDS, HELD_OUT_FIT, REPLICA_SEEDS, seed_span
+from .calibration import property_rates as calibration_property_rates
+from .constants import DEFAULT_SEEDS, FIT_SEEDS, HELD_OUT_FIT, MAX_DRAWS, REPLICA_SEEDS, seed_span
 from .errors import ChildError, InputError
 from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
@@ -63,6 +64,13 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer; allowed: an integer >= 1") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is invalid; allowed: an integer >= 1")
+    return value
+
+
+def _draws(text: str) -> int:
+    value = _positive_int(text)
+    if value > MAX_DRAWS:
+        raise argparse.ArgumentTypeError(f"{value} is invalid; allowed: 1 to {MAX_DRAWS} draws per property")
     return value
 
 
@@ -166,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "--seeds): the second set of counts, and baseline compare's false-alarm replay "
                           "(calibration/compare.md); with --engine fit, real fit over the first "
                           f"{HELD_OUT_FIT} of them for the variants the replica does not stand for")
+    cal.add_argument("--properties", action="store_true",
+                     help="only count the input-scale properties' failing draws (real fit, --draws per property): "
+                          "calibration/properties-<backend>.md")
+    cal.add_argument("--draws", type=_draws, default=None,
+                     help=f"draws per property with --properties (default {calibration_property_rates.DRAWS})")
     cal.add_argument("--xla-defaults", action="store_true",
                      help=f"replica seeds {seed_span(REPLICA_SEEDS)} (or --seeds) again, compiled with JAX's default "
                           "options: the same runs with float-level differences, for compare's close regime "
@@ -336,7 +349,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """One calibration job per call, chosen from the options (calibration/jobs.py)."""
     only = [o for o, v in (("--page", args.page), ("--readme", args.readme), ("--freeze", args.freeze),
                            ("--promote", args.promote), ("--report", args.report), ("--holdout", args.holdout),
-                           ("--xla-defaults", args.xla_defaults)) if v]
+                           ("--xla-defaults", args.xla_defaults), ("--properties", args.properties)) if v]
     if len(only) > 1 and only != ["--report", "--holdout"]:
         raise InputError(f"{' and '.join(only)} are separate jobs; run one per call")
     _gate({}, {"--page": args.page, "--readme": args.readme})
@@ -354,6 +367,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 0
     if args.promote:
         print(calibration_promote.promote(calibration_jobs.folder(args.out), framework.default_backend()))
+        return 0
+    if args.draws is not None and not args.properties:
+        raise InputError(f"--draws {args.draws} applies to --properties")
+    if args.properties:
+        out = calibration_jobs.folder(args.out)
+        log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+        print(calibration_property_rates.count(out, args.draws or calibration_property_rates.DRAWS, log=log))
         return 0
     if args.jobs is not None and args.engine == "replica":
         raise InputError(f"--jobs {args.jobs} applies to --engine fit; the replica runs every seed in one process")

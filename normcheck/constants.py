@@ -9,6 +9,7 @@ DEFAULT_SEEDS = 5  # every run without --seeds (the CLI, a pytest session, `base
 ONE_SEED = 1  # a run of one seed, as the question's own (`--seeds 1`): its rate is counted beside the default's
 REPLICA_SEEDS = range(1000)  # the replica's calibration seeds: every threshold is chosen from these
 FIT_SEEDS = range(24)  # real fit's calibration seeds: the distribution the replica is held to
+MAX_DRAWS = 100_000  # draws per property `calibrate --properties` accepts: about a day of one-epoch runs
 HELD_OUT_FIT = 1000  # real fit's held-out seeds where the replica does not stand for it: 100 compare replays of 5
 
 SEEDS_OPTION = "--normcheck-seeds"  # the pytest plugin's options
