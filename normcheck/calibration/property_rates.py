@@ -1,8 +1,9 @@
 """`calibrate --properties`: each input-scale property (normcheck/properties.py) over many draws, its failures counted.
 
-Draw i of a property comes from a generator seeded by (i, the property's id), so a count is reproducible and an
-interrupted job resumes: every finished draw is one JSON line in properties-<backend>.jsonl.partial, whose first line
-records the setup. The page, calibration/properties-<backend>.md, states each count with its exact 95% upper bound.
+Draw i of a property comes from a generator seeded by (i, the property's id), so a count is reproducible, an
+interrupted job resumes and a finished one grows: every finished draw is one JSON line in
+properties-<backend>.jsonl (.partial while running), whose first line records the setup. The page,
+calibration/properties-<backend>.md, states each count with its exact 95% upper bound.
 """
 
 from __future__ import annotations
@@ -36,11 +37,17 @@ def draw(prop: Property, i: int) -> tuple[dict[str, float], int]:
 
 def count(out: Path, draws: int = DRAWS, properties: Sequence[Property] = PROPERTIES,
           log: Callable[[str], None] | None = None) -> str:
-    """Run `draws` draws of every property into <out>/properties-<backend>.jsonl (resuming), then write its page."""
+    """Run draws 0 to `draws` - 1 of every property into <out>/properties-<backend>.jsonl, then write its page.
+
+    Draws already stored there (a finished count, or an interrupted one's .partial) are kept, not run again: a
+    count grows by asking for more draws."""
     backend = framework.default_backend()
     path = PROPERTY_DRAWS.path(out, backend)
     partial = path.with_name(path.name + ".partial")
-    setup = {"setup": {"backend": backend, "draws": draws, "properties": [p.id for p in properties]}}
+    setup = {"setup": {"backend": backend, "properties": [p.id for p in properties]}}
+    if not partial.exists() and path.exists():
+        _read(path, setup)
+        path.replace(partial)
     done = _read(partial, setup) if partial.exists() else []
     finished = {(d["property"], d["draw"]) for d in done}
     cache: dict[tuple[str, Experiment, int], Run] = {}
@@ -78,7 +85,7 @@ def _read(path: Path, setup: dict | None = None) -> list[dict[str, Any]]:
         return []
     head = files.parse_json(lines[0], f"{where}, line 1")
     if not isinstance(head, dict) or "setup" not in head or (setup is not None and head != setup):
-        raise InputError(f"{where} was left by another setup (backend, draws or properties); delete it to start over")
+        raise InputError(f"{where} was left by another setup (backend or properties); delete it to start over")
     out = []
     for i, line in enumerate(lines[1:], start=2):
         item = files.parse_json(line, f"{where}, line {i}")

@@ -31,7 +31,7 @@ def test_a_count_resumes_and_states_every_property(tmp_path, monkeypatch):
         type(p)(p.id, p.statement, p.domains, p.seeds, fake_check) for p in PROPERTIES))
     path = property_rates.PROPERTY_DRAWS.path(tmp_path, "jax")
     partial = path.with_name(path.name + ".partial")
-    setup = {"setup": {"backend": "jax", "draws": 3, "properties": [p.id for p in PROPERTIES]}}
+    setup = {"setup": {"backend": "jax", "properties": [p.id for p in PROPERTIES]}}
     args, seed = property_rates.draw(BY_ID[PROPERTIES[0].id], 0)
     partial.write_text(json.dumps(setup) + "\n" + json.dumps({"property": PROPERTIES[0].id, "draw": 0, "args": args,
                                                                "seed": seed, "failure": None}) + "\n")
@@ -42,12 +42,15 @@ def test_a_count_resumes_and_states_every_property(tmp_path, monkeypatch):
     assert {k: c.trials for k, c in counted.items()} == {p.id: 3 for p in PROPERTIES}
     assert all(f"| `{p.id}` |" in text for p in PROPERTIES)
     assert not partial.exists()
+    property_rates.count(tmp_path, 4, property_rates.PROPERTIES)
+    assert len(trained) == 4 * len(PROPERTIES) - 1, "a finished count grows by the new draws only"
+    assert {c.trials for c in property_rates.counts(path).values()} == {4}
 
 
 def test_a_draw_file_of_another_setup_is_refused_before_training(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(property_rates, "train", lambda *a: pytest.fail("trained"))
     backend = framework.default_backend()
     (tmp_path / f"properties-{backend}.jsonl.partial").write_text(
-        json.dumps({"setup": {"backend": backend, "draws": 9}}) + "\n")
+        json.dumps({"setup": {"backend": backend, "properties": ["another"]}}) + "\n")
     assert cli.main(["calibrate", "--properties", "--draws", "2", "--out", str(tmp_path)]) == 2
     assert "left by another setup" in capsys.readouterr().err
