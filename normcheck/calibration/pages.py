@@ -24,7 +24,7 @@ from ..run import Run, RunsBySeed, by_seed
 from ..variants import VARIANTS
 from . import agreement, ledger, rates, store
 from .rates import claim_spread
-from .spread import GROUP, REPLAY_SIZES, close_replays, from_fit, redraw_replays, without
+from .spread import GROUP, REPLAY_SIZES, close_replays, from_fit, held_fit_replays, redraw_replays, without
 
 POWER_EPOCHS = (1, 5, QUESTION_EXPERIMENT.epochs)  # the first, a middle and the last epoch
 
@@ -371,19 +371,23 @@ def _fit_and_close_sections(folder: str | Path) -> list[str]:
         lines += [f"| {r.size} | {r.backend_a} | {r.backend_b} | {r.flagged.trials} | {r.flagged.failing} | "
                   f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%} |" for r in fit_replays]
     ranges = ledger.recorded(folder)
+    held_replica = store.held_out_by_backend(folder)
     for backend, path in store.HOLDOUT_FIT_RUNS.by_backend(folder).items():
         held = by_seed(store.load_fit_runs(path))
         variants = sorted({v for rs in held.values() for v in rs}, key=list(VARIANTS).index)
-        lines += ["", f"## Real fit against real fit on held-out seeds, {backend}", "",
+        lines += ["", f"## Real fit on held-out seeds, {backend}", "",
                   f"The same replays of the variants the replica does not stand for on {backend} "
                   f"({', '.join(f'`{v}`' for v in variants)}: {len(variants) * len(baseline.METRICS) * QUESTION_EXPERIMENT.epochs} "
                   f"cells a replay), on {_label(ranges, held, backend, 'fit')} "
-                  f"(calibration/{path.name}, `python -m normcheck calibrate --engine fit --holdout`).", "",
+                  f"(calibration/{path.name}, `python -m normcheck calibrate --engine fit --holdout`): real fit "
+                  f"against itself, and against another backend's held-out replica runs of these variants where the "
+                  "replica stands for fit there.", "",
                   "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
                   "|---|---|---|---|---|---|---|"]
-        lines += [f"| {r.size} | {r.backend_a} | {r.backend_b} | {r.flagged.trials} | {r.flagged.failing} | "
-                  f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%} |"
-                  for r in redraw_replays({backend: held}, replica=False)]
+        engine = {b: "real fit" if b == backend else "replica" for b in (*held_replica, backend)}
+        lines += [f"| {r.size} | {r.backend_a} {engine[r.backend_a]} | {r.backend_b} {engine[r.backend_b]} | "
+                  f"{r.flagged.trials} | {r.flagged.failing} | {r.flagged.failing / r.flagged.trials:.2%} | "
+                  f"{r.flagged.upper:.2%} |" for r in held_fit_replays(held_replica, {backend: held})]
     pairs = []
     for backend, matrix in replica.items():
         defaults = store.CLOSE_RUNS.path(folder, backend)

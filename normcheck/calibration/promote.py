@@ -111,21 +111,27 @@ def compare_counts(out: Path, held: dict[str, RunsBySeed] | None = None) -> list
     rows = [{"engine": "replica", "size": r.size, "a": r.backend_a, "b": r.backend_b, "flagged": r.flagged.failing,
              "trials": r.flagged.trials, "upper": r.flagged.upper, "left_out": list(r.left_out)}
             for r in spread.redraw_replays(held)]
-    ranges = ledger.recorded(out)
-    fit_backends = set()
-    for backend, path in sorted(store.HOLDOUT_FIT_RUNS.by_backend(out).items()):
-        fit = by_seed(store.load_fit_runs(path))
-        if ledger.role(ranges, range(min(fit), max(fit) + 1), backend, "fit") != "held out":
-            continue
-        fit_backends.add(backend)
-        variants = sorted({v for rs in fit.values() for v in rs})
-        rows += [{"engine": "fit", "size": r.size, "a": backend, "b": backend, "flagged": r.flagged.failing,
-                  "trials": r.flagged.trials, "upper": r.flagged.upper, "variants": variants}
-                 for r in spread.redraw_replays({backend: fit}, replica=False)]
+    held_fit = held_out_fit(out)
+    for r in spread.held_fit_replays(held, held_fit):
+        fit_backend = r.backend_a if r.backend_a in held_fit else r.backend_b
+        rows.append({"engine": "fit", "size": r.size, "a": r.backend_a, "b": r.backend_b, "flagged": r.flagged.failing,
+                     "trials": r.flagged.trials, "upper": r.flagged.upper,
+                     "variants": sorted({v for rs in held_fit[fit_backend].values() for v in rs})})
     shipped = _shipped_for_rule().get("compare", [])
     kept = [r for r in shipped if (r["engine"] == "replica" and not (r["a"] in held and r["b"] in held))
-            or (r["engine"] == "fit" and r["a"] not in fit_backends)]
+            or (r["engine"] == "fit" and not {r["a"], r["b"]} & set(held_fit))]
     return _joint(kept + rows)
+
+
+def held_out_fit(out: Path) -> dict[str, RunsBySeed]:
+    """Each backend's real fit on held-out seeds in `out`, where the ledger holds them out for the rule in force."""
+    ranges = ledger.recorded(out)
+    found = {}
+    for backend, path in sorted(store.HOLDOUT_FIT_RUNS.by_backend(out).items()):
+        fit = by_seed(store.load_fit_runs(path))
+        if ledger.role(ranges, range(min(fit), max(fit) + 1), backend, "fit") == "held out":
+            found[backend] = fit
+    return found
 
 
 def _joint(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

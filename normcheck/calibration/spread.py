@@ -127,3 +127,19 @@ def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SI
                     flagged, pairs = baseline.flagged_pairs(ga[:half], gb[half:2 * half], a, b)
                     out.append(Replay(size, a, b, Count(flagged, pairs), left_out))
     return out
+
+
+def held_fit_replays(held: dict[str, RunsBySeed], held_fit: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SIZES
+                     ) -> list[Replay]:
+    """compare on healthy redraws of the variants real fit ran on held-out seeds (`held_fit`, by backend): fit
+    against fit on that backend, and against another backend's held-out replica runs of the same variants (`held`)
+    where the replica stands for fit there. Rows are pairs of backends, as `redraw_replays` makes them."""
+    out = []
+    for backend, fit in sorted(held_fit.items()):
+        variants = {v for rs in fit.values() for v in rs}
+        sources = {backend: fit}
+        for other, matrix in held.items():
+            if other != backend and not variants & set(from_fit(other)):
+                sources[other] = {s: {v: rs[v] for v in variants if v in rs} for s, rs in matrix.items()}
+        out += [r for r in redraw_replays(sources, sizes, replica=False) if backend in (r.backend_a, r.backend_b)]
+    return out

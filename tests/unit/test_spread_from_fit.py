@@ -86,3 +86,22 @@ def test_replays_of_the_replica_leave_out_what_comes_from_fit(runs, monkeypatch)
     seen.clear()
     spread.redraw_replays(held, sizes=(spread.GROUP,), replica=False)
     assert all(v == variants for _, _, v in seen)
+
+
+def test_held_out_fit_is_replayed_against_itself_and_against_another_backends_replica(runs, monkeypatch):
+    monkeypatch.setattr(spread, "from_fit", lambda backend: (VARIANT,) if backend == "tensorflow" else ())
+    seen = []
+
+    def record(then, today, backend_then, backend_today):
+        seen.append((backend_then, backend_today, {v for g in (*then, *today) for rs in g.values() for v in rs}))
+        return 0, len(then)
+
+    monkeypatch.setattr(spread.baseline, "flagged_pairs", record)
+    held = {"jax": by_seed(runs), "tensorflow": by_seed(runs)}
+    fit = {s: {VARIANT: rs[VARIANT]} for s, rs in by_seed(runs).items()}
+    replays = spread.held_fit_replays(held, {"tensorflow": fit}, sizes=(spread.GROUP,))
+    assert [(r.backend_a, r.backend_b) for r in replays] == [("jax", "tensorflow"), ("tensorflow", "tensorflow")]
+    assert all(variants == {VARIANT} for _, _, variants in seen), "only the variants real fit ran"
+    monkeypatch.setattr(spread, "from_fit", lambda backend: (VARIANT,))
+    assert [(r.backend_a, r.backend_b) for r in spread.held_fit_replays(held, {"tensorflow": fit}, (spread.GROUP,))] == [
+        ("tensorflow", "tensorflow")], "no replica where it does not stand for fit"
