@@ -285,8 +285,8 @@ def compare_page(folder: str | Path = "calibration") -> str:
         lines += ["", "Left out of these replays: " + "; ".join(
             f"{', '.join(f'`{v}`' for v in vs)} wherever {b} takes part" for b, vs in left_out.items())
             + ". The replica does not stand for real fit there (replica-vs-fit.md), so compare's spread for them "
-            "comes from real fit's seeds. Their false alarms are counted only fit against fit on one backend (the "
-            "real-fit rows below); across backends no count covers their cells."]
+            "comes from real fit's seeds. Their false alarms are counted on real fit's held-out runs where those are "
+            "stored (the section on real fit below); where none are, no count covers their cells."]
     above = [r for r in replays if r.flagged.upper > baseline.ALPHA]
     lines += ["", f"The target is a false-alarm rate of at most {baseline.ALPHA:.0%} per comparison, shown only where the "
               f"95% upper bound is below it: {len(replays) - len(above)} of {len(replays)} rows show it. Groups of more "
