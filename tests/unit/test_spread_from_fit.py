@@ -67,16 +67,23 @@ def test_a_spread_naming_an_unknown_variant_from_fit_is_refused(runs):
         redraw.parse(out.getvalue(), Path("redraw-jax.npz"), "jax", min_seeds=0)
 
 
-def test_replays_of_the_replica_leave_out_what_comes_from_fit(runs, monkeypatch):
-    held = {"jax": by_seed(runs), "tensorflow": by_seed(runs)}
+@pytest.fixture
+def seen(monkeypatch):
+    """TensorFlow's spread takes VARIANT from fit; every replay compare would make is recorded, not made:
+    (baseline's backend, today's, the variants its groups hold)."""
     monkeypatch.setattr(spread, "from_fit", lambda backend: (VARIANT,) if backend == "tensorflow" else ())
-    seen = []
+    replays = []
 
     def record(then, today, backend_then, backend_today):
-        seen.append((backend_then, backend_today, {v for g in (*then, *today) for rs in g.values() for v in rs}))
+        replays.append((backend_then, backend_today, {v for g in (*then, *today) for rs in g.values() for v in rs}))
         return 0, len(then)
 
     monkeypatch.setattr(spread.baseline, "flagged_pairs", record)
+    return replays
+
+
+def test_replays_of_the_replica_leave_out_what_comes_from_fit(runs, seen):
+    held = {"jax": by_seed(runs), "tensorflow": by_seed(runs)}
     replays = spread.redraw_replays(held, sizes=(spread.GROUP,))
     variants = {r.variant for r in runs}
     assert [(a, b, v == variants - {VARIANT}) for a, b, v in seen] == [
@@ -88,15 +95,7 @@ def test_replays_of_the_replica_leave_out_what_comes_from_fit(runs, monkeypatch)
     assert all(v == variants for _, _, v in seen)
 
 
-def test_held_out_fit_is_replayed_against_itself_and_against_another_backends_replica(runs, monkeypatch):
-    monkeypatch.setattr(spread, "from_fit", lambda backend: (VARIANT,) if backend == "tensorflow" else ())
-    seen = []
-
-    def record(then, today, backend_then, backend_today):
-        seen.append((backend_then, backend_today, {v for g in (*then, *today) for rs in g.values() for v in rs}))
-        return 0, len(then)
-
-    monkeypatch.setattr(spread.baseline, "flagged_pairs", record)
+def test_held_out_fit_is_replayed_against_itself_and_against_another_backends_replica(runs, seen, monkeypatch):
     held = {"jax": by_seed(runs), "tensorflow": by_seed(runs)}
     fit = {s: {VARIANT: rs[VARIANT]} for s, rs in by_seed(runs).items()}
     replays = spread.held_fit_replays(held, {"tensorflow": fit}, sizes=(spread.GROUP,))
