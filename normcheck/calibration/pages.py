@@ -130,8 +130,8 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
         on, label = (held_fit_matrix, held_label) if seeds is held else (fit_matrix, FIT_SEEDS_WORDS["development"])
         for n, together in rates.run_rates(CLAIMS, seeds, on, sorted(not_engine), sizes, label).items():
             lines.append(f"- a run of {_seeds(n)}, {name}: {together.text()} runs fail.")
-    fits = [(f"real fit's {len(fit_matrix)} seeds ({_span(fit_matrix)})", fit_matrix)]
-    if held_fit_matrix is not fit_matrix:
+    fits = [(f"real fit's {len(fit_matrix)} seeds ({_span(fit_matrix)})", fit_matrix)] if fit_matrix else []
+    if held_fit_matrix and held_fit_matrix is not fit_matrix:
         fits.append((f"its {len(held_fit_matrix)} {_label(ranges, held_fit_matrix, backend, 'fit')}",
                      held_fit_matrix))
     for claim in (c for c in CLAIMS if c.id in not_engine):
