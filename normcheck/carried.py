@@ -16,6 +16,7 @@ from .experiment import QUESTION_EXPERIMENT
 PATH = Path(__file__).with_name("carried-rates.json")
 SCHEMA = "normcheck.carried/1"
 COUNTED_ORDER = QUESTION_EXPERIMENT.order  # the replica's batch order: the one its counts hold for
+FIT_SEEDS_WORDS = {"held out": "held-out fit seeds", "development": "calibration fit seeds"}  # a count's "fit_seeds"
 
 
 def read(path: Path = PATH) -> dict[str, Any] | None:
@@ -83,7 +84,8 @@ def line(backend: str, seeds: int, rule_version: str, path: Path = PATH, order: 
         sizes = " and ".join(sorted(counted["runs"], key=int))
         return f"no counted false-fail rate for a run of {seeds} seeds on {backend}: counted for runs of {sizes}"
     fit = run.get("fit", [])
-    where = "real fit's held-out seeds" if run.get("fit_seeds") == "held-out fit seeds" else "real fit's calibration seeds"
+    held_out = run.get("fit_seeds") == FIT_SEEDS_WORDS["held out"]
+    where = "real fit's held-out seeds" if held_out else "real fit's calibration seeds"
     on_fit = (f" plus {len(fit)} claim{'s' if len(fit) > 1 else ''} counted on {where}, 95% upper "
               f"{run['upper']:.1e} for both" if fit else f", 95% upper {run['upper']:.1e}")
     return (f"with its initial weights redrawn, a healthy {backend} stack failed some claim in {run['failing']}/"
@@ -117,11 +119,11 @@ def compare_line(backend_then: str, backend_now: str, seeds: int, regime: str, r
         counted = " and ".join(str(n) for n in sorted({r["size"] for r in rows}))
         return f"no counted false-alarm rate for {seeds} seeds a side: counted for {counted} (calibration/compare.md)"
     parts, uncovered = [], []
+    covered = {v for f in sized if f["engine"] == "fit" for v in f.get("variants", [])}
     for r in sized:
         if r["engine"] == "fit":
             parts.append(f"{r['flagged']}/{r['trials']} held-out real-fit replays of {', '.join(r['variants'])}")
             continue
-        covered = {v for f in sized if f["engine"] == "fit" for v in f.get("variants", [])}
         uncovered += [v for v in r.get("left_out", []) if v not in covered]
         without = f" without {', '.join(r['left_out'])}" if r.get("left_out") else ""
         parts.append(f"{r['flagged']}/{r['trials']} held-out replica replays{without}")

@@ -21,7 +21,7 @@ from functools import partial
 
 import numpy as np
 
-from ..claims import CLAIMS
+from ..claims import CLAIMS, Claim
 from ..experiment import QUESTION_EXPERIMENT
 from ..run import RunsBySeed
 from ..variants import VARIANTS
@@ -137,21 +137,23 @@ def not_the_engine(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
     return _variants(rejected(fit, replica))
 
 
+def _claims_on_fit(found: list[str]) -> list[Claim]:
+    variants = set(_variants(found))
+    return [c for c in CLAIMS if c.id in found or variants & set(c.variants)]
+
+
 def on_fit(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
     """The claims whose counts must come from real fit: each claim the test rejects, and every claim that reads a
     variant the replica does not stand for (`not_the_engine`)."""
-    found = rejected(fit, replica)
-    variants = set(_variants(found))
-    return [c.id for c in CLAIMS if c.id in found or variants & set(c.variants)]
+    return [c.id for c in _claims_on_fit(rejected(fit, replica))]
 
 
 def fit_runs_for(fit: RunsBySeed, replica: RunsBySeed) -> list[str]:
     """The variants real fit must run for its counts to replace the replica's: those `not_the_engine`, and every
     variant a claim `on_fit` reads."""
     found = rejected(fit, replica)
-    variants = set(_variants(found))
-    claims = [c for c in CLAIMS if c.id in found or variants & set(c.variants)]
-    return [v for v in VARIANTS if v in variants or any(v in c.variants for c in claims)]
+    needed = set(_variants(found)) | {v for c in _claims_on_fit(found) for v in c.variants}
+    return [v for v in VARIANTS if v in needed]
 
 
 def compare(fit: RunsBySeed, replica: RunsBySeed, seed: int = 0) -> tuple[list[Agreement], float]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import baseline, files, redraw
+from ..carried import FIT_SEEDS_WORDS
 from ..claims import CLAIMS
 from ..constants import DEFAULT_SEEDS, FIT_SEEDS, ONE_SEED, seed_span
 from ..errors import InputError
@@ -156,8 +157,6 @@ def stored_rates_table(folder: str | Path, backend: str) -> str:
                        store.held_out_fit(folder, backend))
 
 
-FIT_SEEDS_WORDS = {"held out": "held-out fit seeds", "development": "calibration fit seeds"}
-
 
 def counting_fit(fit: RunsBySeed, held_fit: RunsBySeed, on_fit: Collection[str], ranges: Sequence[ledger.SeedRange],
                  backend: str) -> tuple[RunsBySeed, str]:
@@ -291,7 +290,8 @@ def compare_page(folder: str | Path = "calibration") -> str:
     lines += ["", f"The target is a false-alarm rate of at most {baseline.ALPHA:.0%} per comparison, shown only where the "
               f"95% upper bound is below it: {len(replays) - len(above)} of {len(replays)} rows show it. Groups of more "
               f"than {max(REPLAY_SIZES)} seeds a side have no measured false-alarm rate here."]
-    lines += _fit_and_close_sections(folder)
+    held_fit = store.held_out_fit_by_backend(folder)
+    lines += _fit_and_close_sections(folder, held, held_fit)
     backends = tuple(sorted(b for b in held if redraw.cells(b) is not None))
     lines += [
         "",
@@ -309,7 +309,6 @@ def compare_page(folder: str | Path = "calibration") -> str:
         "| variant | metric | epoch | tolerance | detects (90%) | seeds for 0.01 |",
         "|---|---|---|---|---|---|",
     ]
-    held_fit = {b: by_seed(store.load_fit_runs(p)) for b, p in store.HOLDOUT_FIT_RUNS.by_backend(folder).items()}
     for variant in VARIANTS:
         for metric in baseline.METRICS:
             for epoch in POWER_EPOCHS:
@@ -354,8 +353,10 @@ def _held_seeds_for(columns: list[np.ndarray | None], backends: tuple[str, ...],
     return "-" if measured is None else f"> {measured}"
 
 
-def _fit_and_close_sections(folder: str | Path) -> list[str]:
-    """compare.md's replays beyond the replica's redraws: real fit against real fit, and the close regime."""
+def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySeed],
+                            held_fit: dict[str, RunsBySeed]) -> list[str]:
+    """compare.md's replays beyond the replica's redraws: real fit against real fit (on the calibration seeds and
+    on `held_fit`, by backend, against itself and `held_replica`), and the close regime."""
     replica, fit = _stored_by_backend(folder)
     lines = []
     fit_replays = redraw_replays(fit, replica=False) if fit else []
@@ -371,9 +372,8 @@ def _fit_and_close_sections(folder: str | Path) -> list[str]:
         lines += [f"| {r.size} | {r.backend_a} | {r.backend_b} | {r.flagged.trials} | {r.flagged.failing} | "
                   f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%} |" for r in fit_replays]
     ranges = ledger.recorded(folder)
-    held_replica = store.held_out_by_backend(folder)
-    for backend, path in store.HOLDOUT_FIT_RUNS.by_backend(folder).items():
-        held = by_seed(store.load_fit_runs(path))
+    for backend, held in held_fit.items():
+        path = store.HOLDOUT_FIT_RUNS.path(folder, backend)
         variants = sorted({v for rs in held.values() for v in rs}, key=list(VARIANTS).index)
         lines += ["", f"## Real fit on held-out seeds, {backend}", "",
                   f"The same replays of the variants the replica does not stand for on {backend} "

@@ -126,12 +126,8 @@ def compare_counts(out: Path, held: dict[str, RunsBySeed] | None = None) -> list
 def held_out_fit(out: Path) -> dict[str, RunsBySeed]:
     """Each backend's real fit on held-out seeds in `out`, where the ledger holds them out for the rule in force."""
     ranges = ledger.recorded(out)
-    found = {}
-    for backend, path in sorted(store.HOLDOUT_FIT_RUNS.by_backend(out).items()):
-        fit = by_seed(store.load_fit_runs(path))
-        if ledger.role(ranges, range(min(fit), max(fit) + 1), backend, "fit") == "held out":
-            found[backend] = fit
-    return found
+    return {backend: fit for backend, fit in sorted(store.held_out_fit_by_backend(out).items())
+            if ledger.role(ranges, range(min(fit), max(fit) + 1), backend, "fit") == "held out"}
 
 
 def _joint(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

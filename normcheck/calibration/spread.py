@@ -67,12 +67,12 @@ def condensed(runs: Sequence[Run], fit: Sequence[Run] = (), from_fit: Sequence[s
                            seeds_run)
 
 
-
 def calibrated(runs: Sequence[Run], fit: Sequence[Run] | None) -> bytes:
     """redraw-<backend>.npz from the replica's calibration `runs`, the variants it does not stand for
     (agreement.not_the_engine, tested against real fit's runs `fit`) taken from `fit`."""
     from_fit = agreement.not_the_engine(by_seed(fit), by_seed(runs)) if fit else []
     return condensed(runs, fit or (), from_fit)
+
 
 @dataclass(frozen=True)
 class CloseReplay:

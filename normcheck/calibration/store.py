@@ -268,3 +268,8 @@ def held_out_fit(folder: str | Path, backend: str) -> list[Run] | None:
 def held_out_by_backend(folder: str | Path) -> dict[str, RunsBySeed]:
     """Every backend's held-out replica runs, by seed."""
     return {b: by_seed(load_replica_runs(p)) for b, p in HOLDOUT_RUNS.by_backend(folder).items()}
+
+
+def held_out_fit_by_backend(folder: str | Path) -> dict[str, RunsBySeed]:
+    """Every backend's real fit on held-out seeds, by seed."""
+    return {b: by_seed(load_fit_runs(p)) for b, p in HOLDOUT_FIT_RUNS.by_backend(folder).items()}
