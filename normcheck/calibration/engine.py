@@ -289,7 +289,7 @@ def simulate(variant: str | Variant, seed_list: Sequence[int], initial: dict[str
 
 def calibration_runs(seed_list: Sequence[int], variants: Sequence[str], experiment: Experiment = QUESTION_EXPERIMENT,
                      log: Callable[[str], None] = lambda m: None, resume: str | Path | None = None,
-                     seed_batch: int = SEED_BATCH, xla_defaults: bool = False) -> list[Run]:
+                     seed_batch: int = SEED_BATCH, xla_defaults: bool = False, grow: str | Path | None = None) -> list[Run]:
     """Every variant for every seed, with this process's Keras backend's initial weights and loss.
 
     Seeds run `seed_batch` at a time, the last batch padded to `seed_batch` (by repeating its last seed): a
@@ -297,6 +297,8 @@ def calibration_runs(seed_list: Sequence[int], variants: Sequence[str], experime
     finished batch is kept there (store.SeedBatchFiles) and a re-run of the same setup reads it back instead
     of training it again. `log` gets a progress line with the time left after each batch. `xla_defaults`: JAX's
     default compiler options, the same runs with float-level differences (compare's close regime, compare.md).
+    With `grow` (a replica file this same setup saved with the same `seed_batch`), each batch that file ran as one of
+    its own is read back from it: a run over an extended seed range trains only the new seeds.
     """
     backend = framework.keras().backend.backend()
     loss_mode = framework.traits(backend).loss_mode
@@ -308,11 +310,14 @@ def calibration_runs(seed_list: Sequence[int], variants: Sequence[str], experime
     setup = {"schema": store.SEED_BATCH_SCHEMA, "experiment": experiment.to_dict(), "versions": versions,
              "variants": names, "seed_batch": seed_batch}
     done = store.SeedBatchFiles(resume, setup) if resume is not None else None
+    saved = store.SavedBatches(grow, experiment, versions, names, seed_batch) if grow and Path(grow).exists() else None
     progress = _Progress(len(seed_list), backend, log)
     starts = range(0, len(seed_list), seed_batch)
     parts: dict[int, dict[str, np.ndarray]] = {}
     for start in starts:
         found = done.read(start, seed_list[start:start + seed_batch]) if done is not None else None
+        if found is None and saved is not None:
+            found = saved.read(seed_list[start:start + seed_batch])
         if found is not None:
             parts[start] = found
             progress.skip(len(found["loss"]))

@@ -78,10 +78,11 @@ def calibrate_replica(out: Path, seeds: Iterable[int] | None, log: Log | None = 
 
 def _replica_into(target: Path, seeds: Iterable[int], log: Log | None, xla_defaults: bool = False) -> None:
     """The replica over `seeds`, every variant, saved to `target`; finished seed batches wait in <target>.chunks/
-    until then, so an interrupted run of the same setup resumes from them."""
+    until then, so an interrupted run of the same setup resumes from them, and the batches `target` already holds
+    (same setup) are read back, so an extended range trains only its new seeds."""
     files.check_writable(target)
     runs = engine.calibration_runs(list(seeds), list(VARIANTS), log=log or _quiet, resume=store.chunks_folder(target),
-                                   xla_defaults=xla_defaults)
+                                   xla_defaults=xla_defaults, grow=target)
     store.save_replica_runs(runs, target)
     store.discard_chunks(store.chunks_folder(target))
 

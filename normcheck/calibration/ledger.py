@@ -12,6 +12,7 @@ from a fixed sentence, and tests/docs holds the record to the stored files and t
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -103,17 +104,52 @@ def recorded(folder: str | Path) -> list[SeedRange]:
     return load(folder) if (Path(folder) / RANGES).exists() else []
 
 
+def _chain(ranges: list[SeedRange], start: SeedRange, backend: str) -> list[SeedRange]:
+    """`start` and the records that continue it seed for seed: same engine, role and rule version, on `backend`."""
+    chain = [start]
+    while True:
+        last = chain[-1]
+        nxt = next((r for r in ranges if r.first == last.last + 1 and r.engine == start.engine and r.role == start.role
+                    and r.rule_version == start.rule_version and backend in r.backends), None)
+        if nxt is None:
+            return chain
+        chain.append(nxt)
+
+
+def _joined(chain: list[SeedRange]) -> SeedRange:
+    """Records that continue one another as one range: a held-out range extended by a later record (drawn for the
+    same frozen rule, recorded before its runs) is counted as one, its notes kept in order."""
+    if len(chain) == 1:
+        return chain[0]
+    note = "; then ".join(f"{r.span()}: {r.note}" for r in chain)
+    return dataclasses.replace(chain[0], last=chain[-1].last, note=note)
+
+
+def _starts(ranges: list[SeedRange], r: SeedRange, backend: str) -> bool:
+    """Whether no record continues into `r` (so a chain starts at it)."""
+    return not any(p is not r and _chain(ranges, p, backend)[1:2] == [r] for p in ranges)
+
+
 def find(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> SeedRange | None:
-    """The recorded range that holds these seeds of `backend` through `engine`, if any."""
-    return next((r for r in ranges if r.covers(seeds, backend, engine)), None)
+    """The recorded range that holds these seeds of `backend` through `engine`, if any; records that continue one
+    another count as one range."""
+    for r in ranges:
+        if r.engine == engine and backend in r.backends and r.first <= seeds.start <= r.last:
+            joined = _joined(_chain(ranges, r, backend))
+            if joined.covers(seeds, backend, engine):
+                return joined
+    return None
 
 
 def held_out_range(ranges: list[SeedRange], backend: str) -> range:
-    """The replica's seeds recorded as held out for today's rule on `backend`: what `calibrate --holdout` runs."""
+    """The replica's seeds recorded as held out for today's rule on `backend`, with the records that continue them:
+    what `calibrate --holdout` runs."""
     version = rule_version()
     for r in ranges:
-        if r.role == "held-out" and r.rule_version == version and r.engine == "replica" and backend in r.backends:
-            return seeds_module.span(r.first, r.last, f"calibration/{RANGES}: held-out range {r.span()}")
+        if (r.role == "held-out" and r.rule_version == version and r.engine == "replica" and backend in r.backends
+                and _starts(ranges, r, backend)):
+            joined = _joined(_chain(ranges, r, backend))
+            return seeds_module.span(joined.first, joined.last, f"calibration/{RANGES}: held-out range {joined.span()}")
     raise InputError(f"no held-out range for rule {version} on {backend} in calibration/{RANGES}: freeze the rule "
                      "(`calibrate --freeze`), commit, record a fresh range there, then run --holdout (or pass --seeds)")
 

@@ -238,6 +238,34 @@ class SeedBatchFiles:
         files.write_bytes(self._path(start), npz_bytes(arrays, self.setup, seeds))
 
 
+class SavedBatches:
+    """The seed batches of a replica file saved earlier by the same setup, read back so a larger run over the same first
+    seeds grows it instead of training them again (`calibrate --holdout` over an extended range)."""
+
+    def __init__(self, path: str | Path, experiment: Experiment, versions: dict[str, str], variants: list[str],
+                 seed_batch: int):
+        data = files.read_npz(path, "replica runs")
+        where = f"replica runs {str(path)!r}"
+        try:
+            header = json.loads(str(data["header"]))
+            self.seeds = [int(s) for s in data["seeds"]]
+            self.arrays = {k: data[k] for k in data if k not in ("header", "seeds")}
+        except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+            raise InputError(f"{where} is unreadable: {exc!r}") from None
+        self.same_setup = (header.get("schema") == SCHEMA and header.get("experiment") == experiment.to_dict()
+                           and header.get("versions") == versions and header.get("variants") == variants)
+        self.seed_batch = seed_batch
+
+    def read(self, seeds: list[int]) -> dict[str, np.ndarray] | None:
+        """One batch's arrays, if the saved file ran exactly these seeds as one of its own batches."""
+        if not self.same_setup or not seeds or seeds[0] not in self.seeds:
+            return None
+        at = self.seeds.index(seeds[0])
+        if at % self.seed_batch or self.seeds[at:at + self.seed_batch] != seeds:
+            return None
+        return {k: a[at:at + len(seeds)] for k, a in self.arrays.items()}
+
+
 def discard_chunks(folder: str | Path) -> None:
     """Remove a finished calibration's seed-batch folder (after its runs are saved)."""
     folder = Path(folder)

@@ -1,6 +1,7 @@
 """calibration/seed-ranges.json is the record every "held out" rests on: it must cover what is stored and match the rule."""
 
 import dataclasses
+import itertools
 import json
 from pathlib import Path
 
@@ -69,11 +70,29 @@ def test_holdout_runs_the_range_recorded_for_todays_rule_and_refuses_without_one
     ranges = ledger.load(CALIBRATION)
     held = [r for r in ranges if r.role == "held-out" and r.rule_version == ledger.rule_version()
             and r.engine == "replica"]
-    for r in held:
-        for backend in r.backends:
-            assert ledger.held_out_range(ranges, backend) == range(r.first, r.last + 1)
+    for backend in {b for r in held for b in r.backends}:
+        mine = sorted((r for r in held if backend in r.backends), key=lambda r: r.first)
+        assert all(a.last + 1 == b.first for a, b in itertools.pairwise(mine)), f"{backend}: held-out records with a gap"
+        assert ledger.held_out_range(ranges, backend) == range(mine[0].first, mine[-1].last + 1)
     with pytest.raises(InputError, match="no held-out range for rule"):
         ledger.held_out_range([r for r in ranges if r.role != "held-out"], "jax")
     huge = [dataclasses.replace(r, last=r.first + 10**12) for r in held]
     with pytest.raises(InputError, match=r"are invalid; allowed: .*at most 100000 seeds"):
         ledger.held_out_range(huge, huge[0].backends[0])
+
+
+def _range(first, last, role="held-out", backends=("jax",), version=None, note=""):
+    return ledger.SeedRange(first, last, "replica", backends, role, version or ledger.rule_version(), "abc1234", note)
+
+
+def test_a_record_that_continues_a_held_out_range_extends_it_and_nothing_else_does():
+    first, more = _range(10, 19, note="drawn at the freeze"), _range(20, 29, note="added after 10-19 was counted")
+    assert ledger.held_out_range([more, first], "jax") == range(10, 30)
+    found = ledger.find([more, first], range(10, 30), "jax", "replica")
+    assert (found.first, found.last) == (10, 29)
+    assert found.note == "10-19: drawn at the freeze; then 20-29: added after 10-19 was counted"
+    assert ledger.find([first, more], range(20, 25), "jax", "replica").first == 20
+    for other in (_range(20, 29, role="development"), _range(20, 29, version="000000000000"),
+                  _range(21, 29), _range(20, 29, backends=("tensorflow",))):
+        assert ledger.held_out_range([first, other], "jax") == range(10, 20)
+        assert ledger.find([first, other], range(10, 30), "jax", "replica") is None

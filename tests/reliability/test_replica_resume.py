@@ -90,3 +90,24 @@ def test_a_seeds_numbers_do_not_depend_on_the_seeds_beside_it(uninterrupted):
     by_seed = [r for r in uninterrupted if r.seed == 4]
     _assert_bit_identical([r for r in _calibrate([3, 4]) if r.seed == 4], by_seed)
     _assert_bit_identical(_calibrate([4]), by_seed)
+
+
+def test_a_saved_file_grows_to_a_longer_range_without_training_its_seeds_again(uninterrupted, tmp_path):
+    saved = tmp_path / "holdout.npz"
+    store.save_replica_runs(_calibrate(SEEDS[:4]), saved)
+    lines: list[str] = []
+    grown = _calibrate(log=lines.append, grow=saved)
+    assert [line.endswith("read back") for line in lines] == [True, True, False]
+    _assert_bit_identical(grown, uninterrupted)
+
+
+def test_a_saved_file_of_another_setup_or_batching_is_not_read_back(uninterrupted, tmp_path):
+    saved = tmp_path / "holdout.npz"
+    store.save_replica_runs(_calibrate(SEEDS[1:5]), saved)  # batches [1, 2], [3, 4]: not the batches of 0..4
+    lines: list[str] = []
+    _assert_bit_identical(_calibrate(log=lines.append, grow=saved), uninterrupted)
+    assert not any(line.endswith("read back") for line in lines)
+    store.save_replica_runs(engine.calibration_runs(SEEDS[:4], VARIANTS[:1], EXPERIMENT, seed_batch=BATCH), saved)
+    lines.clear()
+    _calibrate(log=lines.append, grow=saved)
+    assert not any(line.endswith("read back") for line in lines)
