@@ -105,15 +105,17 @@ def recorded(folder: str | Path) -> list[SeedRange]:
 
 
 def _chain(ranges: list[SeedRange], start: SeedRange, backend: str) -> list[SeedRange]:
-    """`start` and the records that continue it seed for seed: same engine, role and rule version, on `backend`."""
+    """A held-out `start` and the records that continue it seed for seed: same engine and rule version, on `backend`
+    (development ranges stay apart: each has its own story)."""
     chain = [start]
-    while True:
+    while start.role == "held-out":
         last = chain[-1]
         nxt = next((r for r in ranges if r.first == last.last + 1 and r.engine == start.engine and r.role == start.role
                     and r.rule_version == start.rule_version and backend in r.backends), None)
         if nxt is None:
-            return chain
+            break
         chain.append(nxt)
+    return chain
 
 
 def _joined(chain: list[SeedRange]) -> SeedRange:

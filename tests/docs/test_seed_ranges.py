@@ -92,6 +92,9 @@ def test_a_record_that_continues_a_held_out_range_extends_it_and_nothing_else_do
     assert (found.first, found.last) == (10, 29)
     assert found.note == "10-19: drawn at the freeze; then 20-29: added after 10-19 was counted"
     assert ledger.find([first, more], range(20, 25), "jax", "replica").first == 20
+    development = [_range(0, 9, role="development", note="a"), _range(10, 19, role="development", note="b")]
+    assert ledger.find(development, range(0, 10), "jax", "replica").note == "a"
+    assert ledger.find(development, range(0, 20), "jax", "replica") is None
     for other in (_range(20, 29, role="development"), _range(20, 29, version="000000000000"),
                   _range(21, 29), _range(20, 29, backends=("tensorflow",))):
         assert ledger.held_out_range([first, other], "jax") == range(10, 20)
