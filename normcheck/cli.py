@@ -19,6 +19,7 @@ from . import (
     bench,
     carried,
     claims,
+    cluster,
     files,
     fitorder,
     framework,
@@ -26,6 +27,7 @@ from . import (
     parallel,
     plots,
     report,
+    scaling,
     sweep,
     variants,
 )
@@ -35,7 +37,7 @@ from .calibration import ledger as calibration_ledger
 from .calibration import pages as calibration_pages
 from .calibration import promote as calibration_promote
 from .calibration import property_rates as calibration_property_rates
-from .constants import DEFAULT_SEEDS, FIT_SEEDS, HELD_OUT_FIT, MAX_DRAWS, REPLICA_SEEDS, seed_span
+from .constants import CLUSTER_ENV, DEFAULT_SEEDS, FIT_SEEDS, HELD_OUT_FIT, MAX_DRAWS, REPLICA_SEEDS, seed_span
 from .errors import ChildError, InputError
 from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
@@ -145,6 +147,12 @@ def _common(p: argparse.ArgumentParser, seeds_default: str | None, *, epochs: in
         p.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
 
+def _cluster_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cluster", metavar="ADDRESS", default=None,
+                   help=f"train on the workers of the Dask scheduler at ADDRESS (tcp://HOST:8786) instead of --jobs "
+                        f"worker processes here (default: ${CLUSTER_ENV}, else here; docs/cluster.md)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m normcheck", description=__doc__)
     parser.add_argument("--version", action=_Version, nargs=0, help="print normcheck's and the frameworks' versions and exit")
@@ -155,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--variants", type=_variant_list, default=None, help="comma-separated variants (default: all)")
     run.add_argument("--order", choices=ORDERS, default="owned",
                      help="batch order: normcheck's per-(seed, epoch) permutation, or fit(shuffle=True)'s own (default %(default)s)")
+    _cluster_option(run)
     run.add_argument("--json", metavar="PATH", help="write the runs and verdicts as JSON")
     run.add_argument("--plot", metavar="PATH", help="write learning curves: .png, .svg or .pdf")
     run.add_argument("--markdown", metavar="PATH",
@@ -164,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     _common(cal, None, jobs=False)
     cal.add_argument("--jobs", type=_jobs, default=None,
                      help="worker processes for --engine fit (default: the cores available); the replica runs in one")
+    _cluster_option(cal)
     cal.add_argument("--seeds", type=_seed_list, default=None,
                      help=f"seeds (default: {seed_span(REPLICA_SEEDS)} with the replica, {seed_span(FIT_SEEDS)} with fit)")
     cal.add_argument("--engine", choices=calibration_engine.ENGINES, default="replica",
@@ -198,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="accuracy against input scale, per variant, with a plot")
     _common(sw, "3", epochs=1, jobs=False)
     sw.add_argument("--variants", type=_variant_list, default=list(sweep.SWEEP_VARIANTS))
+    _cluster_option(sw)
     sw.add_argument("--low", type=_range_float(*sweep.SCALE_RANGE), default=1.0,
                     help=f"smallest max|x|, {sweep.SCALE_RANGE[0]:g} to {sweep.SCALE_RANGE[1]:g} (default %(default)g)")
     sw.add_argument("--high", type=_range_float(*sweep.SCALE_RANGE), default=1e6,
@@ -212,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--variants", type=_variant_list, default=list(QUESTION_VARIANTS))
     bench.add_argument("--targets", action="store_true", help="also measure recording overhead and matrix vs the question's script")
     bench.add_argument("--readme", metavar="PATH", help="only rewrite the speed block in PATH (docs/performance.md) from stored results")
+    bench.add_argument("--cluster-overhead", action="store_true",
+                       help=f"only time {scaling.SEEDS} seeds through the local pool and a local Dask cluster of --jobs "
+                            f"workers, write docs/cluster-<backend>.json and the prediction block of {scaling.PAGE}")
     bench.add_argument("--results", metavar="FILE", nargs="+", default=None,
                        help="with --readme: the `--targets --json` files to render (default: docs/bench-{tensorflow,jax}.json)")
 
@@ -229,11 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(rec, str(DEFAULT_SEEDS))
     rec.add_argument("path", metavar="PATH")
     rec.add_argument("--force", action="store_true", help="overwrite an existing file")
+    _cluster_option(rec)
     cmp_ = bsub.add_parser("compare", help="train today's runs for the baseline's seeds and compare")
     cmp_.add_argument("path", metavar="PATH")
     cmp_.add_argument("--backend", choices=BACKENDS)
     cmp_.add_argument("--jobs", type=_jobs, default=available_cores(),
                       help="worker processes (default %(default)s: the cores available)")
+    _cluster_option(cmp_)
     cmp_.add_argument("--json", metavar="OUT", help="write the comparison as JSON")
     cmp_.add_argument("--markdown", metavar="PATH",
                       help="write what moved as Markdown (also appended to $GITHUB_STEP_SUMMARY when set)")
@@ -304,6 +320,20 @@ def _gate(reads: dict[str, str | None], writes: dict[str, str | None], *, summar
     files.gate(reads, writes, force=force)
 
 
+def _cluster(args: argparse.Namespace) -> str | None:
+    """Where this command trains: --cluster, else $NORMCHECK_CLUSTER, else here. Calibration jobs that train nothing or
+    run the replica train here (cmd_calibrate refuses an explicit --cluster for them)."""
+    if not hasattr(args, "cluster"):
+        return None
+    if args.command == "calibrate" and (args.engine == "replica" or args.report or args.properties):
+        return None
+    return args.cluster if args.cluster is not None else os.environ.get(CLUSTER_ENV) or None
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     _gate({}, {"--json": args.json, "--markdown": args.markdown, "--plot": args.plot}, summary=True)
     if args.plot:
@@ -312,7 +342,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     names = args.variants or list(variants.VARIANTS)
     seeds = args.seeds
     epoch_cb, run_cb = _progress(args.quiet)
-    matrix = parallel.train_matrix(names, seeds, experiment, jobs=args.jobs, on_run=run_cb, progress=epoch_cb)
+    matrix = parallel.train_matrix(names, seeds, experiment, jobs=args.jobs, on_run=run_cb, progress=epoch_cb,
+                                   cluster=_cluster(args), log=_warn)
     by_variant = {n: [matrix[s][n] for s in seeds] for n in names}
     print(report.question_table(by_variant))
     verdicts = claims.check_all(matrix) if claims.applies_to(experiment) else []
@@ -377,6 +408,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 0
     if args.jobs is not None and args.engine == "replica":
         raise InputError(f"--jobs {args.jobs} applies to --engine fit; the replica runs every seed in one process")
+    if args.cluster is not None and (args.engine == "replica" or args.report or args.properties):
+        raise InputError(f"--cluster {args.cluster!r} applies to training with --engine fit; the replica runs every seed "
+                         "in one process, --report trains nothing, --properties trains here")
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     out = calibration_jobs.folder(args.out)
     if args.engine == "replica":
@@ -395,12 +429,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         if args.order != QUESTION_EXPERIMENT.order or args.epochs != QUESTION_EXPERIMENT.epochs:
             raise InputError(f"--holdout runs the question's experiment in normcheck's order; --order {args.order} "
                              f"--epochs {args.epochs} are not held out")
-        text = calibration_jobs.calibrate_holdout_fit(out, args.seeds, log, jobs=args.jobs or available_cores())
+        text = calibration_jobs.calibrate_holdout_fit(out, args.seeds, log, jobs=args.jobs or available_cores(),
+                                                      cluster=_cluster(args))
     elif args.report:
         text = calibration_jobs.report_fit(out, args.order)
     else:
         text = calibration_jobs.calibrate_fit(out, args.seeds, args.order, args.epochs, log,
-                                              jobs=args.jobs or available_cores())
+                                              jobs=args.jobs or available_cores(), cluster=_cluster(args))
     print(text)
     return 0
 
@@ -420,7 +455,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _gate({}, {"--csv": args.csv, "--plot": args.plot})
     plots.check_target(args.plot)
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
-    points = sweep.sweep(args.variants, scales, args.seeds, args.epochs, log)
+    points = sweep.sweep(args.variants, scales, args.seeds, args.epochs, log, cluster=_cluster(args))
     files.write_text(args.csv, sweep.to_csv(points))
     plots.scale_sweep(points, args.plot)
     print(f"wrote {args.csv} and {args.plot}")
@@ -428,6 +463,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.cluster_overhead and (args.targets or args.readme or args.json or args.results):
+        raise InputError("--cluster-overhead is a job of its own; it writes its JSON and page itself")
     if args.results and not args.readme:
         raise InputError("--results renders the speed block; allowed only with --readme PATH")
     _gate({f"--results {p}": p for p in args.results or ()}, {"--readme": args.readme, "--json": args.json})
@@ -436,6 +473,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"wrote the speed block of {args.readme}")
         return 0
     backend = framework.default_backend()
+    if args.cluster_overhead:
+        _gate({}, {"JSON": scaling.results_path(backend), "page": scaling.PAGE})
+        files.write_json(scaling.results_path(backend), scaling.measure(workers=args.jobs))
+        scaling.write_page(scaling.PAGE, scaling.results_path(backend))
+        print(f"wrote {scaling.results_path(backend)} and the {backend} block of {scaling.PAGE}")
+        return 0
     times = bench.epoch_times(args.variants, args.epochs, slow_too=framework.traits(backend).whole_epoch_calls)
     print(bench.epoch_table(times, backend), flush=True)
     out: dict = {"backend": backend, "versions": framework.versions(), "epoch_times": [dataclasses.asdict(t) for t in times]}
@@ -477,7 +520,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         experiment = Experiment(epochs=args.epochs)
         seeds = args.seeds
         order = fitorder.read_orders_in_fresh_process(framework.default_backend())  # first: a failure here costs no training
-        matrix = parallel.train_matrix(list(variants.VARIANTS), seeds, experiment, jobs=args.jobs, on_run=run_cb)
+        matrix = parallel.train_matrix(list(variants.VARIANTS), seeds, experiment, jobs=args.jobs, on_run=run_cb,
+                                       cluster=_cluster(args), log=_warn)
         runs = [matrix[s][v] for s in seeds for v in variants.VARIANTS]
         baseline.save(baseline.make(runs, experiment, seeds, framework.versions(), order), args.path, force=args.force)
         print(f"recorded {len(runs)} runs ({len(seeds)} seeds) on {framework.versions()} to {args.path}")
@@ -489,7 +533,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     base = baseline.load(args.path)
     baseline.check_spread(base, {"backend": framework.default_backend()})  # the shipped spread, before training
     order = fitorder.read_orders_in_fresh_process(framework.default_backend())
-    today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb)
+    today = parallel.train_matrix(base.variants, base.seeds, base.experiment, jobs=args.jobs, on_run=run_cb,
+                                  cluster=_cluster(args), log=_warn)
     result = baseline.compare(base, today, framework.versions(), order)
     rate = carried.compare_line(base.versions.get("backend", ""), framework.default_backend(), len(base.seeds),
                                 result.regime, calibration_ledger.rule_version(),
@@ -515,6 +560,8 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         args = parse(sys.argv[1:] if argv is None else argv)
         framework.select_backend(getattr(args, "backend", None))
         check_settings()
+        if _cluster(args) is not None:  # before anything else: a wrong address costs no training
+            cluster.check_address(_cluster(args))
         if os.environ.get("NORMCHECK_MUTATION"):  # applied in the processes normcheck starts: checked here, first
             mutations.get(os.environ["NORMCHECK_MUTATION"])
         if own_process:

@@ -16,6 +16,7 @@ SEEDS_OPTION = "--normcheck-seeds"  # the pytest plugin's options
 BACKEND_OPTION = "--normcheck-backend"
 BASELINE_OPTION = "--normcheck-baseline"
 SEEDS_ENV = "NORMCHECK_SEEDS"  # the seeds when SEEDS_OPTION is not given
+CLUSTER_ENV = "NORMCHECK_CLUSTER"  # a Dask scheduler's address when --cluster is not given
 
 
 def seed_span(seeds: range) -> str:

@@ -9,8 +9,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
+from . import cluster as cluster_module
 from . import framework
 from .experiment import Experiment
 from .run import Run, RunsBySeed, by_seed
@@ -44,8 +45,52 @@ def _worker_init(backend: str, legacy: str | None) -> None:
     framework.quiet_startup()
 
 
-def _train_chunk(tasks: list[tuple[str, int]], experiment: Experiment) -> list[str]:
-    return [train(v, experiment, s).to_json() for v, s in tasks]
+def _train_chunk(tasks: list[tuple[str, int]], experiment: Experiment) -> tuple[str, list[str]]:
+    return f"local {os.getpid()}", [train(v, experiment, s).to_json() for v, s in tasks]
+
+
+class LocalPool:
+    """Worker processes on this machine (the default executor): `blocks` trains each block in one of them."""
+
+    def __init__(self, jobs: int):
+        self.workers = jobs
+
+    def blocks(self, blocks: Sequence[list[tuple[str, int]]], experiment: Experiment) -> Iterator[tuple[str, list[str]]]:
+        ctx = multiprocessing.get_context("spawn")
+        initargs = (framework.default_backend(), os.environ.get("TF_USE_LEGACY_KERAS"))
+        # The pool's exit terminates its workers at once: on Ctrl-C, SIGTERM (the CLI raises) or an error,
+        # queued chunks are dropped and running ones stopped instead of waited for.
+        with ctx.Pool(min(self.workers, len(blocks)), _worker_init, initargs) as pool:
+            yield from pool.imap_unordered(functools.partial(_train_chunk, experiment=experiment), blocks)
+        sys.stderr.flush()
+
+    def __enter__(self) -> LocalPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class Throughput:
+    """Runs per worker as blocks come back, for a closing line: how fast the matrix trained, and where."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.runs: dict[str, int] = {}
+
+    def add(self, worker: str, runs: int) -> None:
+        self.runs[worker] = self.runs.get(worker, 0) + runs
+
+    def left(self, finished: int, total: int) -> float | None:
+        """Seconds until `total` at this session's pace, once a run has finished in it."""
+        done = sum(self.runs.values())
+        return (time.perf_counter() - self.start) / done * (total - finished) if done else None
+
+    def summary(self) -> str:
+        seconds = time.perf_counter() - self.start
+        total = sum(self.runs.values())
+        each = ", ".join(f"{w} {n} ({n / seconds:.2f}/s)" for w, n in sorted(self.runs.items()))
+        return f"{total} runs in {seconds:.1f} s, {total / max(seconds, 1e-9):.2f} runs/s; per worker: {each or 'none'}"
 
 
 def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6) -> list[list[tuple[str, int]]]:
@@ -85,30 +130,40 @@ def train_matrix(
     on_run: Callable[[Run, int, int], None] | None = None,
     progress=None,
     done: Sequence[Run] = (),
+    cluster: str | None = None,
+    block: int | None = None,
+    throughput: Throughput | None = None,
+    log: Callable[[str], None] = print,
 ) -> RunsBySeed:
-    """Every variant for every seed; with jobs > 1, runs are spread over processes. Runs in `done` are not retrained."""
+    """Every variant for every seed; with jobs > 1, runs are spread over processes, with `cluster` (a Dask scheduler's
+    address) over that cluster's workers (cluster.py). Runs in `done` are not retrained, and a run that comes back
+    twice is recorded once. `block` caps the runs per block (default: `chunks`'s); `throughput` counts runs per worker;
+    `log` gets the cluster's refusals."""
     out: RunsBySeed = {s: {} for s in seeds} | by_seed(done)
     tasks = [(v, s) for s in seeds for v in variants if v not in out[s]]
     total = len(tasks) + sum(len(r) for r in out.values())
 
     def record(run: Run) -> None:
+        if run.variant in out[run.seed]:
+            return
         out[run.seed][run.variant] = run
         if on_run is not None:
             on_run(run, sum(len(r) for r in out.values()), total)
 
     if not tasks:
         return out
-    if jobs <= 1 or len(tasks) == 1:
+    if cluster is None and (jobs <= 1 or len(tasks) == 1):
         for v, s in tasks:
             record(train(v, experiment, s, progress=progress))
+            if throughput is not None:
+                throughput.add("this process", 1)
         return out
-    ctx = multiprocessing.get_context("spawn")
-    initargs = (framework.default_backend(), os.environ.get("TF_USE_LEGACY_KERAS"))
-    # The pool's exit terminates its workers at once: on Ctrl-C, SIGTERM (the CLI raises) or an error,
-    # queued chunks are dropped and running ones stopped instead of waited for.
-    with ctx.Pool(min(jobs, len(tasks)), _worker_init, initargs) as pool:
-        for texts in pool.imap_unordered(functools.partial(_train_chunk, experiment=experiment), chunks(tasks, jobs)):
+    executor = LocalPool(jobs) if cluster is None else cluster_module.Cluster(cluster, log=log)
+    with executor:
+        cut = chunks(tasks, executor.workers) if block is None else chunks(tasks, executor.workers, largest=block)
+        for worker, texts in executor.blocks(cut, experiment):
             for text in texts:
                 record(Run.from_json(text))
-    sys.stderr.flush()
+            if throughput is not None:
+                throughput.add(worker, len(texts))
     return out

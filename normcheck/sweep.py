@@ -9,8 +9,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from . import parallel
 from .experiment import QUESTION_EXPERIMENT, Experiment
-from .training import train
+from .run import Run
 
 MAX_PER_DECADE = 100  # a finer grid is a training run per point per seed, and says nothing new
 MAX_RUNS = 10_000  # variants x points x seeds: about three hours of one-epoch runs
@@ -40,17 +41,22 @@ def experiment_for(max_abs_x: float, epochs: int, base: Experiment = QUESTION_EX
 
 
 def sweep(variants: Sequence[str], scales: Sequence[float], seeds: Sequence[int], epochs: int,
-          log: Callable[[str], None] | None = None) -> list[SweepPoint]:
-    out = []
+          log: Callable[[str], None] | None = None, cluster: str | None = None) -> list[SweepPoint]:
+    """Every (variant, scale, seed), here or on the Dask cluster at `cluster` (one scale's runs at a time)."""
     total = len(variants) * len(scales) * len(seeds)
-    for variant in variants:
-        for s in scales:
-            for seed in seeds:
-                run = train(variant, experiment_for(s, epochs), seed)
-                out.append(SweepPoint(variant, s, seed, epochs, run.accuracy[-1], run.eval_accuracy[-1]))
-                if log:
-                    log(f"[{len(out)}/{total}] {variant} max|x|={s:g} seed {seed}: inference accuracy {run.eval_accuracy[-1]:.4f}")
-    return out
+    finished = 0
+
+    def logged(run: Run, *_: int) -> None:
+        nonlocal finished
+        finished += 1
+        if log:
+            log(f"[{finished}/{total}] {run.variant} max|x|={run.experiment.max_abs_x:g} seed {run.seed}: inference "
+                f"accuracy {run.eval_accuracy[-1]:.4f}")
+
+    matrices = {s: parallel.train_matrix(variants, seeds, experiment_for(s, epochs), on_run=logged, cluster=cluster,
+                                         log=log or print) for s in scales}
+    return [SweepPoint(v, s, seed, epochs, matrices[s][seed][v].accuracy[-1], matrices[s][seed][v].eval_accuracy[-1])
+            for v in variants for s in scales for seed in seeds]
 
 
 def to_csv(points: Sequence[SweepPoint]) -> str:

@@ -46,17 +46,36 @@ SEED_BATCH = 500  # seeds per compiled program: XLA fuses by shape, so a seed's 
 
 
 def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUESTION_EXPERIMENT,
-            variants: Iterable[str] = tuple(VARIANTS), log=print, jobs: int = 1) -> list[Run]:
+            variants: Iterable[str] = tuple(VARIANTS), log=print, jobs: int = 1, cluster: str | None = None) -> list[Run]:
     """Train every (variant, seed) and write the runs to `path` (JSON lines), resuming a partial file of the same setup.
 
     The partial file's first line records the setup (experiment, backend, variants); a
     partial left by another setup is refused before any training, naming what differs.
+    Runs are written as their blocks finish, from worker processes or from a Dask cluster
+    (`cluster`, its scheduler's address): an interruption loses at most the blocks in flight.
     """
     path = Path(path)
     variants = list(variants)
     partial = path.with_name(path.name + ".partial")
     setup = {"setup": {"experiment": experiment.to_dict(), "backend": framework.default_backend(), "variants": variants}}
     done = store.resume(partial, setup) if partial.exists() else []
+    fresh = not partial.exists()
+    pace = parallel.Throughput()
+    try:
+        matrix = _collect_into(partial, setup, seeds, experiment, variants, log, jobs, cluster, done, pace)
+    except BaseException:
+        if fresh and not pace.runs and not store.resume(partial, setup):  # nothing to resume: leave no file behind
+            partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, path)
+    if pace.runs:
+        log(pace.summary())
+    return [matrix[s][v] for s in sorted(matrix) for v in variants if v in matrix[s]]
+
+
+def _collect_into(partial: Path, setup: dict, seeds: Iterable[int], experiment: Experiment, variants: list[str], log,
+                  jobs: int, cluster: str | None, done: list[Run], pace: parallel.Throughput):
+    """The matrix, each run appended to `partial` as it finishes (its first line the setup)."""
     with partial.open("a") as fh:
         if partial.stat().st_size == 0:
             fh.write(json.dumps(setup) + "\n")
@@ -64,12 +83,13 @@ def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUE
         def keep(run: Run, finished: int, total: int) -> None:
             fh.write(run.to_json() + "\n")
             fh.flush()
+            left = pace.left(finished, total)
+            eta = f", about {_clock(left)} left" if left is not None else ""
             log(f"[{finished}/{total}] {run.variant} seed={run.seed}: accuracy {run.accuracy[0]:.4f} -> "
-                f"{run.accuracy[-1]:.4f}, {sum(run.seconds):.1f} s")
+                f"{run.accuracy[-1]:.4f}, {sum(run.seconds):.1f} s{eta}")
 
-        matrix = parallel.train_matrix(variants, list(seeds), experiment, jobs=jobs, on_run=keep, done=done)
-    os.replace(partial, path)
-    return [matrix[s][v] for s in sorted(matrix) for v in variants if v in matrix[s]]
+        return parallel.train_matrix(variants, list(seeds), experiment, jobs=jobs, on_run=keep, done=done,
+                                     cluster=cluster, throughput=pace, log=log)
 
 
 COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}

@@ -42,12 +42,14 @@ def check_replica_experiment(order: str, epochs: int) -> None:
 
 
 def calibrate_fit(out: Path, seeds: Iterable[int] | None, order: str, epochs: int, log: Log | None = None,
-                  jobs: int = 1) -> str:
-    """Train real fit over `seeds` (default constants.FIT_SEEDS) into runs-<backend>-<order>.jsonl; its table."""
+                  jobs: int = 1, cluster: str | None = None) -> str:
+    """Train real fit over `seeds` (default constants.FIT_SEEDS) into runs-<backend>-<order>.jsonl, here or on the Dask
+    cluster at `cluster`; its table."""
     path = store.fit_runs(order).path(out, framework.default_backend())
     experiment = QUESTION_EXPERIMENT.replace(order=order, epochs=epochs)
     variants = tuple(VARIANTS) if order == "owned" else QUESTION_VARIANTS
-    runs = engine.collect(FIT_SEEDS if seeds is None else seeds, path, experiment, variants, log=log or _quiet, jobs=jobs)
+    runs = engine.collect(FIT_SEEDS if seeds is None else seeds, path, experiment, variants, log=log or _quiet, jobs=jobs,
+                          cluster=cluster)
     return _fit_table(out, order, runs)
 
 
@@ -125,7 +127,8 @@ def calibrate_holdout(out: Path, seeds: Iterable[int] | None, log: Log | None = 
     return text
 
 
-def calibrate_holdout_fit(out: Path, seeds: Iterable[int] | None, log: Log | None = None, jobs: int = 1) -> str:
+def calibrate_holdout_fit(out: Path, seeds: Iterable[int] | None, log: Log | None = None, jobs: int = 1,
+                          cluster: str | None = None) -> str:
     """Real fit over held-out seeds (default: the first constants.HELD_OUT_FIT of the range held out for today's rule)
     for the variants the replica does not stand for on this backend and those its claims counted on fit read
     (agreement.fit_runs_for), into
@@ -142,7 +145,7 @@ def calibrate_holdout_fit(out: Path, seeds: Iterable[int] | None, log: Log | Non
         held = ledger.held_out_range(ledger.recorded(out), backend)
         seeds = range(held.start, min(held.stop, held.start + HELD_OUT_FIT))
     target = store.HOLDOUT_FIT_RUNS.path(out, backend)
-    engine.collect(seeds, target, QUESTION_EXPERIMENT, variants, log=log or _quiet, jobs=jobs)
+    engine.collect(seeds, target, QUESTION_EXPERIMENT, variants, log=log or _quiet, jobs=jobs, cluster=cluster)
     text = pages.stored_rates_table(out, backend)
     files.write_text(store.RATES_PAGE.path(out, backend), text)
     if store.HOLDOUT_RUNS.by_backend(out):
