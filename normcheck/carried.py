@@ -41,7 +41,7 @@ def _well_formed(data: object) -> bool:
             if not (size.isdigit() and isinstance(run, dict) and _count(run.get("failing"))
                     and _count(run.get("trials")) and _probability(run.get("upper"))
                     and isinstance(run.get("fit"), list) and all(isinstance(c, str) for c in run["fit"])
-                    and isinstance(run.get("fit_seeds", ""), str)):
+                    and isinstance(run.get("fit_seeds", ""), str) and _stages(run.get("stages", []))):
                 return False
     compare = data.get("compare", [])
     return isinstance(compare, list) and all(_compare_row(r) for r in compare)
@@ -54,6 +54,11 @@ def _compare_row(row: object) -> bool:
             and _probability(row.get("joint_upper", 0))
             and all(isinstance(row.get(k, []), list) and all(isinstance(v, str) for v in row.get(k, []))
                     for k in ("left_out", "variants")))
+
+
+def _stages(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(s, list) and len(s) == 2 and all(_count(v) for v in s)
+                                           for s in value)
 
 
 def _probability(value: object) -> bool:
@@ -84,12 +89,15 @@ def line(backend: str, seeds: int, rule_version: str, path: Path = PATH, order: 
         sizes = " and ".join(sorted(counted["runs"], key=int))
         return f"no counted false-fail rate for a run of {seeds} seeds on {backend}: counted for runs of {sizes}"
     fit = run.get("fit", [])
+    stages = run.get("stages", [])
+    staged = (f" counted in {len(stages)} stages ({' then '.join(f'{f}/{n}' for f, n in stages)}; the bound adjusted "
+              "for the look that added each later stage)" if len(stages) > 1 else "")
     held_out = run.get("fit_seeds") == FIT_SEEDS_WORDS["held out"]
     where = "real fit's held-out seeds" if held_out else "real fit's calibration seeds"
     on_fit = (f" plus {len(fit)} claim{'s' if len(fit) > 1 else ''} counted on {where}, 95% upper "
               f"{run['upper']:.1e} for both" if fit else f", 95% upper {run['upper']:.1e}")
     return (f"with its initial weights redrawn, a healthy {backend} stack failed some claim in {run['failing']}/"
-            f"{run['trials']} replica runs of {seeds} seed{'s' if seeds > 1 else ''} on held-out seeds{on_fit} "
+            f"{run['trials']} replica runs of {seeds} seed{'s' if seeds > 1 else ''} on held-out seeds{staged}{on_fit} "
             f"(rule {data['rule']}, seeds {counted['seeds']}: calibration/{backend}.md)")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -29,6 +30,7 @@ from ..framework import BACKENDS
 RANGES = "seed-ranges.json"  # in the calibration folder
 RULE = "rule.json"  # the frozen rule, written by `calibrate --freeze`
 ROLES = ("development", "held-out")
+MAX_STAGES = 2  # a held-out range and at most one continuation: more looks would sample until a count comes out right
 
 
 def rule() -> dict[str, Any]:
@@ -63,6 +65,8 @@ class SeedRange:
     rule_version: str | None  # held-out: the frozen version it was drawn for
     frozen_in: str | None  # held-out: the commit that froze that version
     note: str
+    looked: tuple[str, ...] = ()  # a continuation: the backends whose count on the earlier seeds made it be added
+    parts: tuple[range, ...] = ()  # records joined into this one (`_joined`), in order
 
     def covers(self, seeds: range, backend: str, engine: str) -> bool:
         return engine == self.engine and backend in self.backends and self.first <= seeds.start and seeds.stop - 1 <= self.last
@@ -94,8 +98,18 @@ def load(folder: str | Path) -> list[SeedRange]:
             raise InputError(f"{place}: backends is {backends!r}; allowed: a non-empty list of backend names")
         if item["role"] == "held-out" and not (isinstance(item.get("rule_version"), str) and item.get("frozen_in")):
             raise InputError(f"{place}: a held-out range names the rule_version it was drawn for and the commit frozen_in")
+        looked = item.get("added_after_count_on", [])
+        if not (isinstance(looked, list) and all(isinstance(b, str) for b in looked)):
+            raise InputError(f"{place}: added_after_count_on is {looked!r}; allowed: a list of backend names")
         out.append(SeedRange(first, last, str(item.get("engine")), tuple(backends), item["role"], item.get("rule_version"),
-                             item.get("frozen_in"), str(item.get("note", ""))))
+                             item.get("frozen_in"), str(item.get("note", "")), tuple(looked)))
+    for r in out:
+        for backend in r.backends:
+            chain = _chain(out, r, backend)
+            if len(chain) > MAX_STAGES:
+                raise InputError(f"{where}: held-out seeds {r.span()} on {backend} are continued by "
+                                 f"{', '.join(c.span() for c in chain[1:])}; allowed: at most {MAX_STAGES - 1} "
+                                 "continuation (record a fresh range for a new rule instead)")
     return out
 
 
@@ -124,7 +138,9 @@ def _joined(chain: list[SeedRange]) -> SeedRange:
     if len(chain) == 1:
         return chain[0]
     note = "; then ".join(f"{r.span()}: {r.note}" for r in chain)
-    return dataclasses.replace(chain[0], last=chain[-1].last, note=note)
+    looked = tuple(sorted({b for r in chain[1:] for b in r.looked}))
+    return dataclasses.replace(chain[0], last=chain[-1].last, note=note, looked=looked,
+                               parts=tuple(range(r.first, r.last + 1) for r in chain))
 
 
 def _starts(ranges: list[SeedRange], r: SeedRange, backend: str) -> bool:
@@ -156,6 +172,17 @@ def held_out_range(ranges: list[SeedRange], backend: str) -> range:
                      "(`calibrate --freeze`), commit, record a fresh range there, then run --holdout (or pass --seeds)")
 
 
+def stages(ranges: Sequence[SeedRange], seeds: range, backend: str, engine: str) -> list[range]:
+    """The stages a count over these seeds was made in, where a later record was added because of `backend`'s count
+    on the earlier ones (rates.staged_upper_bound adjusts for those looks); none where the seeds are one stage, or
+    where the continuation was not decided by this backend's own count (the count is then as if fixed in advance)."""
+    found = find(list(ranges), seeds, backend, engine)
+    if found is None or len(found.parts) < 2 or backend not in found.looked:
+        return []
+    return [range(max(p.start, seeds.start), min(p.stop, seeds.stop)) for p in found.parts
+            if p.start < seeds.stop and seeds.start < p.stop]
+
+
 def role(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> str:
     """How a page names a stored range in a word: held out for today's rule, else development (seen while rules
     were chosen, held out for an older rule, or not recorded)."""
@@ -171,7 +198,13 @@ def label(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> s
     if found is None:
         return f"seeds {span} (not in calibration/{RANGES})"
     if found.role == "held-out" and found.rule_version == rule_version():
-        return f"held-out seeds {span}, drawn after rule {found.rule_version} was frozen in {found.frozen_in}"
+        staged = ""
+        if len(found.parts) > 1:
+            parts = ", ".join(f"{p.start}-{p.stop - 1}" for p in found.parts)
+            why = (f"after {', '.join(found.looked)}'s count on the earlier seeds" if found.looked
+                   else "after the earlier were counted")
+            staged = f" (recorded in {len(found.parts)} stages, {parts}: each later stage added {why}, before its runs)"
+        return f"held-out seeds {span}, drawn after rule {found.rule_version} was frozen in {found.frozen_in}{staged}"
     if found.role == "held-out":
         return f"seeds {span}, held out for rule {found.rule_version}, not for today's rule {rule_version()}"
     return f"development seeds {span} ({found.note})"

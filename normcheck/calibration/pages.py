@@ -59,6 +59,10 @@ def _seeds(n: int) -> str:
     return f"{n} seed{'s' if n > 1 else ''}"
 
 
+def _seed_range(matrix: RunsBySeed) -> range:
+    return range(min(matrix), max(matrix) + 1)
+
+
 def _span(matrix: RunsBySeed) -> str:
     return f"{min(matrix)}-{max(matrix)}"
 
@@ -129,7 +133,8 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
                                                backend)
     for name, seeds in sets:
         on, label = (held_fit_matrix, held_label) if seeds is held else (fit_matrix, FIT_SEEDS_WORDS["development"])
-        for n, together in rates.run_rates(CLAIMS, seeds, on, sorted(not_engine), sizes, label).items():
+        staged = ledger.stages(ranges, _seed_range(seeds), backend, "replica") if seeds is held else []
+        for n, together in rates.run_rates(CLAIMS, seeds, on, sorted(not_engine), sizes, label, staged).items():
             lines.append(f"- a run of {_seeds(n)}, {name}: {together.text()} runs fail.")
     fits = [(f"real fit's {len(fit_matrix)} seeds ({_span(fit_matrix)})", fit_matrix)] if fit_matrix else []
     if held_fit_matrix and held_fit_matrix is not fit_matrix:
@@ -200,7 +205,8 @@ def counted_runs(folder: str | Path, backend: str, seeds: RunsBySeed) -> dict[in
     on_fit = agreement.on_fit(fit, by_seed(store.load_replica_runs(dev))) if fit and dev.exists() else []
     on, label = counting_fit(fit, by_seed(store.held_out_fit(folder, backend) or []), on_fit, ledger.recorded(folder),
                              backend)
-    return rates.run_rates(CLAIMS, seeds, on, on_fit, fit_seeds=label)
+    staged = ledger.stages(ledger.recorded(folder), _seed_range(seeds), backend, "replica")
+    return rates.run_rates(CLAIMS, seeds, on, on_fit, fit_seeds=label, stages=staged)
 
 
 def claims_page(folder: str | Path = "calibration") -> str:

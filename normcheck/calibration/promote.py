@@ -97,7 +97,8 @@ def run_counts(out: Path, held: dict[str, RunsBySeed] | None = None) -> dict[str
         backends[backend] = {
             "seeds": f"{min(matrix)}-{max(matrix)}",
             "runs": {str(n): {"failing": r.replica.failing, "trials": r.replica.trials, "upper": r.upper,
-                              "fit": sorted(r.fit), **({"fit_seeds": r.fit_seeds} if r.fit else {})}
+                              "fit": sorted(r.fit), **({"fit_seeds": r.fit_seeds} if r.fit else {}),
+                              **({"stages": [list(st) for st in r.replica.stages]} if r.replica.stages else {})}
                      for n, r in pages.counted_runs(out, backend, matrix).items()},
         }
     return dict(sorted(backends.items()))

@@ -37,20 +37,58 @@ def upper_bound(failing: int, trials: int, confidence: float = CONFIDENCE) -> fl
     return float(beta.ppf(confidence, failing + 1, trials - failing))
 
 
+def staged_upper_bound(stages: Sequence[tuple[int, int]], confidence: float = CONFIDENCE) -> float:
+    """The exact upper bound for a count made in stages, each later stage added because of what the earlier ones
+    showed: the rate p at which an outcome as favourable as the one seen, ordered stage by stage (stopping earlier, or
+    fewer failures at the first stage where they differ), has probability 1 - confidence. With stages (x1, n1),
+    (x2, n2): P(X1 < x1) + P(X1 = x1) P(X2 <= x2) = 0.05. One stage is Clopper-Pearson's bound."""
+    from scipy.optimize import brentq  # noqa: PLC0415 -- optional and heavy (an extra): only calibration needs it
+    from scipy.stats import binom  # noqa: PLC0415 -- as above
+
+    if len(stages) == 1:
+        return upper_bound(*stages[0], confidence)
+    alpha = 1 - confidence
+
+    def favourable(p: float) -> float:
+        x, n = stages[-1]
+        t = float(binom.cdf(x, n, p))
+        for x, n in reversed(stages[:-1]):
+            t = float(binom.cdf(x - 1, n, p)) + float(binom.pmf(x, n, p)) * t
+        return t
+
+    if favourable(1.0) >= alpha:
+        return 1.0
+    return float(brentq(lambda p: favourable(p) - alpha, 0.0, 1.0, xtol=1e-12))
+
+
 @dataclass(frozen=True)
 class Count:
-    """`failing` of `trials` independent trials, and the exact 95% upper bound on the rate behind them."""
+    """`failing` of `trials` independent trials, and the exact 95% upper bound on the rate behind them; `stages`, where
+    the trials were counted in stages that each decided the next (staged_upper_bound), each stage's (failing, trials)."""
 
     failing: int
     trials: int
+    stages: tuple[tuple[int, int], ...] = ()
 
     @property
     def upper(self) -> float:
-        return upper_bound(self.failing, self.trials)
+        return self.upper_at(CONFIDENCE)
+
+    def upper_at(self, confidence: float) -> float:
+        if len(self.stages) > 1:
+            return staged_upper_bound(self.stages, confidence)
+        return upper_bound(self.failing, self.trials, confidence)
 
     def text(self) -> str:
-        """As the pages print it: "3/1000 (95% upper 7.7e-03)"."""
-        return f"{self.failing}/{self.trials} (95% upper {self.upper:.1e})"
+        """As the pages print it: "3/1000 (95% upper 7.7e-03)"; a staged count names its stages."""
+        return f"{self.failing}/{self.trials}{self.stages_text()} (95% upper {self.upper:.1e})"
+
+    def stages_text(self) -> str:
+        if len(self.stages) <= 1:
+            return ""
+        parts = " then ".join(f"{f}/{n}" for f, n in self.stages)
+        return (f" in {len(self.stages)} stages ({parts}; each later stage added after the earlier were counted, "
+                f"the bound adjusted for those looks)")
 
 
 @dataclass(frozen=True)
@@ -144,7 +182,7 @@ class RunRate:
         if not self.fit:
             return self.replica.upper
         level = 1 - (1 - CONFIDENCE) / (1 + len(self.fit))
-        return min(1.0, upper_bound(self.replica.failing, self.replica.trials, level)
+        return min(1.0, self.replica.upper_at(level)
                    + sum(run_bound(count, claim, self.size, level) for count, claim in self.fit.values()))
 
     def text(self) -> str:
@@ -153,19 +191,28 @@ class RunRate:
             return self.replica.text()
         per_seed = "; ".join(f"`{cid}` {count.failing}/{count.trials} {self.fit_seeds}"
                              for cid, (count, _) in self.fit.items())
-        return (f"{self.replica.failing}/{self.replica.trials} without {per_seed} (95% upper {self.upper:.1e} "
-                "for both)")
+        return (f"{self.replica.failing}/{self.replica.trials}{self.replica.stages_text()} without {per_seed} (95% upper "
+                f"{self.upper:.1e} for both)")
 
 
 def run_rates(claims: Sequence[Claim], matrix: RunsBySeed, fit: RunsBySeed | None = None,
-              on_fit: Sequence[str] = (), sizes: Sequence[int] = RUN_SIZES, fit_seeds: str = "fit seeds"
-              ) -> dict[int, RunRate]:
-    """Per run size: every claim together, the claims in `on_fit` counted on real fit's seeds `fit` instead."""
+              on_fit: Sequence[str] = (), sizes: Sequence[int] = RUN_SIZES, fit_seeds: str = "fit seeds",
+              stages: Sequence[range] = ()) -> dict[int, RunRate]:
+    """Per run size: every claim together, the claims in `on_fit` counted on real fit's seeds `fit` instead. With
+    `stages` (seed ranges, each added after the earlier were counted), the runs are counted per stage too."""
     if on_fit and not fit:
         raise InputError(f"claims {', '.join(on_fit)} are to be counted on real fit, but no real fit's runs are given")
-    together = claim_rates([c for c in claims if c.id not in on_fit], matrix, sizes)[1]
-    counted = {c.id: (claim_rates([c], fit, (1,))[0][0].failing[1], c) for c in claims if c.id in on_fit and fit}
-    return {n: RunRate(n, together[n], counted, fit_seeds) for n in sizes}
+    kept = [c for c in claims if c.id not in on_fit]
+    together = claim_rates(kept, matrix, sizes)[1]
+    if len(stages) > 1:
+        parts = [claim_rates(kept, {s: rs for s, rs in matrix.items() if s in stage}, sizes)[1] for stage in stages]
+        for n in sizes:
+            counted = tuple((p[n].failing, p[n].trials) for p in parts)
+            if sum(t for _, t in counted) != together[n].trials:
+                raise InputError(f"runs of {n} seeds straddle the stages {[f'{r.start}-{r.stop - 1}' for r in stages]}")
+            together[n] = Count(together[n].failing, together[n].trials, counted)
+    counted_fit = {c.id: (claim_rates([c], fit, (1,))[0][0].failing[1], c) for c in claims if c.id in on_fit and fit}
+    return {n: RunRate(n, together[n], counted_fit, fit_seeds) for n in sizes}
 
 
 def tail_fit(margins: Sequence[float]) -> float:

@@ -81,8 +81,32 @@ def test_holdout_runs_the_range_recorded_for_todays_rule_and_refuses_without_one
         ledger.held_out_range(huge, huge[0].backends[0])
 
 
-def _range(first, last, role="held-out", backends=("jax",), version=None, note=""):
-    return ledger.SeedRange(first, last, "replica", backends, role, version or ledger.rule_version(), "abc1234", note)
+def _range(first, last, role="held-out", backends=("jax",), version=None, note="", looked=()):
+    return ledger.SeedRange(first, last, "replica", backends, role, version or ledger.rule_version(), "abc1234", note,
+                            looked)
+
+
+def test_a_held_out_range_takes_one_continuation_and_no_more(tmp_path):
+    def record(first, last):
+        return {"first": first, "last": last, "engine": "replica", "backends": ["jax"], "role": "held-out",
+                "rule_version": "abc", "frozen_in": "abc1234"}
+
+    (tmp_path / ledger.RANGES).write_text(json.dumps({"ranges": [record(10, 19), record(20, 29)]}))
+    assert len(ledger.load(tmp_path)) == 2
+    (tmp_path / ledger.RANGES).write_text(json.dumps({"ranges": [record(10, 19), record(20, 29), record(30, 39)]}))
+    with pytest.raises(InputError, match=r"held-out seeds 10-19 on jax are continued by 20-29, 30-39; allowed: at most 1"):
+        ledger.load(tmp_path)
+
+
+def test_a_continuation_added_after_a_backends_count_makes_that_backends_count_staged():
+    first, more = _range(10, 19, backends=("jax", "tensorflow")), _range(20, 29, backends=("jax", "tensorflow"),
+                                                                          looked=("jax",))
+    assert ledger.stages([first, more], range(10, 30), "jax", "replica") == [range(10, 20), range(20, 30)]
+    assert ledger.stages([first, more], range(10, 25), "jax", "replica") == [range(10, 20), range(20, 25)]
+    assert ledger.stages([first, more], range(10, 30), "tensorflow", "replica") == []  # not added for its own count
+    assert ledger.stages([first], range(10, 20), "jax", "replica") == []
+    assert "recorded in 2 stages, 10-19, 20-29: each later stage added after jax's count" in ledger.label(
+        [first, more], range(10, 30), "jax", "replica")
 
 
 def test_a_record_that_continues_a_held_out_range_extends_it_and_nothing_else_does():

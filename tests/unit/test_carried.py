@@ -26,6 +26,18 @@ def test_a_counted_run_states_its_count_bound_and_rule(shipped):
     assert "in 3/20 replica runs of 1 seed on held-out seeds, 95% upper 3.3e-01 (" in carried.line("jax", 1, "abc", shipped)
 
 
+def test_a_count_made_in_stages_says_so(tmp_path):
+    record = json.loads(json.dumps(RECORD))
+    record["backends"]["jax"]["runs"]["1"]["stages"] = [[3, 10], [0, 10]]
+    path = tmp_path / "carried-rates.json"
+    path.write_text(json.dumps(record))
+    assert ("in 3/20 replica runs of 1 seed on held-out seeds counted in 2 stages (3/10 then 0/10; the bound adjusted "
+            "for the look that added each later stage), 95% upper 3.3e-01 (") in carried.line("jax", 1, "abc", path)
+    record["backends"]["jax"]["runs"]["1"]["stages"] = [[3]]
+    path.write_text(json.dumps(record))
+    assert carried.line("jax", 1, "abc", path).startswith("no counted false-fail rate is shipped")
+
+
 @pytest.mark.parametrize(("backend", "seeds", "rule", "says"), [
     ("jax", 5, "new", "the shipped counts are for rule abc, the claims here are rule new"),
     ("torch", 5, "abc", "no counted false-fail rate on torch: counted on jax"),

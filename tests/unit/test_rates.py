@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.stats import norm
+from scipy.stats import binom, norm
 
 from normcheck.calibration import rates, store
 from normcheck.claims import CLAIMS, check_all, get_claim
@@ -83,3 +83,27 @@ def test_a_run_counted_in_parts_adds_bounds_at_a_joint_95_percent():
     assert joint.upper == pytest.approx(rates.upper_bound(0, 4000, 0.975)
                                         + rates.run_bound(rates.Count(0, 310), fit["q2_bn_before_tanh_learns"][1], 5, 0.975))
     assert joint.upper > rates.RunRate(5, replica, {}).upper == replica.upper
+
+
+def test_a_count_made_in_stages_is_bounded_for_the_looks_that_added_them():
+    """One stage is Clopper-Pearson's bound; a second stage added because the first failed its promise is bounded by
+    the stage-wise ordering: P(X1 < x1) + P(X1 = x1) P(X2 <= x2) = 0.05, looser than pooling as if fixed."""
+    assert rates.staged_upper_bound([(1, 4000)]) == rates.upper_bound(1, 4000)
+    p = rates.staged_upper_bound([(1, 4000), (0, 4000)])
+    assert binom.cdf(0, 4000, p) + binom.pmf(1, 4000, p) * binom.cdf(0, 4000, p) == pytest.approx(0.05, abs=1e-9)
+    assert rates.upper_bound(1, 8000) < p < rates.upper_bound(1, 4000)
+    staged = rates.Count(1, 8000, ((1, 4000), (0, 4000)))
+    assert staged.upper == p
+    assert staged.text().startswith("1/8000 in 2 stages (1/4000 then 0/4000;")
+    assert rates.Count(1, 8000).upper == rates.upper_bound(1, 8000)
+
+
+def test_runs_counted_in_stages_keep_each_stages_count():
+    runs = store.load_replica_runs(Path(__file__).resolve().parents[2] / "calibration" / "runs-jax-replica.npz")
+    matrix = by_seed(runs)
+    together = rates.run_rates(CLAIMS, matrix, stages=[range(0, 500), range(500, 1000)])[5]
+    plain = rates.run_rates(CLAIMS, matrix)[5]
+    assert (together.replica.failing, together.replica.trials) == (plain.replica.failing, plain.replica.trials)
+    assert [t for _, t in together.replica.stages] == [100, 100]
+    with pytest.raises(ValueError, match="straddle the stages"):
+        rates.run_rates(CLAIMS, matrix, stages=[range(0, 502), range(502, 1000)])
