@@ -38,7 +38,7 @@ from .calibration import pages as calibration_pages
 from .calibration import promote as calibration_promote
 from .calibration import property_rates as calibration_property_rates
 from .constants import CLUSTER_ENV, DEFAULT_SEEDS, FIT_SEEDS, HELD_OUT_FIT, MAX_DRAWS, REPLICA_SEEDS, seed_span
-from .errors import ChildError, InputError
+from .errors import ChildError, InputError, shown
 from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
 from .parallel import available_cores
@@ -409,7 +409,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.engine == "replica":
         raise InputError(f"--jobs {args.jobs} applies to --engine fit; the replica runs every seed in one process")
     if args.cluster is not None and (args.engine == "replica" or args.report or args.properties):
-        raise InputError(f"--cluster {args.cluster!r} applies to training with --engine fit; the replica runs every seed "
+        raise InputError(f"--cluster {shown(args.cluster)} applies to training with --engine fit; the replica runs every seed "
                          "in one process, --report trains nothing, --properties trains here")
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     out = calibration_jobs.folder(args.out)
@@ -561,7 +561,7 @@ def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int
         framework.select_backend(getattr(args, "backend", None))
         check_settings()
         if _cluster(args) is not None:  # before anything else: a wrong address costs no training
-            cluster.check_address(_cluster(args))
+            cluster.check_address(_cluster(args), what="--cluster" if args.cluster is not None else f"${CLUSTER_ENV}")
         if os.environ.get("NORMCHECK_MUTATION"):  # applied in the processes normcheck starts: checked here, first
             mutations.get(os.environ["NORMCHECK_MUTATION"])
         if own_process:

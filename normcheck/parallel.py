@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import multiprocessing
 import os
@@ -130,15 +131,15 @@ def train_matrix(
     on_run: Callable[[Run, int, int], None] | None = None,
     progress=None,
     done: Sequence[Run] = (),
-    cluster: str | None = None,
+    cluster: str | cluster_module.Cluster | None = None,
     block: int | None = None,
     throughput: Throughput | None = None,
     log: Callable[[str], None] = print,
 ) -> RunsBySeed:
     """Every variant for every seed; with jobs > 1, runs are spread over processes, with `cluster` (a Dask scheduler's
-    address) over that cluster's workers (cluster.py). Runs in `done` are not retrained, and a run that comes back
-    twice is recorded once. `block` caps the runs per block (default: `chunks`'s); `throughput` counts runs per worker;
-    `log` gets the cluster's refusals."""
+    address, or a Cluster already open, which is left open) over that cluster's workers (cluster.py). Runs in `done`
+    are not retrained, and a run that comes back twice is recorded once. `block` caps the runs per block (default:
+    `chunks`'s); `throughput` counts runs per worker; `log` gets the cluster's refusals."""
     out: RunsBySeed = {s: {} for s in seeds} | by_seed(done)
     tasks = [(v, s) for s in seeds for v in variants if v not in out[s]]
     total = len(tasks) + sum(len(r) for r in out.values())
@@ -158,8 +159,12 @@ def train_matrix(
             if throughput is not None:
                 throughput.add("this process", 1)
         return out
-    executor = LocalPool(jobs) if cluster is None else cluster_module.Cluster(cluster, log=log)
-    with executor:
+    executor: LocalPool | cluster_module.Cluster
+    if isinstance(cluster, cluster_module.Cluster):
+        executor = cluster
+    else:
+        executor = LocalPool(jobs) if cluster is None else cluster_module.Cluster(cluster, log=log)
+    with contextlib.nullcontext() if executor is cluster else executor:
         cut = chunks(tasks, executor.workers) if block is None else chunks(tasks, executor.workers, largest=block)
         for worker, texts in executor.blocks(cut, experiment):
             for text in texts:

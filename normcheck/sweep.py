@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from . import cluster as cluster_module
 from . import parallel
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
@@ -53,8 +56,10 @@ def sweep(variants: Sequence[str], scales: Sequence[float], seeds: Sequence[int]
             log(f"[{finished}/{total}] {run.variant} max|x|={run.experiment.max_abs_x:g} seed {run.seed}: inference "
                 f"accuracy {run.eval_accuracy[-1]:.4f}")
 
-    matrices = {s: parallel.train_matrix(variants, seeds, experiment_for(s, epochs), on_run=logged, cluster=cluster,
-                                         log=log or print) for s in scales}
+    warn = log or (lambda line: print(line, file=sys.stderr, flush=True))
+    with cluster_module.Cluster(cluster, log=warn) if cluster else contextlib.nullcontext() as open_cluster:
+        matrices = {s: parallel.train_matrix(variants, seeds, experiment_for(s, epochs), on_run=logged,
+                                             cluster=open_cluster) for s in scales}
     return [SweepPoint(v, s, seed, epochs, matrices[s][seed][v].accuracy[-1], matrices[s][seed][v].eval_accuracy[-1])
             for v in variants for s in scales for seed in seeds]
 

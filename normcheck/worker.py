@@ -12,9 +12,11 @@ alone), one answer per request on the original stdout (`{"versions": ..., "runs"
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sys
+from pathlib import Path
 from typing import IO, Any
 
 from . import __version__, framework
@@ -22,14 +24,33 @@ from .experiment import Experiment
 from .training import train
 
 FINGERPRINT = ("python", "numpy", "keras", "backend", "platform")  # of framework.versions(), beside the backend's own
+SETTINGS = ("NORMCHECK_THREADS", "XLA_FLAGS", "TF_ENABLE_ONEDNN_OPTS", "CUDA_VISIBLE_DEVICES")  # they move the numbers
+COMPILERS = {"jax": "jaxlib"}  # a backend's compiled half, versioned apart
+
+
+def source_hash() -> str:
+    """A hash of normcheck's own source: two checkouts that say the same version can hold other code."""
+    digest = hashlib.sha256()
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def fingerprint() -> dict[str, str]:
-    """What every worker's runs must share with the client's: normcheck's version, Python, NumPy, Keras, the backend
-    and its version, the platform (not which other frameworks a process happens to have loaded)."""
+    """What every worker's runs must share with the client's: normcheck's version and source, Python, NumPy, Keras, the
+    backend and its version, the platform, and the settings in force that change the numbers (after normcheck's thread
+    limits: a worker started from a normcheck process inherits them); not which other frameworks a process happens to
+    have loaded."""
     versions = framework.versions()
-    keep = (*FINGERPRINT, versions["backend"])
-    return {"normcheck": __version__, **{k: versions[k] for k in keep if k in versions}}
+    backend = versions["backend"]
+    out = {"normcheck": __version__, "normcheck source": source_hash(),
+           **{k: versions[k] for k in (*FINGERPRINT, backend) if k in versions}}
+    compiler = COMPILERS.get(backend)
+    if compiler is not None and sys.modules.get(compiler) is not None:
+        out[compiler] = str(getattr(sys.modules[compiler], "__version__", "?"))
+    out.update({name: os.environ.get(name, "unset") for name in SETTINGS})
+    return out
 
 
 def answer(request: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -46,13 +47,15 @@ SEED_BATCH = 500  # seeds per compiled program: XLA fuses by shape, so a seed's 
 
 
 def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUESTION_EXPERIMENT,
-            variants: Iterable[str] = tuple(VARIANTS), log=print, jobs: int = 1, cluster: str | None = None) -> list[Run]:
+            variants: Iterable[str] = tuple(VARIANTS), log=print, jobs: int = 1, cluster: str | None = None,
+            warn: Callable[[str], None] | None = None) -> list[Run]:
     """Train every (variant, seed) and write the runs to `path` (JSON lines), resuming a partial file of the same setup.
 
     The partial file's first line records the setup (experiment, backend, variants); a
     partial left by another setup is refused before any training, naming what differs.
     Runs are written as their blocks finish, from worker processes or from a Dask cluster
     (`cluster`, its scheduler's address): an interruption loses at most the blocks in flight.
+    `warn` (default: stderr) gets what a cluster refuses, which `log` (progress) may keep quiet.
     """
     path = Path(path)
     variants = list(variants)
@@ -62,7 +65,8 @@ def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUE
     fresh = not partial.exists()
     pace = parallel.Throughput()
     try:
-        matrix = _collect_into(partial, setup, seeds, experiment, variants, log, jobs, cluster, done, pace)
+        matrix = _collect_into(partial, setup, seeds, experiment, variants, log, jobs, cluster, done, pace,
+                               warn or _stderr)
     except BaseException:
         if fresh and not pace.runs and not store.resume(partial, setup):  # nothing to resume: leave no file behind
             partial.unlink(missing_ok=True)
@@ -73,8 +77,12 @@ def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUE
     return [matrix[s][v] for s in sorted(matrix) for v in variants if v in matrix[s]]
 
 
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def _collect_into(partial: Path, setup: dict, seeds: Iterable[int], experiment: Experiment, variants: list[str], log,
-                  jobs: int, cluster: str | None, done: list[Run], pace: parallel.Throughput):
+                  jobs: int, cluster: str | None, done: list[Run], pace: parallel.Throughput, warn: Callable[[str], None]):
     """The matrix, each run appended to `partial` as it finishes (its first line the setup)."""
     with partial.open("a") as fh:
         if partial.stat().st_size == 0:
@@ -89,7 +97,7 @@ def _collect_into(partial: Path, setup: dict, seeds: Iterable[int], experiment: 
                 f"{run.accuracy[-1]:.4f}, {sum(run.seconds):.1f} s{eta}")
 
         return parallel.train_matrix(variants, list(seeds), experiment, jobs=jobs, on_run=keep, done=done,
-                                     cluster=cluster, throughput=pace, log=log)
+                                     cluster=cluster, throughput=pace, log=warn)
 
 
 COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}

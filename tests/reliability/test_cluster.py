@@ -21,6 +21,7 @@ from normcheck.errors import InputError
 from normcheck.experiment import QUESTION_EXPERIMENT
 
 distributed = pytest.importorskip("distributed")
+psutil = pytest.importorskip("psutil")  # Dask's own dependency: a worker's child processes
 
 EXPERIMENT = QUESTION_EXPERIMENT.replace(n_samples=2000, epochs=2)
 VARIANTS = ["none", "input_norm"]
@@ -77,6 +78,44 @@ def test_a_worker_killed_mid_block_loses_and_repeats_nothing(local_pool_runs, tm
     assert _timeless(runs) == _timeless(local_pool_runs)
 
 
+def _children() -> list[int]:
+    """In a worker: the pids of its training processes."""
+    return [c.pid for c in psutil.Process().children()]
+
+
+def test_every_worker_killed_at_once_comes_back_under_new_addresses_and_finishes(local_pool_runs, tmp_path):
+    killed: list[int] = []
+    with _local_cluster() as lc, distributed.Client(lc.scheduler_address, set_as_default=False) as client:
+        before = client.run(os.getpid)
+
+        def kill_all_at_first_run(line: str) -> None:
+            if line.startswith("[1/") and not killed:
+                killed.extend(before.values())
+                for pid in killed:
+                    os.kill(pid, signal.SIGKILL)
+
+        runs = engine.collect(SEEDS, tmp_path / "runs.jsonl", EXPERIMENT, VARIANTS, log=kill_all_at_first_run,
+                              cluster=lc.scheduler_address)
+        assert not set(client.run(os.getpid)) & set(before)  # every worker has a new address
+    assert _timeless(runs) == _timeless(local_pool_runs)
+
+
+def test_a_training_process_that_dies_mid_block_has_its_block_trained_again(local_pool_runs, tmp_path):
+    killed: list[int] = []
+    with _local_cluster() as lc, distributed.Client(lc.scheduler_address, set_as_default=False) as client:
+
+        def kill_children_at_first_run(line: str) -> None:
+            if line.startswith("[1/") and not killed:
+                killed.extend(pid for pids in client.run(_children).values() for pid in pids)
+                for pid in killed:
+                    os.kill(pid, signal.SIGKILL)
+
+        runs = engine.collect(SEEDS, tmp_path / "runs.jsonl", EXPERIMENT, VARIANTS, log=kill_children_at_first_run,
+                              cluster=lc.scheduler_address)
+    assert killed
+    assert _timeless(runs) == _timeless(local_pool_runs)
+
+
 def _other_normcheck(tmp_path: Path) -> Path:
     """A copy of the package that says it is another version, first on a worker's PYTHONPATH."""
     root = tmp_path / "other"
@@ -98,7 +137,7 @@ def test_a_worker_with_other_versions_is_refused_by_name_and_trains_nothing(loca
         try:
             client.wait_for_workers(2, timeout=120)
             runs = engine.collect(SEEDS, tmp_path / "runs.jsonl", EXPERIMENT, VARIANTS, log=lines.append,
-                                  cluster=lc.scheduler_address)
+                                  cluster=lc.scheduler_address, warn=lines.append)
         finally:
             other.terminate()
             other.wait(60)
@@ -114,8 +153,8 @@ def test_every_worker_refused_is_one_error_before_any_training(normcheck_backend
     monkeypatch.setattr(cluster.worker, "fingerprint", lambda: {**real(), "numpy": "0.0-here"})
     lines: list[str] = []
     with _local_cluster(workers=1) as lc, pytest.raises(InputError, match="every worker was refused"):
-        engine.collect(SEEDS, tmp_path / "runs.jsonl", EXPERIMENT, VARIANTS, log=lines.append,
-                       cluster=lc.scheduler_address)
+        engine.collect(SEEDS, tmp_path / "runs.jsonl", EXPERIMENT, VARIANTS, log=lambda line: None,
+                       cluster=lc.scheduler_address, warn=lines.append)
     assert any("refused worker 0" in line and "(here 0.0-here)" in line for line in lines)
     assert list(tmp_path.iterdir()) == []  # nothing to resume, so no file
 
