@@ -433,6 +433,7 @@ def readme_summary(folder: str | Path = "calibration") -> str:
     folder = Path(folder)
     sizes = rates.RUN_SIZES
     ranges = ledger.recorded(folder)
+    staged = False
     lines = [README_START, "",
              "| backend | seeds | " + " | ".join(f"runs of {_seeds(n)} failing some claim" for n in sizes) + " |",
              "|---|---|" + "---|" * len(sizes)]
@@ -440,11 +441,14 @@ def readme_summary(folder: str | Path = "calibration") -> str:
         held_runs = store.held_out(folder, backend)
         seeds = by_seed(held_runs) if held_runs else by_seed(store.load_replica_runs(path))
         together = counted_runs(folder, backend, seeds)
+        staged = staged or any(len(together[n].replica.stages) > 1 for n in sizes)
         lines.append(f"| {backend} | {_role(ranges, seeds, backend)} {_span(seeds)} | "
-                     + " | ".join(together[n].text() for n in sizes) + " |")
+                     + " | ".join(together[n].text(brief=True) for n in sizes) + " |")
+    stages = (" A count in stages: each later range of held-out seeds was added after the earlier was counted, and its "
+              "bound is adjusted for that look (calibration/&lt;backend&gt;.md)." if staged else "")
     lines += ["", "Disjoint groups of seeds, each judged as one run with every claim; exact 95% upper bounds; rule "
               f"{ledger.rule_version()}. Development seeds were seen while rules were chosen; held-out seeds were drawn "
-              "after the freeze (calibration/seed-ranges.json). compare's false alarms: "
+              f"after the freeze (calibration/seed-ranges.json).{stages} compare's false alarms: "
               "[calibration/compare.md](calibration/compare.md).", "", README_END]
     return "\n".join(lines)
 

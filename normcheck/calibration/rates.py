@@ -79,13 +79,15 @@ class Count:
             return staged_upper_bound(self.stages, confidence)
         return upper_bound(self.failing, self.trials, confidence)
 
-    def text(self) -> str:
-        """As the pages print it: "3/1000 (95% upper 7.7e-03)"; a staged count names its stages."""
-        return f"{self.failing}/{self.trials}{self.stages_text()} (95% upper {self.upper:.1e})"
+    def text(self, brief: bool = False) -> str:
+        """As the pages print it: "3/1000 (95% upper 7.7e-03)"; a staged count names its stages (`brief`: how many)."""
+        return f"{self.failing}/{self.trials}{self.stages_text(brief)} (95% upper {self.upper:.1e})"
 
-    def stages_text(self) -> str:
+    def stages_text(self, brief: bool = False) -> str:
         if len(self.stages) <= 1:
             return ""
+        if brief:
+            return f" in {len(self.stages)} stages"
         parts = " then ".join(f"{f}/{n}" for f, n in self.stages)
         return (f" in {len(self.stages)} stages ({parts}; each later stage added after the earlier were counted, "
                 f"the bound adjusted for those looks)")
@@ -185,13 +187,13 @@ class RunRate:
         return min(1.0, self.replica.upper_at(level)
                    + sum(run_bound(count, claim, self.size, level) for count, claim in self.fit.values()))
 
-    def text(self) -> str:
+    def text(self, brief: bool = False) -> str:
         """As the pages print it: the replica's count, each claim counted on fit per seed, and the joint bound."""
         if not self.fit:
-            return self.replica.text()
+            return self.replica.text(brief)
         per_seed = "; ".join(f"`{cid}` {count.failing}/{count.trials} {self.fit_seeds}"
                              for cid, (count, _) in self.fit.items())
-        return (f"{self.replica.failing}/{self.replica.trials}{self.replica.stages_text()} without {per_seed} (95% upper "
+        return (f"{self.replica.failing}/{self.replica.trials}{self.replica.stages_text(brief)} without {per_seed} (95% upper "
                 f"{self.upper:.1e} for both)")
 
 
