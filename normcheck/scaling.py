@@ -56,7 +56,7 @@ def measure(workers: int = 2, seeds: int = SEEDS) -> dict[str, Any]:
     out: dict[str, Any] = {"backend": framework.default_backend(), "versions": framework.versions(),
                            "workers": workers, "seeds": seeds, "variant": VARIANT}
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as lc, \
+                                  dashboard_address=":0") as lc, \
             distributed.Client(lc.scheduler_address, set_as_default=False) as client:
         address = lc.scheduler_address
         _, sample = _wall(list(VARIANTS), list(range(DEFAULT_SEEDS)), address=address)  # also starts every child
