@@ -16,6 +16,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
+from typing import Any
 
 from .constants import REPLICA_SEEDS
 from .errors import InputError, shown
@@ -23,7 +24,9 @@ from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
 
 Runs = Mapping[str, Run]
-_OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le}
+AnyRuns = Mapping[str, Any]  # one seed's runs by variant: the question's Runs, or your own experiment's (normcheck.spec)
+_OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
+OPS = tuple(_OPS)
 OVER = ("each", "median")
 
 
@@ -54,17 +57,24 @@ class Claim:
     kind: str
     source: str
     statement: str
-    measure: Callable[[Runs], float] = field(repr=False, compare=False)
+    measure: Callable[[Any], float] = field(repr=False, compare=False)
     op: str
     threshold: float
     basis: str
     over: str = "each"
-    variants: tuple[str, ...] = field(init=False)  # what `measure` reads: from its keyword arguments (measured_variants)
+    variants: tuple[str, ...] = ()  # what `measure` reads; the question's come from its keyword arguments (measured_variants)
 
     def __post_init__(self) -> None:
         if self.over not in OVER:
             raise InputError(f"Claim.over={self.over!r} is invalid; allowed: {', '.join(OVER)}")
-        object.__setattr__(self, "variants", measured_variants(self.measure))
+        if self.op not in _OPS:
+            raise InputError(f"Claim.op={self.op!r} is invalid; allowed: {', '.join(_OPS)}")
+        if not self.variants:
+            object.__setattr__(self, "variants", measured_variants(self.measure))
+        elif isinstance(self.variants, str) or not all(isinstance(v, str) for v in self.variants):
+            raise InputError(f"Claim.variants={shown(self.variants)} is invalid; allowed: a tuple of variant names")
+        else:
+            object.__setattr__(self, "variants", tuple(self.variants))
 
     def holds(self, value: float) -> bool:
         return _OPS[self.op](value, self.threshold)
@@ -88,7 +98,7 @@ class Claim:
         """How far `value` is from the threshold on the passing side (negative: it fails)."""
         return value - self.threshold if self.op.startswith(">") else self.threshold - value
 
-    def values(self, runs_by_seed: Mapping[int, Runs]) -> dict[int, float]:
+    def values(self, runs_by_seed: Mapping[int, AnyRuns]) -> dict[int, float]:
         """The measure for each seed given, in seed order."""
         out: dict[int, float] = {}
         for seed, runs in sorted(runs_by_seed.items()):
@@ -114,7 +124,7 @@ class Claim:
         lower, upper = self._middle(values)
         return (values[lower] + values[upper]) / 2
 
-    def check(self, runs_by_seed: Mapping[int, Runs]) -> Verdict:
+    def check(self, runs_by_seed: Mapping[int, AnyRuns]) -> Verdict:
         """The verdict over every seed given: the worst seed decides, or the median over them."""
         values = self.values(runs_by_seed)
         if not values:

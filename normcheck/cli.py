@@ -28,6 +28,9 @@ from . import (
     plots,
     report,
     scaling,
+    spec,
+    spec_fit,
+    spec_jobs,
     sweep,
     variants,
 )
@@ -112,6 +115,13 @@ def _name_list(what: str) -> Callable[[str], list[str]]:
     return parse_names
 
 
+def _target(text: str) -> float:
+    try:
+        return spec_jobs.parse_target(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _seed_list(text: str) -> list[int]:
     try:
         return parse_seeds(text)
@@ -119,13 +129,19 @@ def _seed_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _variant_list(text: str) -> list[str]:
+def _variant_names(text: str) -> list[str]:
+    """Variant names, each once: the question's or, with --experiment, that spec's (checked once it is loaded)."""
     names = [t.strip() for t in text.split(",") if t.strip()]
     if not names:
         raise argparse.ArgumentTypeError("empty; allowed: comma-separated variant names")
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
         raise argparse.ArgumentTypeError(f"variant(s) {', '.join(twice)} listed twice; allowed: each variant once")
+    return names
+
+
+def _variant_list(text: str) -> list[str]:
+    names = _variant_names(text)
     try:
         return [get_variant(n).name for n in names]
     except ValueError as exc:
@@ -153,6 +169,12 @@ def _cluster_option(p: argparse.ArgumentParser) -> None:
                         f"worker processes here (default: ${CLUSTER_ENV}, else here; docs/cluster.md)")
 
 
+def _experiment_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--experiment", metavar="REF", default=None,
+                   help="your own experiment instead of the question's: a normcheck.spec.Spec named as pkg.module:NAME "
+                        "or path/file.py:NAME (docs/experiments.md)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m normcheck", description=__doc__)
     parser.add_argument("--version", action=_Version, nargs=0, help="print normcheck's and the frameworks' versions and exit")
@@ -160,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="(default) reproduce the question's experiment and check every claim")
     _common(run, seed_span(range(DEFAULT_SEEDS)))
-    run.add_argument("--variants", type=_variant_list, default=None, help="comma-separated variants (default: all)")
+    _experiment_option(run)
+    run.add_argument("--variants", type=_variant_names, default=None, help="comma-separated variants (default: all)")
     run.add_argument("--order", choices=ORDERS, default="owned",
                      help="batch order: normcheck's per-(seed, epoch) permutation, or fit(shuffle=True)'s own (default %(default)s)")
     _cluster_option(run)
@@ -176,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     _cluster_option(cal)
     cal.add_argument("--seeds", type=_seed_list, default=None,
                      help=f"seeds (default: {seed_span(REPLICA_SEEDS)} with the replica, {seed_span(FIT_SEEDS)} with fit)")
+    _experiment_option(cal)
+    cal.add_argument("--target", type=_target, default=spec_jobs.TARGET,
+                     help="with --experiment: the false-fail rate per run the suggested thresholds aim at (default %(default)g)")
     cal.add_argument("--engine", choices=calibration_engine.ENGINES, default="replica",
                      help="replica: fit's math over all seeds at once in JAX; fit: real training (default %(default)s)")
     cal.add_argument("--readme", metavar="PATH", help="only rewrite the error-rate block of README (PATH) from the stored runs")
@@ -338,8 +364,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     _gate({}, {"--json": args.json, "--markdown": args.markdown, "--plot": args.plot}, summary=True)
     if args.plot:
         plots.check_target(args.plot)
+    if args.experiment is not None:
+        return spec_run(args)
     experiment = Experiment(epochs=args.epochs, order=args.order)
-    names = args.variants or list(variants.VARIANTS)
+    names = [get_variant(n).name for n in args.variants] if args.variants else list(variants.VARIANTS)
     seeds = args.seeds
     epoch_cb, run_cb = _progress(args.quiet)
     matrix = parallel.train_matrix(names, seeds, experiment, jobs=args.jobs, on_run=run_cb, progress=epoch_cb,
@@ -367,6 +395,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if all(v.holds for v in verdicts) else 1
 
 
+def spec_run(args: argparse.Namespace) -> int:
+    """`run --experiment REF`: the spec's runs through fit, a table, its claims' verdicts."""
+    for option, default in (("--epochs", Experiment.epochs), ("--order", "owned")):
+        if getattr(args, option[2:]) != default:
+            raise InputError(f"{option} applies to the question's experiment; a spec states its own (docs/experiments.md)")
+    if _cluster(args) is not None:
+        raise InputError("--cluster trains the question's experiment; your own experiment trains here (--jobs)")
+    s = spec.load(args.experiment)
+    names = s.check_variants(args.variants)
+    spec_fit.check(s, names)
+    def on_run(run: spec.SpecRun, finished: int, total: int) -> None:
+        print(f"[{finished}/{total}] {run.variant} seed={run.seed}", file=sys.stderr, flush=True)
+
+    matrix = spec_fit.train_matrix(spec.absolute(args.experiment), names, args.seeds, jobs=args.jobs,
+                                   on_run=None if args.quiet else on_run)
+    print(spec_jobs.table(s, matrix, names))
+    found = spec_jobs.verdicts(s, matrix)
+    print()
+    print(report.verdict_lines(found) if found else f"{s.name} has no claim over the variants run")
+    if args.json:
+        files.write_json(args.json, spec_jobs.run_json(matrix, found))
+    if args.plot:
+        plots.spec_curves(s, matrix, names, args.plot)
+        print(f"wrote {args.plot}")
+    if found:
+        first = next(iter(matrix.values()))[names[0]]
+        _summary(args.markdown, report.verdicts_markdown(found, first.versions, claims=s.claims))
+    return 0 if all(v.holds for v in found) else 1
+
+
 def _summary(path: str | None, text: str) -> None:
     """Markdown to `path` (atomically) and to the CI job summary GitHub Actions names in $GITHUB_STEP_SUMMARY."""
     if path:
@@ -384,6 +442,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if len(only) > 1 and only != ["--report", "--holdout"]:
         raise InputError(f"{' and '.join(only)} are separate jobs; run one per call")
     _gate({}, {"--page": args.page, "--readme": args.readme})
+    if args.experiment is not None:
+        if args.engine != "fit" or [o for o in only if o != "--report"] or args.order != "owned" or args.cluster:
+            raise InputError("--experiment calibrates your own experiment with --engine fit (and --report); the replica, "
+                             "--holdout, --order and the question's pages belong to the question")
+        if args.seeds is None and not args.report:
+            raise InputError("--experiment needs --seeds (e.g. 0-1999): which seeds to train")
+        print(spec_jobs.calibrate(args.experiment, args.seeds or [], args.out, framework.default_backend(),
+                                  jobs=args.jobs or available_cores(), target=args.target, report_only=args.report,
+                                  log=_warn if not args.quiet else (lambda m: None)))
+        return 0
     if args.page:
         files.write_text(args.page, calibration_pages.claims_page(args.out))
         print(f"wrote {args.page}")

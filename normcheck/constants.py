@@ -15,6 +15,7 @@ HELD_OUT_FIT = 1000  # real fit's held-out seeds where the replica does not stan
 SEEDS_OPTION = "--normcheck-seeds"  # the pytest plugin's options
 BACKEND_OPTION = "--normcheck-backend"
 BASELINE_OPTION = "--normcheck-baseline"
+EXPERIMENT_OPTION = "--normcheck-experiment"
 SEEDS_ENV = "NORMCHECK_SEEDS"  # the seeds when SEEDS_OPTION is not given
 CLUSTER_ENV = "NORMCHECK_CLUSTER"  # a Dask scheduler's address when --cluster is not given
 

@@ -94,7 +94,8 @@ class Throughput:
         return f"{total} runs in {seconds:.1f} s, {total / max(seconds, 1e-9):.2f} runs/s; per worker: {each or 'none'}"
 
 
-def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6) -> list[list[tuple[str, int]]]:
+def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6,
+           weight: Callable[[list[tuple[str, int]]], int] | None = None) -> list[list[tuple[str, int]]]:
     """Chunks of one variant each, at least two per worker where there are enough runs, heaviest first.
 
     A worker traces each variant it meets once, so a chunk keeps to one variant;
@@ -110,7 +111,7 @@ def chunks(tasks: list[tuple[str, int]], jobs: int, largest: int = 6) -> list[li
     for runs in by_variant.values():
         runs.sort(key=lambda t: t[1])
         out += [runs[i:i + size] for i in range(0, len(runs), size)]
-    return sorted(out, key=_weight, reverse=True)
+    return sorted(out, key=weight or _weight, reverse=True)
 
 
 def _weight(chunk: list[tuple[str, int]]) -> int:

@@ -6,6 +6,7 @@ import io
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -179,3 +180,28 @@ def comparison(result: Comparison, path) -> list[Cell]:
     _save(fig, path)
     plt.close(fig)
     return marked
+
+
+def spec_curves(s: Any, matrix: Mapping[int, Mapping[str, Any]], variants: Sequence[str], path) -> None:
+    """Your own experiment (normcheck.spec): each of fit's logs per epoch, one panel each, every variant's median over
+    the seeds with a band from the 10th to the 90th percentile."""
+    plt = _pyplot()
+    runs = {v: [rs[v] for rs in matrix.values()] for v in variants}
+    metrics = list(dict.fromkeys(k for v in variants for k in runs[v][0].history))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.6), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, metric in zip(axes[0], metrics, strict=True):
+        for i, v in enumerate(variants):
+            values = np.array([r.history[metric] for r in runs[v]])
+            epochs = np.arange(1, values.shape[1] + 1)
+            color = colors[i % len(colors)]
+            ax.plot(epochs, np.median(values, axis=0), marker="o", color=color, label=v)
+            if len(values) > 1:
+                ax.fill_between(epochs, *np.percentile(values, [10, 90], axis=0), color=color, alpha=0.15)
+        ax.set_title(metric, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"{s.name}: median over {len(matrix)} seed(s) (band: 10th-90th percentile)")
+    _save(fig, path)
+    plt.close(fig)

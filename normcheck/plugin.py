@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from . import baseline, files, framework, seeds
-from .constants import BACKEND_OPTION, BASELINE_OPTION, DEFAULT_SEEDS, SEEDS_ENV, SEEDS_OPTION
+from . import baseline, files, framework, seeds, spec, spec_checks
+from .constants import BACKEND_OPTION, BASELINE_OPTION, DEFAULT_SEEDS, EXPERIMENT_OPTION, SEEDS_ENV, SEEDS_OPTION
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
 from .mutations import apply_from_environment
@@ -36,7 +36,7 @@ try:
 except ImportError:  # Windows: each xdist worker keeps its own cache
     fcntl = None  # type: ignore[assignment]
 
-OPTIONS = (SEEDS_OPTION, BACKEND_OPTION, BASELINE_OPTION)
+OPTIONS = (SEEDS_OPTION, BACKEND_OPTION, BASELINE_OPTION, EXPERIMENT_OPTION)
 
 
 @dataclass
@@ -48,6 +48,7 @@ class NormcheckSession:
     seeds: list[int] = field(default_factory=list)
     mutation: str | None = None
     run_dir: str | None = None  # pytest-xdist: the folder every worker shares runs through, made on first use
+    experiment: spec.Spec | None = None  # --normcheck-experiment: your own experiment, its claims collected as tests
 
     def activate(self, config: pytest.Config) -> None:
         """Parse the seeds, choose the backend (and its thread settings), apply NORMCHECK_MUTATION, check the baseline."""
@@ -60,6 +61,8 @@ class NormcheckSession:
             self.mutation = mutation.change if mutation is not None else None
             if config.getoption(BASELINE_OPTION):
                 baseline.load(config.getoption(BASELINE_OPTION))
+            if config.getoption(EXPERIMENT_OPTION):
+                self.experiment = spec.load(config.getoption(EXPERIMENT_OPTION))
         except ValueError as exc:
             self.backend = None
             raise pytest.UsageError(str(exc)) from None
@@ -84,6 +87,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"Keras backend: {', '.join(BACKENDS)} (default: $KERAS_BACKEND, else tensorflow)")
     group.addoption(BASELINE_OPTION, default=None, metavar="PATH",
                     help="compare today's runs against a baseline recorded by `python -m normcheck baseline record`")
+    group.addoption(EXPERIMENT_OPTION, default=None, metavar="REF",
+                    help="also test your own experiment's claims, one test each: a normcheck.spec.Spec named as "
+                         "pkg.module:NAME or path/file.py:NAME (docs/experiments.md)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -94,9 +100,33 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if any(FIXTURES.intersection(getattr(item, "fixturenames", ())) for item in items):
         activate(config)
+    experiment = config.stash[SESSION].experiment
+    if experiment is not None:
+        chosen = config.stash[SESSION].seeds
+        items.extend(ExperimentClaim.from_parent(session, name=f"{experiment.name}::{c.claim.id}", check=c)
+                     for c in spec_checks.checks(experiment, chosen))
+
+
+class ExperimentClaim(pytest.Item):
+    """One claim of --normcheck-experiment's spec: trains the spec's runs once per process, then judges the claim."""
+
+    def __init__(self, *, check: spec_checks.ClaimCheck, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.check = check
+
+    def runtest(self) -> None:
+        self.check()
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, spec_checks.ClaimFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self):
+        return self.path, None, f"{EXPERIMENT_OPTION} {self.name}"
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from .claims import Verdict, get_claim
+from .claims import Claim, Verdict, get_claim
 from .constants import REPLICA_SEEDS
 from .framework import stack_text
 from .question import reported
@@ -40,8 +40,11 @@ def verdict_lines(verdicts: Sequence[Verdict]) -> str:
     return "\n".join([v.line() for v in verdicts] + [f"{held}/{len(verdicts)} claims hold"])
 
 
-def verdicts_markdown(verdicts: Sequence[Verdict], versions: Mapping[str, str]) -> str:
-    """The claim table for a CI summary: verdict, the deciding value against the threshold, and why the claim holds."""
+def verdicts_markdown(verdicts: Sequence[Verdict], versions: Mapping[str, str],
+                      claims: Sequence[Claim] | None = None) -> str:
+    """The claim table for a CI summary: verdict, the deciding value against the threshold, and why the claim holds.
+    `claims`: your own experiment's (normcheck.spec), whose bases and calibration are its own."""
+    basis = {c.id: c.basis for c in claims} if claims is not None else {v.claim: get_claim(v.claim).basis for v in verdicts}
     stack = stack_text(versions)
     held = sum(v.holds for v in verdicts)
     lines = [f"### normcheck: {held}/{len(verdicts)} claims hold", "", f"Stack: {stack}.", "",
@@ -49,7 +52,8 @@ def verdicts_markdown(verdicts: Sequence[Verdict], versions: Mapping[str, str]) 
     for v in verdicts:
         value = f"{v.statistic:.4g} (worst: seed {v.worst_seed})" if v.over == "each" else f"{v.statistic:.4g} (median)"
         lines.append(f"| `{v.claim}` | {'holds' if v.holds else '**FAILS**'} | {value} | "
-                     f"{v.op} {v.threshold:g} | {get_claim(v.claim).basis} |")
+                     f"{v.op} {v.threshold:g} | {basis[v.claim]} |")
     lines += ["", "How often each claim fails on a healthy stack: calibration/<backend>.md "
-              f"({len(REPLICA_SEEDS)} seeds per backend)."]
+              f"({len(REPLICA_SEEDS)} seeds per backend)." if claims is None else
+              "How often each claim fails on a healthy stack: `python -m normcheck calibrate --experiment REF --engine fit`."]
     return "\n".join(lines) + "\n"

@@ -15,6 +15,7 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from ..constants import DEFAULT_SEEDS, ONE_SEED
 from ..errors import InputError
 from ..run import RunsBySeed, disjoint_groups
 
+_R = TypeVar("_R")
 CONFIDENCE = 0.95
 TAIL_SHARE = 0.1  # the tail fit uses the 10% of seeds nearest the threshold
 RUN_SIZES = (ONE_SEED, DEFAULT_SEEDS)  # the runs users make: one seed, as the question's, and every default run
@@ -105,12 +107,12 @@ class ClaimSpread:
     seed_count: int
 
 
-def covered(matrix: RunsBySeed, claims: Sequence[Claim]) -> RunsBySeed:
+def covered(matrix: Mapping[int, Mapping[str, _R]], claims: Sequence[Claim]) -> dict[int, Mapping[str, _R]]:
     """The seeds of `matrix` that ran every variant the claims need: a run judges every claim on the same seeds."""
     return {s: rs for s, rs in matrix.items() if all(v in rs for c in claims for v in c.variants)}
 
 
-def claim_spread(claim: Claim, matrix: RunsBySeed) -> ClaimSpread | None:
+def claim_spread(claim: Claim, matrix: Mapping[int, Mapping[str, Any]]) -> ClaimSpread | None:
     """The claim over every seed of `matrix` that has its variants; None where none has."""
     by_value = claim.values(covered(matrix, [claim]))
     if not by_value:
@@ -135,7 +137,7 @@ class ClaimRate:
     tail_fit: float  # per seed, extrapolated from the margins: a diagnostic, not a rate
 
 
-def claim_rates(claims: Sequence[Claim], matrix: RunsBySeed, sizes: Sequence[int] = RUN_SIZES
+def claim_rates(claims: Sequence[Claim], matrix: Mapping[int, Mapping[str, Any]], sizes: Sequence[int] = RUN_SIZES
                 ) -> tuple[list[ClaimRate], dict[int, Count]]:
     """Per claim, and for every claim together (a run fails when any claim fails), counted on the same groups."""
     seeds = covered(matrix, claims)

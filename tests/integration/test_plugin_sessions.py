@@ -6,8 +6,11 @@ exactly as in any project that shares the environment.
 
 import json
 import os
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FOREIGN = """
 import json, os, sys
@@ -86,3 +89,35 @@ def test_with_normcheck(benchmark, normcheck_backend):
     info = json.loads((pytester.path / "bench.json").read_text())["machine_info"]
     assert info["normcheck"]["backend"] == os.environ.get("KERAS_BACKEND", "tensorflow")
     assert "keras" in info["normcheck"]
+
+
+USER_TESTS = """
+import normcheck
+from normcheck import spec
+
+TINY = spec.load({ref!r})
+
+
+@normcheck.parametrize_claims(TINY, seeds=[0, 1])
+def test_my_claims(check):
+    check()
+"""
+
+
+def test_a_users_test_file_gets_one_test_per_claim_of_its_own_experiment(pytester):
+    ref = f"{ROOT / 'tests/specs/tiny_experiment.py'}:TINY"
+    pytester.makepyfile(test_mine=USER_TESTS.format(ref=ref))
+    result = pytester.runpytest_subprocess("-v", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_my_claims?plain_learns? PASSED*", "*test_my_claims?norm_does_not_hurt? PASSED*"])
+
+
+def test_normcheck_experiment_collects_the_claims_and_a_failing_one_shows_its_verdict(pytester):
+    ref = f"{ROOT / 'tests/specs/tiny_experiment.py'}:TINY_FAILS"
+    result = pytester.runpytest_subprocess("--normcheck-experiment", ref, "--normcheck-seeds", "1", "-p", "no:randomly")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*FAIL impossible: accuracy above one -- median * > 1 over 1 seed*"])
+    assert "Traceback" not in result.stdout.str()
+    bad = pytester.runpytest_subprocess("--normcheck-experiment", "nowhere_xyz:SPEC")
+    assert bad.ret == pytest.ExitCode.USAGE_ERROR
+    bad.stderr.fnmatch_lines(["*no module 'nowhere_xyz'*"])

@@ -1,0 +1,1 @@
+"""Experiments that ship with normcheck, each written with the public API (normcheck.spec) only."""

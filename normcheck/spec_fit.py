@@ -1,0 +1,245 @@
+"""A Spec's runs through the real `keras.Model.fit`: one run, or a (variant x seed) matrix across worker processes.
+
+One compiled model per (spec, variant) is reused across seeds, as the question's path does:
+it gets the variables a freshly seeded `build` draws, and its optimizer goes back to its
+state at build time, so no seed pays for tracing again. `NORMCHECK_REUSE=0` builds afresh
+for every run; the suite holds the two paths to the same history.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import multiprocessing
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import files, framework, parallel, seeds, spec
+from .data import epoch_order
+from .errors import InputError, shown
+from .training import reuse_enabled, single_call_enabled
+
+OnRun = Callable[[spec.SpecRun, int, int], None]
+_DATA: dict[tuple[str, str], spec.Data] = {}
+_COMPILED: dict[tuple[str, str, str], tuple[Any, list[np.ndarray]]] = {}
+
+
+def data_for(s: spec.Spec, variant: str) -> spec.Data:
+    key = (s.name, variant)
+    if key not in _DATA:
+        _DATA[key] = spec.arrays(s, variant)
+    return _DATA[key]
+
+
+def _built(s: spec.Spec, variant: str) -> Any:
+    """`build(variant)`, checked: a compiled keras.Model, else an InputError naming the spec and what came back."""
+    keras = framework.keras()
+    where = f"{s.name}: build({variant!r})"
+    try:
+        model = s.build(variant)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"{where} raised {type(exc).__name__}: {exc}") from None
+    if not isinstance(model, keras.Model):
+        raise InputError(f"{where} returned {shown(model, 80)}; allowed: a keras.Model")
+    if getattr(model, "optimizer", None) is None:
+        raise InputError(f"{where} returned a model that is not compiled; allowed: a model after model.compile(...)")
+    return model
+
+
+def check(s: spec.Spec, variants: Sequence[str]) -> None:
+    """Build every variant once and read its data, before any training: a bad spec fails here, in seconds."""
+    framework.keras().utils.set_random_seed(0)
+    for v in variants:
+        data_for(s, v)
+        _built(s, v)
+
+
+def _prepared(s: spec.Spec, variant: str, seed: int) -> Any:
+    keras = framework.keras()
+    keras.utils.set_random_seed(seed)
+    fresh = _built(s, variant)
+    if not reuse_enabled():
+        return fresh
+    key = (s.name, variant, keras.backend.backend())
+    cached = _COMPILED.get(key)
+    if cached is None:
+        fresh.optimizer.build(fresh.trainable_variables)
+        _COMPILED[key] = (fresh, [framework.to_numpy(v).copy() for v in fresh.optimizer.variables])
+        return fresh
+    model, optimizer_state = cached
+    if [tuple(v.shape) for v in model.variables] != [tuple(v.shape) for v in fresh.variables]:
+        raise InputError(f"{s.name}: build({variant!r}) made a model of another shape than before for seed {seed}; "
+                         "allowed: the same layers for every seed (or NORMCHECK_REUSE=0)")
+    for target, value in zip(model.variables, fresh.variables, strict=True):
+        target.assign(framework.to_numpy(value))
+    for target, state in zip(model.optimizer.variables, optimizer_state, strict=True):
+        target.assign(state)
+    return model
+
+
+def _recorder(s: spec.Spec, data: spec.Data, records: dict[str, Any]) -> Any:
+    keras = framework.keras()
+    Callback: Any = keras.callbacks.Callback
+
+    class Recorder(Callback):
+        """Times each epoch and keeps fit's logs, then takes the measurements outside the clock."""
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            records["seconds"].append(time.perf_counter() - self._start)
+            for k, v in (logs or {}).items():
+                records["history"].setdefault(k, []).append(float(v))
+            if s.measurements:
+                model = self.model  # on JAX, reading .model syncs the trained weights into the model's variables
+                for name, f in s.measurements.items():
+                    records["measured"][name].append(_measure(s, name, f, model, data))
+
+    return Recorder()
+
+
+def _measure(s: spec.Spec, name: str, f: Callable[[Any, spec.Data], float], model: Any, data: spec.Data) -> float:
+    try:
+        return float(f(model, data))
+    except Exception as exc:
+        raise InputError(f"{s.name}: measurements[{name!r}] raised {type(exc).__name__}: {exc}") from None
+
+
+def train(s: spec.Spec, variant: str, seed: int) -> spec.SpecRun:
+    """One run through keras.Model.fit, each epoch over its own permutation of the samples: one fit call over the
+    epochs' permutations laid end to end where the samples make whole batches (as the question's path), else a call
+    per epoch (`NORMCHECK_FIT_CALLS=epoch` always; the suite holds the two to the same history)."""
+    variant = s.check_variants([variant])[0]
+    seeds.check(seed)
+    data = data_for(s, variant)
+    model = _prepared(s, variant, seed)
+    records: dict[str, Any] = {"seconds": [], "history": {}, "measured": {}}
+    for name, f in s.measurements.items():
+        records["measured"][name] = [_measure(s, name, f, model, data)]
+    recorder = _recorder(s, data, records)
+    validation = {} if data.x_eval is None else {"validation_data": (data.x_eval, data.y_eval)}
+    n, batch = len(data.x), s.batch_for(variant)
+    if n % batch == 0 and single_call_enabled():
+        order = np.concatenate([epoch_order(seed, epoch, n) for epoch in range(s.epochs)])
+        model.fit(**framework.whole_batches(data.x[order], data.y[order], batch), epochs=s.epochs,
+                  steps_per_epoch=n // batch, shuffle=False, verbose=0, callbacks=[recorder], **validation,
+                  **s.fit_arguments)
+    else:
+        for epoch in range(s.epochs):
+            order = epoch_order(seed, epoch, n)
+            model.fit(data.x[order], data.y[order], batch_size=batch, epochs=epoch + 1, initial_epoch=epoch,
+                      shuffle=False, verbose=0, callbacks=[recorder], **validation, **s.fit_arguments)
+    return spec.SpecRun(s.name, variant, seed, records["history"], records["measured"], records["seconds"],
+                        framework.versions())
+
+
+_LOADED: dict[str, spec.Spec] = {}
+
+
+def _load(ref: str) -> spec.Spec:
+    if ref not in _LOADED:
+        _LOADED[ref] = spec.load(ref)
+    return _LOADED[ref]
+
+
+def _train_block(tasks: list[tuple[str, int]], ref: str) -> tuple[str, list[str]]:
+    s = _load(ref)
+    return f"local {os.getpid()}", [train(s, v, seed).to_json() for v, seed in tasks]
+
+
+def train_matrix(ref: str, variants: Sequence[str], seed_list: Sequence[int], *, jobs: int = 1,
+                 on_run: OnRun | None = None, done: Sequence[spec.SpecRun] = ()) -> dict[int, dict[str, spec.SpecRun]]:
+    """Every variant for every seed of the spec `ref` names; with jobs > 1 across spawned worker processes, each of
+    which imports the spec by its reference. Runs in `done` are not trained again."""
+    out: dict[int, dict[str, spec.SpecRun]] = {seed: {} for seed in seed_list}
+    for r in done:
+        out.setdefault(r.seed, {})[r.variant] = r
+    tasks = [(v, seed) for seed in seed_list for v in variants if v not in out[seed]]
+    total = len(tasks) + sum(len(r) for r in out.values())
+
+    def record(run: spec.SpecRun) -> None:
+        if run.variant in out[run.seed]:
+            return
+        out[run.seed][run.variant] = run
+        if on_run is not None:
+            on_run(run, sum(len(r) for r in out.values()), total)
+
+    if not tasks:
+        return out
+    if jobs <= 1 or len(tasks) == 1:
+        s = _load(ref)
+        for v, seed in tasks:
+            record(train(s, v, seed))
+        return out
+    blocks = parallel.chunks(tasks, jobs, weight=len)
+    ctx = multiprocessing.get_context("spawn")
+    initargs = (framework.default_backend(), os.environ.get("TF_USE_LEGACY_KERAS"))
+    with ctx.Pool(min(jobs, len(blocks)), parallel._worker_init, initargs) as pool:
+        for _, texts in pool.imap_unordered(functools.partial(_train_block, ref=ref), blocks):
+            for text in texts:
+                record(spec.SpecRun.from_json(text))
+    sys.stderr.flush()
+    return out
+
+
+def collect(ref: str, variants: Sequence[str], seed_list: Sequence[int], path: str | Path, *, jobs: int = 1,
+            log: Callable[[str], None] = print) -> list[spec.SpecRun]:
+    """Train every (variant, seed) into `path` (JSON lines), resuming a file of the same setup: its first line is the
+    setup (experiment, backend, versions); runs are appended as their blocks finish, so an interruption loses at most
+    the blocks in flight and the same command goes on from there. A file of another setup is refused, naming it."""
+    path = Path(path)
+    s = _load(ref)
+    setup = {"setup": {"experiment": s.name, "backend": framework.default_backend(), "versions": framework.versions()}}
+    done = load_runs(path, setup) if path.exists() else []
+    keep = [r for r in done if r.variant in variants and r.seed in set(seed_list)]
+    files.check_writable(path)
+    start = time.perf_counter()
+    trained = 0
+    with path.open("a") as fh:
+        if path.stat().st_size == 0:
+            fh.write(json.dumps(setup) + "\n")
+            fh.flush()
+
+        def on_run(run: spec.SpecRun, finished: int, total: int) -> None:
+            nonlocal trained
+            fh.write(run.to_json() + "\n")
+            fh.flush()
+            trained += 1
+            pace = (time.perf_counter() - start) / trained
+            log(f"[{finished}/{total}] {run.variant} seed={run.seed}: {sum(run.seconds):.2f} s, about "
+                f"{pace * (total - finished):.0f} s left")
+
+        matrix = train_matrix(ref, variants, seed_list, jobs=jobs, on_run=on_run, done=keep)
+    return [matrix[seed][v] for seed in seed_list for v in variants]
+
+
+def load_runs(path: str | Path, setup: dict[str, Any] | None = None) -> list[spec.SpecRun]:
+    """A store's runs; with `setup`, one of another setup (experiment, backend, versions) is an InputError naming both."""
+    text = files.read_text(path, "spec runs", max_bytes=2**34)
+    lines = text.splitlines()
+    if not lines:
+        return []
+    where = f"spec runs {shown(str(path))}"
+    head = files.parse_json(lines[0], f"{where}, line 1")
+    if not isinstance(head, dict) or "setup" not in head:
+        raise InputError(f"{where}: line 1 is not a setup record")
+    if setup is not None and head != setup:
+        raise InputError(f"{where} holds runs of {json.dumps(head['setup'])}, not {json.dumps(setup['setup'])}; "
+                         "allowed: the same experiment, backend and versions (or another --out)")
+    runs = []
+    for i, line in enumerate(lines[1:], 2):
+        if not line.strip():
+            continue
+        if i == len(lines) and not text.endswith("\n"):
+            break  # the last line cut short by an interruption: trained again
+        runs.append(spec.SpecRun.from_json(line, f"{where}, line {i}"))
+    return runs

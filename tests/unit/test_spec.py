@@ -1,0 +1,159 @@
+"""Your own experiment's description (normcheck.spec): every bad field is a ValueError naming it, before training."""
+
+import math
+
+import numpy as np
+import pytest
+
+from normcheck import spec, spec_jobs
+from normcheck.calibration.rates import upper_bound
+from normcheck.errors import InputError
+
+SPECS = "tests/specs/tiny_experiment.py"
+
+
+def _data(variant):
+    return spec.Data(np.zeros((8, 2)), np.zeros(8))
+
+
+def _spec(**changes):
+    fields = dict(name="mine", variants=("a", "b"), build=lambda v: None, data=_data, epochs=2, batch_size=4)
+    return spec.Spec(**{**fields, **changes})
+
+
+def test_a_valid_spec_keeps_its_fields_and_gives_each_variant_its_batch():
+    s = _spec(batch_size={"a": 2, "b": 4})
+    assert s.variants == ("a", "b")
+    assert (s.batch_for("a"), s.batch_for("b")) == (2, 4)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"name": ""}, "Spec.name='' is invalid; allowed: a letter"),
+    ({"name": "has space"}, "Spec.name='has space' is invalid"),
+    ({"variants": ()}, "Spec.variants=() is invalid; allowed: a non-empty tuple"),
+    ({"variants": "ab"}, "Spec.variants='ab' is invalid"),
+    ({"variants": ("a", "a")}, "allowed: each name once"),
+    ({"variants": ("a", 3)}, "Spec.variants=('a', 3) is invalid"),
+    ({"build": "model"}, "Spec.build='model' is invalid; allowed: a function of the variant name"),
+    ({"data": None}, "Spec.data=None is invalid"),
+    ({"epochs": 0}, "Spec.epochs=0 is invalid; allowed: an integer from 1"),
+    ({"epochs": True}, "Spec.epochs=True is invalid"),
+    ({"batch_size": 2.5}, "Spec.batch_size=2.5 is invalid"),
+    ({"batch_size": {"a": 2}}, "Spec.batch_size={'a': 2} is invalid; allowed: one per variant, for exactly a, b"),
+    ({"batch_size": {"a": 2, "b": 0}}, "Spec.batch_size['b']=0 is invalid"),
+    ({"fit_arguments": {"shuffle": True}}, "allowed: keys among class_weight, validation_batch_size"),
+    ({"measurements": {"not an id": len}}, "Spec.measurements['not an id']"),
+    ({"measurements": {"norm": 3}}, "Spec.measurements['norm']=3 is invalid"),
+    ({"claims": ("x",)}, "Spec.claims='x' is invalid; allowed: normcheck.Claim values"),
+])
+def test_a_bad_field_is_a_value_error_naming_it_and_what_is_allowed(changes, message):
+    with pytest.raises(ValueError, match=r"^Spec\.") as caught:
+        _spec(**changes)
+    assert message in str(caught.value)
+
+
+def test_a_claim_on_a_variant_the_spec_lacks_or_twice_is_refused():
+    c = spec.claim("c1", "accuracy", spec.final("accuracy", "z"), ">= 0.5")
+    with pytest.raises(InputError, match=r"Spec.claims\['c1'\]=\['z'\] is invalid; allowed: variants of this spec: a, b"):
+        _spec(claims=(c,))
+    ok = spec.claim("c1", "accuracy", spec.final("accuracy", "a"), ">= 0.5")
+    with pytest.raises(InputError, match="each claim id once"):
+        _spec(claims=(ok, ok))
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    ("0.5", "rule='0.5' is invalid; allowed: an operator (>=, >, <=, <)"),
+    (">= nan", "allowed: a finite number after >="),
+    ("== 1", "rule='== 1' is invalid"),
+    (0.5, "rule=0.5 is invalid"),
+])
+def test_a_bad_rule_is_refused(rule, message):
+    with pytest.raises(InputError) as caught:
+        spec.claim("c", "s", spec.final("accuracy", "a"), rule)
+    assert message in str(caught.value)
+
+
+def test_a_claim_reads_its_rule_and_variants_from_its_measure():
+    c = spec.claim("gap", "s", spec.difference(spec.final("acc", "a"), spec.final("acc", "b")), " <  0.25 ", over="each")
+    assert (c.op, c.threshold, c.over, c.variants) == ("<", 0.25, "each", ("a", "b"))
+    with pytest.raises(InputError, match="names no variants"):
+        spec.claim("c", "s", lambda runs: 0.0, ">= 0")
+    assert spec.claim("c", "s", lambda runs: 0.0, ">= 0", variants=("a",)).variants == ("a",)
+    with pytest.raises(InputError, match="over='mean' is invalid; allowed: each, median"):
+        spec.claim("c", "s", spec.final("acc", "a"), ">= 0", over="mean")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (spec.Data(np.zeros((8, 2)), np.zeros(7)), "x has 8 samples and y 7; allowed: as many"),
+    (spec.Data(np.zeros((8, 2)), np.zeros(8), np.zeros((2, 2))), "x_eval and y_eval go together"),
+    (spec.Data(np.full((8, 2), np.nan), np.zeros(8)), "x holds NaN or infinite values"),
+    (spec.Data(np.array(["a"] * 8), np.zeros(8)), "allowed: numbers with at least one sample"),
+    (spec.Data(np.zeros((2, 2)), np.zeros(2)), "Spec.batch_size=4 for 'a' is invalid; allowed: at most the 2 samples"),
+    ((np.zeros(8), np.zeros(8)), "returned (array("),
+])
+def test_bad_data_is_refused_naming_the_spec_variant_and_field(data, message):
+    s = _spec(data=lambda v: data)
+    with pytest.raises(InputError) as caught:
+        spec.arrays(s, "a")
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("mine: data('a')") or "Spec.batch_size" in str(caught.value)
+
+
+def test_data_that_raises_is_one_error_naming_it():
+    with pytest.raises(InputError, match=r"mine: data\('a'\) raised ZeroDivisionError"):
+        spec.arrays(_spec(data=lambda v: 1 / 0), "a")
+
+
+@pytest.mark.parametrize(("ref", "message"), [
+    ("no_colon", "experiment 'no_colon' is invalid; allowed: 'pkg.module:NAME' or 'path/file.py:NAME'"),
+    ("nowhere_module_xyz:SPEC", "no module 'nowhere_module_xyz'"),
+    ("missing/file.py:SPEC", "no file 'missing/file.py'"),
+    (f"{SPECS}:NOPE", "has no Spec named 'NOPE' (nothing there)"),
+    (f"{SPECS}:CLAIMS", "has no Spec named 'CLAIMS' (found tuple)"),
+    ("normcheck.spec:Spec", "has no Spec named 'Spec' (found type)"),
+])
+def test_a_bad_reference_is_one_error_naming_it(ref, message):
+    with pytest.raises(InputError) as caught:
+        spec.load(ref)
+    assert message in str(caught.value)
+
+
+def test_a_reference_finds_the_spec_by_module_or_by_file():
+    assert spec.load(f"{SPECS}:TINY").name == "tiny"
+    assert spec.load("normcheck.experiments.small_batch:SMALL_BATCH").name == "small_batch"
+    assert spec.absolute(f"{SPECS}:TINY").startswith("/")
+
+
+def _run(variant, seed, value):
+    return spec.SpecRun("mine", variant, seed, {"accuracy": [0.5, value]}, {"norm": [1.0, 2.0, 3.0]}, [0.1, 0.1],
+                        {"backend": "jax"})
+
+
+def test_a_run_is_plain_data_in_and_out_and_names_what_it_lacks():
+    r = _run("a", 3, 0.75)
+    assert spec.SpecRun.from_json(r.to_json()) == r
+    assert (r.metric("accuracy"), r.metric("accuracy", 1), r.metric("norm"), r.metric("norm", 1)) == (0.75, 0.5, 3.0, 2.0)
+    with pytest.raises(InputError, match="has no metric 'loss'; allowed: accuracy, norm"):
+        r.metric("loss")
+    with pytest.raises(InputError, match="epoch 3 is invalid"):
+        r.metric("accuracy", 3)
+    with pytest.raises(InputError, match="is malformed"):
+        spec.SpecRun.from_dict({**r.to_dict(), "seed": "x"})
+
+
+def test_the_threshold_the_counts_support_lets_just_as_many_runs_fail_as_keep_the_bound():
+    c = spec.claim("acc", "s", spec.final("accuracy", "a"), ">= 0.5", over="each")
+    values = np.linspace(0.0, 1.0, 4000)
+    matrix = {seed: {"a": _run("a", seed, float(v))} for seed, v in enumerate(values)}
+    allowed = max(f for f in range(20) if upper_bound(f, 4000) <= 1e-3)
+    op, threshold = spec_jobs.supported_threshold(c, matrix, 1, 1e-3)
+    assert op == ">="
+    assert threshold == values[allowed]
+    assert sum(v < threshold for v in values) == allowed
+    assert spec_jobs.supported_threshold(c, dict(list(matrix.items())[:100]), 1, 1e-3) is None
+    assert spec_jobs.needed_runs(1e-3) == math.ceil(math.log(0.05) / math.log(1 - 1e-3))
+    low = spec.claim("low", "s", spec.final("accuracy", "a"), "<= 0.5", over="median")
+    op, threshold = spec_jobs.supported_threshold(low, matrix, 5, 0.01)
+    groups = sorted(float(np.median(values[i:i + 5])) for i in range(0, 4000, 5))
+    assert op == "<="
+    assert sum(g > threshold for g in groups) == max(f for f in range(30) if upper_bound(f, 800) <= 0.01)
