@@ -125,6 +125,43 @@ def check_address(address: object, timeout: float = 30.0, what: str = "--cluster
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except (OSError, UnicodeError) as exc:
         raise InputError(f"{what} {shown(address)}: no Dask scheduler answers there ({exc}); {ALLOWED}") from None
+    found = _identity(address if "://" in address else f"tcp://{address}", min(timeout, HANDSHAKE_SECONDS))
+    if found != "Scheduler":
+        raise InputError(f"{what} {shown(address)}: something listens there, but no Dask scheduler answers ({found}); "
+                         f"{ALLOWED}")
+
+
+HANDSHAKE_SECONDS = 10.0  # a Dask scheduler answers its identity at once; anything else listening gets this long
+
+
+def _identity(address: str, timeout: float) -> str:
+    """What answers at `address`: "Scheduler" for a Dask scheduler, else why not. Dask's own client waits without end
+    for a listener that never speaks its protocol, so this asks in a thread of its own, bounded by `timeout`."""
+    import asyncio  # noqa: PLC0415 -- only a cluster address needs it
+
+    from distributed.comm import connect  # noqa: PLC0415 -- optional extra, checked by _distributed
+
+    answer: list[str] = []
+
+    async def ask() -> None:
+        comm = await connect(address, timeout=timeout)
+        try:
+            await comm.write({"op": "identity"})
+            reply = await comm.read()
+        finally:
+            comm.abort()
+        answer.append(str(reply.get("type")) if isinstance(reply, dict) else f"a reply of {type(reply).__name__}")
+
+    def run() -> None:
+        try:
+            asyncio.run(asyncio.wait_for(ask(), timeout))
+        except BaseException as exc:
+            answer.append(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+    thread = threading.Thread(target=run, name="normcheck-dask-identity", daemon=True)
+    thread.start()
+    thread.join(timeout + 2)
+    return answer[0] if answer else f"no answer within {timeout:g} s"
 
 
 def differences(mine: dict[str, str], theirs: dict[str, str]) -> str:
@@ -228,6 +265,10 @@ class Cluster:
         pending: dict[Any, Block] = {}
 
         def submit(block: Block, where: frozenset[str]) -> None:
+            where = where or frozenset(self.accepted)  # none alive now: held for accepted ones (Dask reads [] as any)
+            if not where:
+                raise InputError(f"{self.what} {shown(self.address)}: every worker was refused (versions differ from "
+                                 "this process's); install the same versions there (docs/cluster.md)")
             future = self.client.submit(_train_block, block, experiment, self.backend, self.legacy, pure=False,
                                         workers=sorted(where), allow_other_workers=False, retries=RETRIES)
             pending[future], allowed[future] = block, where

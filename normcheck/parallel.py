@@ -145,12 +145,13 @@ def train_matrix(
     tasks = [(v, s) for s in seeds for v in variants if v not in out[s]]
     total = len(tasks) + sum(len(r) for r in out.values())
 
-    def record(run: Run) -> None:
+    def record(run: Run) -> bool:
         if run.variant in out[run.seed]:
-            return
+            return False
         out[run.seed][run.variant] = run
         if on_run is not None:
             on_run(run, sum(len(r) for r in out.values()), total)
+        return True
 
     if not tasks:
         return out
@@ -168,8 +169,7 @@ def train_matrix(
     with contextlib.nullcontext() if executor is cluster else executor:
         cut = chunks(tasks, executor.workers) if block is None else chunks(tasks, executor.workers, largest=block)
         for worker, texts in executor.blocks(cut, experiment):
-            for text in texts:
-                record(Run.from_json(text))
+            kept = [record(Run.from_json(text)) for text in texts]
             if throughput is not None:
-                throughput.add(worker, len(texts))
+                throughput.add(worker, sum(kept))
     return out

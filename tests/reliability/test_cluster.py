@@ -9,13 +9,14 @@ real events here, not mocks.
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from normcheck import cluster
+from normcheck import cluster, parallel
 from normcheck.calibration import engine, store
 from normcheck.errors import InputError
 from normcheck.experiment import QUESTION_EXPERIMENT
@@ -184,3 +185,46 @@ def test_ctrl_c_leaves_a_store_that_resumes_to_the_same_runs(local_pool_runs, tm
 def test_an_address_where_no_scheduler_answers_is_one_error_naming_it(normcheck_backend):
     with pytest.raises(InputError, match=r"--cluster 'tcp://127.0.0.1:9': no Dask scheduler answers there"):
         cluster.Cluster("tcp://127.0.0.1:9", timeout=1)
+
+
+def _silent_listener():
+    """A port where something accepts connections and never speaks: what Dask's own client waits on without end."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    return listener
+
+
+def test_a_listener_that_is_not_a_dask_scheduler_is_one_error_not_a_hang(normcheck_backend):
+    with _silent_listener() as listener:
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        with pytest.raises(InputError, match=r"something listens there, but no Dask scheduler answers"):
+            cluster.check_address(address, timeout=2)
+
+
+def test_a_run_that_arrives_twice_is_recorded_and_counted_once(local_pool_runs, monkeypatch):
+    texts = [r.to_json() for r in local_pool_runs]
+
+    class Twice:
+        """An executor whose one block comes back twice, as a block Dask retried after its first answer was sent."""
+
+        def __init__(self, jobs):
+            self.workers = jobs
+
+        def blocks(self, blocks, experiment):
+            yield "w", texts
+            yield "w", texts  # a retried block whose first attempt also came back
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            pass
+
+    monkeypatch.setattr(parallel, "LocalPool", Twice)
+    seen, pace = [], parallel.Throughput()
+    matrix = parallel.train_matrix(VARIANTS, SEEDS, EXPERIMENT, jobs=2, on_run=lambda r, i, n: seen.append(i),
+                                   throughput=pace)
+    assert seen == list(range(1, len(texts) + 1))
+    assert pace.runs == {"w": len(texts)}
+    assert _timeless([matrix[s][v] for s in SEEDS for v in VARIANTS]) == _timeless(local_pool_runs)
