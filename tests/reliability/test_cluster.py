@@ -2,8 +2,8 @@
 
 Small on purpose: 2000 samples, 2 epochs, two variants. Each worker trains in its own
 child process (normcheck/worker.py), so a cluster's runs are the local pool's to the bit
-(timings apart); a worker killed mid-block, a worker of another normcheck and Ctrl-C are
-real events here, not mocks.
+(timings apart); a worker killed mid-block and a worker of another normcheck are real events
+here, not mocks; Ctrl-C is a KeyboardInterrupt raised between blocks, where the CLI's lands.
 """
 
 import os
