@@ -29,6 +29,7 @@ from . import (
     report,
     scaling,
     spec,
+    spec_baseline,
     spec_fit,
     spec_jobs,
     sweep,
@@ -198,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes for --engine fit (default: the cores available); the replica runs in one")
     _cluster_option(cal)
     cal.add_argument("--seeds", type=_seed_list, default=None,
-                     help=f"seeds (default: {seed_span(REPLICA_SEEDS)} with the replica, {seed_span(FIT_SEEDS)} with fit)")
+                     help=f"seeds (default: {seed_span(REPLICA_SEEDS)} with the replica, {seed_span(FIT_SEEDS)} with fit; "
+                          "required with --experiment)")
     _experiment_option(cal)
     cal.add_argument("--target", type=_target, default=spec_jobs.TARGET,
                      help="with --experiment: the false-fail rate per run the suggested thresholds aim at (default %(default)g)")
@@ -269,10 +271,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(rec, str(DEFAULT_SEEDS))
     rec.add_argument("path", metavar="PATH")
     rec.add_argument("--force", action="store_true", help="overwrite an existing file")
+    _experiment_option(rec)
     _cluster_option(rec)
     cmp_ = bsub.add_parser("compare", help="train today's runs for the baseline's seeds and compare")
     cmp_.add_argument("path", metavar="PATH")
     cmp_.add_argument("--backend", choices=BACKENDS)
+    _experiment_option(cmp_)
+    cmp_.add_argument("--calibration", metavar="DIR", default=None,
+                      help="with --experiment: the folder of its `calibrate --experiment` runs, for the redrawn spread "
+                           "(default: the baseline's own seeds, with less power)")
     cmp_.add_argument("--jobs", type=_jobs, default=available_cores(),
                       help="worker processes (default %(default)s: the cores available)")
     _cluster_option(cmp_)
@@ -356,6 +363,10 @@ def _cluster(args: argparse.Namespace) -> str | None:
     return args.cluster if args.cluster is not None else os.environ.get(CLUSTER_ENV) or None
 
 
+def _cluster_source(args: argparse.Namespace) -> str:
+    return "--cluster" if getattr(args, "cluster", None) is not None else f"${CLUSTER_ENV}"
+
+
 def _warn(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -397,11 +408,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def spec_run(args: argparse.Namespace) -> int:
     """`run --experiment REF`: the spec's runs through fit, a table, its claims' verdicts."""
-    for option, default in (("--epochs", Experiment.epochs), ("--order", "owned")):
-        if getattr(args, option[2:]) != default:
-            raise InputError(f"{option} applies to the question's experiment; a spec states its own (docs/experiments.md)")
+    if args.epochs != Experiment.epochs:
+        raise InputError("--epochs applies to the question's experiment; a spec states its own (docs/experiments.md)")
+    if args.order != "owned":
+        raise InputError("--order applies to the question's experiment; your own experiment's batch order is "
+                         "normcheck's permutation per (seed, epoch) (docs/experiments.md)")
     if _cluster(args) is not None:
-        raise InputError("--cluster trains the question's experiment; your own experiment trains here (--jobs)")
+        raise InputError(f"{_cluster_source(args)} {shown(_cluster(args))} applies to the question's experiment; your "
+                         "own experiment trains here (--jobs)")
     s = spec.load(args.experiment)
     names = s.check_variants(args.variants)
     spec_fit.check(s, names)
@@ -443,11 +457,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise InputError(f"{' and '.join(only)} are separate jobs; run one per call")
     _gate({}, {"--page": args.page, "--readme": args.readme})
     if args.experiment is not None:
-        if args.engine != "fit" or [o for o in only if o != "--report"] or args.order != "owned" or args.cluster:
+        if _cluster(args) is not None:
+            raise InputError(f"{_cluster_source(args)} {shown(_cluster(args))} applies to the question's experiment; "
+                             "your own experiment trains here (--jobs)")
+        if args.engine != "fit" or [o for o in only if o != "--report"] or args.order != "owned":
             raise InputError("--experiment calibrates your own experiment with --engine fit (and --report); the replica, "
                              "--holdout, --order and the question's pages belong to the question")
         if args.seeds is None and not args.report:
             raise InputError("--experiment needs --seeds (e.g. 0-1999): which seeds to train")
+        if args.epochs != Experiment.epochs:
+            raise InputError("--epochs applies to the question's experiment; a spec states its own (docs/experiments.md)")
         print(spec_jobs.calibrate(args.experiment, args.seeds or [], args.out, framework.default_backend(),
                                   jobs=args.jobs or available_cores(), target=args.target, report_only=args.report,
                                   log=_warn if not args.quiet else (lambda m: None)))
@@ -582,6 +601,11 @@ def cmd_mutations(args: argparse.Namespace) -> int:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
+    if args.experiment is not None:
+        return spec_baseline_cmd(args)
+    if getattr(args, "calibration", None) is not None:
+        raise InputError(f"--calibration {shown(args.calibration)} applies to --experiment; the question's spread ships "
+                         "with normcheck")
     _, run_cb = _progress(args.quiet)
     if args.action == "record":
         _gate({}, {"PATH": args.path}, force=args.force)
@@ -616,6 +640,63 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         print(f"wrote {args.plot}")
     _summary(args.markdown, result.markdown() + f"\n{rate}\n")
     return 0 if result.ok else 1
+
+
+def spec_baseline_cmd(args: argparse.Namespace) -> int:
+    """`baseline record|compare --experiment REF`: your own experiment's runs saved, then trained again and compared."""
+    if _cluster(args) is not None:
+        raise InputError(f"{_cluster_source(args)} {shown(_cluster(args))} applies to the question's experiment; your "
+                         "own experiment trains here (--jobs)")
+    s = spec.load(args.experiment)
+    ref = spec.absolute(args.experiment)
+
+    def on_run(run: spec.SpecRun, finished: int, total: int) -> None:
+        print(f"[{finished}/{total}] {run.variant} seed={run.seed}", file=sys.stderr, flush=True)
+
+    progress = None if args.quiet else on_run
+    if args.action == "record":
+        if args.epochs != Experiment.epochs:
+            raise InputError("--epochs applies to the question's experiment; a spec states its own (docs/experiments.md)")
+        _gate({}, {"PATH": args.path}, force=args.force)
+        fingerprint = spec_fit.check(s, s.variants)
+        matrix = spec_fit.train_matrix(ref, s.variants, args.seeds, jobs=args.jobs, on_run=progress)
+        runs = [matrix[x][v] for x in args.seeds for v in s.variants]
+        files.write_json(args.path, spec_baseline.record(runs, s, args.seeds, fingerprint))
+        print(f"recorded {len(runs)} runs of {s.name} ({len(args.seeds)} seeds) on {framework.versions()} to {args.path}")
+        return 0
+    _gate({"the baseline PATH": args.path}, {"--json": args.json, "--markdown": args.markdown, "--plot": args.plot})
+    if args.plot:
+        raise InputError("--plot draws the question's comparison; for --experiment use --json or --markdown")
+    base = spec_baseline.load(args.path, s)
+    calibration = None
+    if args.calibration is not None:
+        store = spec_jobs.store_path(args.calibration, s, framework.default_backend())
+        if not store.exists():
+            raise InputError(f"--calibration {shown(args.calibration)} holds no {store.name}; run `calibrate --experiment "
+                             f"{args.experiment} --engine fit --seeds A-B --out {args.calibration}` first")
+        calibration = {x: rs for x, rs in spec_jobs.by_seed(spec_fit.load_runs(store)).items()
+                       if all(v in rs for v in base["variants"])}
+    spec_baseline.check_same_spec(base, spec_fit.check(s, s.variants), f"baseline {shown(args.path)}")
+    today = spec_fit.train_matrix(ref, base["variants"], base["seeds"], jobs=args.jobs, on_run=progress)
+    result = spec_baseline.compare(spec_jobs.by_seed(base["runs"]), today, base["variants"], calibration)
+    found = spec_jobs.verdicts(s, today)
+    lines = [f"{s.name}: baseline on {framework.stack_text(base['versions'])}, today on "
+             f"{framework.stack_text(framework.versions())}; regime {result.regime}"]
+    if result.regime != "identical":
+        lines.append(f"{len(result.moved)} of {result.cells} cells moved beyond tolerance (medians over "
+                     f"{len(base['seeds'])} seeds; spread from {result.spread})")
+    lines += [m.line() for m in result.moved]
+    lines += ["", report.verdict_lines(found)] if found else []
+    text = "\n".join(lines)
+    print(text)
+    if args.json:
+        files.write_json(args.json, {"regime": result.regime, "cells": result.cells, "spread": result.spread,
+                                     "moved": [{"variant": m.cell[0], "metric": m.cell[1], "epoch": m.cell[2],
+                                                "baseline": m.baseline, "today": m.today, "tolerance": m.tolerance}
+                                               for m in result.moved],
+                                     "verdicts": [v.to_dict() for v in found]})
+    _summary(args.markdown, "```\n" + text + "\n```\n")
+    return 0 if result.ok and all(v.holds for v in found) else 1
 
 
 def main(argv: Sequence[str] | None = None, *, own_process: bool = False) -> int:

@@ -9,6 +9,7 @@ for every run; the suite holds the two paths to the same history.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import multiprocessing
 import os
@@ -26,15 +27,15 @@ from .errors import InputError, shown
 from .training import reuse_enabled, single_call_enabled
 
 OnRun = Callable[[spec.SpecRun, int, int], None]
-_DATA: dict[tuple[str, str], spec.Data] = {}
-_COMPILED: dict[tuple[str, str, str], tuple[Any, list[np.ndarray]]] = {}
+_DATA: dict[tuple[int, str], tuple[spec.Spec, spec.Data]] = {}  # by id(spec): two specs of one name are two specs
+_COMPILED: dict[tuple[int, str, str], tuple[spec.Spec, Any, list[np.ndarray]]] = {}
 
 
 def data_for(s: spec.Spec, variant: str) -> spec.Data:
-    key = (s.name, variant)
+    key = (id(s), variant)
     if key not in _DATA:
-        _DATA[key] = spec.arrays(s, variant)
-    return _DATA[key]
+        _DATA[key] = (s, spec.arrays(s, variant))  # the spec kept alive with its entry, so its id is not reused
+    return _DATA[key][1]
 
 
 def _built(s: spec.Spec, variant: str) -> Any:
@@ -54,12 +55,52 @@ def _built(s: spec.Spec, variant: str) -> Any:
     return model
 
 
-def check(s: spec.Spec, variants: Sequence[str]) -> None:
-    """Build every variant once and read its data, before any training: a bad spec fails here, in seconds."""
-    framework.keras().utils.set_random_seed(0)
+def check(s: spec.Spec, variants: Sequence[str]) -> dict[str, Any]:
+    """Before any training, in seconds: build every variant, read its data, train a throwaway copy on one batch (the
+    model takes the data's shapes, the claims' metrics are among what fit logs or the measurements). Returns the
+    spec's fingerprint: what a stored run depends on besides the seed (a store or baseline of another is refused)."""
+    keras = framework.keras()
+    keras.utils.set_random_seed(0)
+    digest = hashlib.sha256()
     for v in variants:
-        data_for(s, v)
-        _built(s, v)
+        data = data_for(s, v)
+        model = _built(s, v)
+        batch = s.batch_for(v)
+        validation = {} if data.x_eval is None else {"validation_data": (data.x_eval[:batch], data.y_eval[:batch])}
+        try:
+            logged = model.fit(data.x[:batch], data.y[:batch], batch_size=batch, epochs=1, shuffle=False, verbose=0,
+                               **validation, **s.fit_arguments).history
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise InputError(f"{s.name}: the model build({v!r}) makes does not train on data({v!r}) "
+                             f"({type(exc).__name__}: {first}); allowed: data of the shapes and types the model "
+                             "takes") from None
+        known = set(logged) | set(s.measurements)
+        for c in s.claims:
+            for name in _metrics(c.measure, v):
+                if name not in known:
+                    raise InputError(f"claim {c.id!r} reads {name!r} of {v!r}, which neither fit logs nor a measurement "
+                                     f"names; allowed: {', '.join(sorted(known))}")
+        for a in (data.x, data.y, data.x_eval, data.y_eval):
+            digest.update(b"-" if a is None else np.ascontiguousarray(a).tobytes() + str(a.shape).encode())
+        digest.update(model.to_json().encode() + repr(sorted(model.optimizer.get_config().items())).encode())
+    return {"rule": spec_jobs_rule(s), "epochs": s.epochs, "batch_size": {v: s.batch_for(v) for v in variants},
+            "fit_arguments": repr(sorted(s.fit_arguments.items())), "data and models": digest.hexdigest()[:12]}
+
+
+def _metrics(measure: Any, variant: str) -> list[str]:
+    """The metrics a measure made of spec.final / spec.difference reads of `variant` (a measure of your own: none)."""
+    if isinstance(measure, spec.Final):
+        return [measure.metric] if measure.variant == variant else []
+    if isinstance(measure, spec.Difference):
+        return _metrics(measure.first, variant) + _metrics(measure.second, variant)
+    return []
+
+
+def spec_jobs_rule(s: spec.Spec) -> str:
+    from .spec_jobs import rule_version  # noqa: PLC0415 -- spec_jobs imports this module
+
+    return rule_version(s)
 
 
 def _prepared(s: spec.Spec, variant: str, seed: int) -> Any:
@@ -68,13 +109,13 @@ def _prepared(s: spec.Spec, variant: str, seed: int) -> Any:
     fresh = _built(s, variant)
     if not reuse_enabled():
         return fresh
-    key = (s.name, variant, keras.backend.backend())
+    key = (id(s), variant, keras.backend.backend())
     cached = _COMPILED.get(key)
     if cached is None:
         fresh.optimizer.build(fresh.trainable_variables)
-        _COMPILED[key] = (fresh, [framework.to_numpy(v).copy() for v in fresh.optimizer.variables])
+        _COMPILED[key] = (s, fresh, [framework.to_numpy(v).copy() for v in fresh.optimizer.variables])
         return fresh
-    model, optimizer_state = cached
+    _, model, optimizer_state = cached
     if [tuple(v.shape) for v in model.variables] != [tuple(v.shape) for v in fresh.variables]:
         raise InputError(f"{s.name}: build({variant!r}) made a model of another shape than before for seed {seed}; "
                          "allowed: the same layers for every seed (or NORMCHECK_REUSE=0)")
@@ -198,7 +239,8 @@ def collect(ref: str, variants: Sequence[str], seed_list: Sequence[int], path: s
     the blocks in flight and the same command goes on from there. A file of another setup is refused, naming it."""
     path = Path(path)
     s = _load(ref)
-    setup = {"setup": {"experiment": s.name, "backend": framework.default_backend(), "versions": framework.versions()}}
+    setup = {"setup": {"experiment": s.name, "backend": framework.default_backend(), "versions": framework.versions(),
+                       "spec": check(s, s.variants)}}
     done = load_runs(path, setup) if path.exists() else []
     keep = [r for r in done if r.variant in variants and r.seed in set(seed_list)]
     files.check_writable(path)
@@ -233,8 +275,11 @@ def load_runs(path: str | Path, setup: dict[str, Any] | None = None) -> list[spe
     if not isinstance(head, dict) or "setup" not in head:
         raise InputError(f"{where}: line 1 is not a setup record")
     if setup is not None and head != setup:
-        raise InputError(f"{where} holds runs of {json.dumps(head['setup'])}, not {json.dumps(setup['setup'])}; "
-                         "allowed: the same experiment, backend and versions (or another --out)")
+        theirs, mine = head.get("setup", {}), setup["setup"]
+        differ = [f"{k} {json.dumps(theirs.get(k))} (here {json.dumps(mine.get(k))})" for k in sorted(set(theirs) | set(mine))
+                  if theirs.get(k) != mine.get(k)]
+        raise InputError(f"{where} holds runs of another setup: {'; '.join(differ)}; allowed: the same experiment, "
+                         "spec (rule, epochs, batch sizes, data and models), backend and versions (or another --out)")
     runs = []
     for i, line in enumerate(lines[1:], 2):
         if not line.strip():

@@ -84,4 +84,28 @@ def test_calibrate_resumes_its_store_and_reports_counts_and_supported_thresholds
     refused = _cli("calibrate", "--experiment", TINY, "--engine", "fit", "--seeds", "0-6", "--out", str(tmp_path),
                    *env_backend)
     assert refused.returncode == 2
-    assert "allowed: the same experiment, backend and versions" in refused.stderr
+    assert "holds runs of another setup: versions" in refused.stderr
+    assert '"keras": "0.0"' in refused.stderr
+
+
+def test_a_baseline_records_and_compares_identical_and_a_moved_one_exits_1(normcheck_backend, tmp_path):
+    path = tmp_path / "base.json"
+    backend = ["--backend", normcheck_backend]
+    rec = _cli("baseline", "record", "--experiment", TINY, str(path), "--seeds", "3", "--jobs", "1", "--quiet", *backend)
+    assert rec.returncode == 0, rec.stderr
+    same = _cli("baseline", "compare", "--experiment", TINY, str(path), "--jobs", "1", "--quiet", *backend)
+    assert same.returncode == 0, same.stderr
+    assert "regime identical" in same.stdout
+    data = json.loads(path.read_text())
+    for run in data["runs"]:
+        if run["variant"] == "plain":
+            run["history"]["val_accuracy"] = [0.0 for _ in run["history"]["val_accuracy"]]
+    path.write_text(json.dumps(data))
+    moved = _cli("baseline", "compare", "--experiment", TINY, str(path), "--jobs", "1", "--quiet", *backend)
+    assert moved.returncode == 1
+    assert "regime redrawn" in moved.stdout
+    assert "MOVED plain val_accuracy epoch 2: median 0 ->" in moved.stdout
+    assert "spread from the baseline's own 3 seeds" in moved.stdout
+    other = _cli("baseline", "compare", "--experiment", "tests/specs/tiny_experiment.py:TINY_FAILS", str(path), *backend)
+    assert other.returncode == 2
+    assert "records experiment 'tiny', not 'tiny_fails'" in other.stderr

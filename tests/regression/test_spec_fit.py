@@ -6,9 +6,10 @@ seeds (`NORMCHECK_REUSE`), one fit call over every epoch where the samples make 
 and on the small-batch experiment's BN at batch 2, whose moving statistics must reset too.
 """
 
+import numpy as np
 import pytest
 
-from normcheck import framework, spec, spec_fit
+from normcheck import framework, spec, spec_fit, spec_jobs
 from normcheck.errors import InputError
 from normcheck.experiments.small_batch import SMALL_BATCH
 
@@ -76,3 +77,40 @@ def test_a_measurement_that_raises_is_one_error_naming_it(normcheck_backend, fre
     bad = spec.Spec(**fields, measurements={"broken": lambda model, data: 1 / 0})
     with pytest.raises(InputError, match=r"tiny: measurements\['broken'\] raised ZeroDivisionError"):
         spec_fit.train(bad, "plain", 0)
+
+
+def _fields(**changes):
+    return {**{f: getattr(TINY, f) for f in ("name", "variants", "build", "data", "epochs", "batch_size")}, **changes}
+
+
+def test_two_specs_of_one_name_do_not_share_data_or_compiled_models(normcheck_backend):
+    doubled = spec.Spec(**_fields(data=lambda v: spec.Data(TINY.data(v).x * 0.0, TINY.data(v).y)))
+    first, second = spec_fit.train(TINY, "plain", 0), spec_fit.train(doubled, "plain", 0)
+    assert first.history != second.history
+
+
+def test_data_the_model_cannot_take_and_a_misspelled_metric_are_errors_before_training(normcheck_backend):
+    wide = spec.Spec(**_fields(data=lambda v: spec.Data(np.zeros((64, 5), "float32"), np.zeros(64, "float32"))))
+    with pytest.raises(InputError, match=r"tiny: the model build\('plain'\) makes does not train on data\('plain'\)"):
+        spec_fit.check(wide, ["plain"])
+    typo = spec.Spec(**_fields(claims=(spec.claim("c", "s", spec.final("val_acuracy", "plain"), ">= 0"),)))
+    with pytest.raises(InputError, match=r"claim 'c' reads 'val_acuracy' of 'plain', which neither fit logs"):
+        spec_fit.check(typo, ["plain"])
+
+
+def test_a_store_of_the_same_name_but_another_spec_is_refused(normcheck_backend, tmp_path):
+    module = tmp_path / "edited.py"
+    module.write_text("from tests.specs.tiny_experiment import *\nfrom normcheck.spec import Spec\n"
+                      "import dataclasses\nEDITED = dataclasses.replace(TINY, epochs=3)\n")
+    path = tmp_path / "runs.jsonl"
+    spec_fit.collect("tests/specs/tiny_experiment.py:TINY", ["plain"], [0], path, log=lambda line: None)
+    with pytest.raises(InputError, match=r"holds runs of another setup: spec .*\"epochs\": 2.*\"epochs\": 3"):
+        spec_fit.collect(f"{module}:EDITED", ["plain"], [0, 1], path, log=lambda line: None)
+
+
+def test_a_measure_that_raises_is_one_error_naming_its_claim():
+    bad = spec.claim("reads_other", "s", lambda runs: runs["layer_norm"].metric("accuracy"), ">= 0", variants=("plain",))
+    s = spec.Spec(**_fields(claims=(bad,)))
+    run = spec.SpecRun("tiny", "plain", 0, {"accuracy": [0.5]}, {}, [0.1], {"backend": "jax"})
+    with pytest.raises(InputError, match=r"claim 'reads_other' of tiny: its measure raised KeyError"):
+        spec_jobs.verdicts(s, {0: {"plain": run}})

@@ -1,11 +1,12 @@
 """Your own experiment's description (normcheck.spec): every bad field is a ValueError naming it, before training."""
 
+import json
 import math
 
 import numpy as np
 import pytest
 
-from normcheck import spec, spec_jobs
+from normcheck import spec, spec_baseline, spec_jobs
 from normcheck.calibration.rates import upper_bound
 from normcheck.errors import InputError
 
@@ -157,3 +158,54 @@ def test_the_threshold_the_counts_support_lets_just_as_many_runs_fail_as_keep_th
     groups = sorted(float(np.median(values[i:i + 5])) for i in range(0, 4000, 5))
     assert op == "<="
     assert sum(g > threshold for g in groups) == max(f for f in range(30) if upper_bound(f, 800) <= 0.01)
+
+
+def _matrix(values_by_seed, variant="a"):
+    return {seed: {variant: _run(variant, seed, v)} for seed, v in values_by_seed.items()}
+
+
+def test_compare_says_identical_only_when_every_number_is_and_flags_a_moved_median():
+    base = _matrix({0: 0.70, 1: 0.72, 2: 0.74})
+    assert spec_baseline.compare(base, _matrix({0: 0.70, 1: 0.72, 2: 0.74}), ["a"], None).regime == "identical"
+    calibration = _matrix({seed: 0.72 + 0.01 * ((seed * 7) % 5 - 2) for seed in range(100)})
+    near = spec_baseline.compare(base, _matrix({0: 0.71, 1: 0.72, 2: 0.73}), ["a"], calibration)
+    assert (near.regime, near.moved) == ("redrawn", [])
+    far = spec_baseline.compare(base, _matrix({0: 0.90, 1: 0.91, 2: 0.92}), ["a"], calibration)
+    assert [m.cell for m in far.moved] == [("a", "accuracy", 2)]
+    assert "MOVED a accuracy epoch 2: median 0.72 -> 0.91" in far.moved[0].line()
+
+
+def test_a_tolerance_is_the_quantile_of_resampled_differences_of_medians():
+    calibration = _matrix({seed: float(seed % 10) for seed in range(200)})
+    tol = spec_baseline.tolerances_from(calibration, [("a", "accuracy", 2)], 5)[("a", "accuracy", 2)]
+    assert 4 <= tol <= 9  # medians of 5 draws from 0..9 differ by up to 9; the 0.995 quantile is near the top
+    assert spec_baseline.tolerances_from(calibration, [("a", "accuracy", 1)], 5)[("a", "accuracy", 1)] == spec_baseline.FLOOR
+    with pytest.raises(InputError, match="a tolerance for 150 a side needs at least 300"):
+        spec_baseline.tolerances_from(calibration, [("a", "accuracy", 2)], 150)
+
+
+def test_healthy_replays_count_flags_on_disjoint_pairs():
+    rng = np.random.default_rng(0)
+    development = _matrix({seed: float(rng.normal()) for seed in range(500)})
+    held = _matrix({seed: float(rng.normal()) for seed in range(1000, 1400)})
+    flagged, pairs = spec_baseline.replays(development, held, ["a"], 5)
+    assert pairs == 40
+    assert flagged <= 2
+    shifted = _matrix({seed: float(rng.normal()) + (5.0 if (seed // 5) % 2 else 0.0) for seed in range(1000, 1400)})
+    assert spec_baseline.replays(development, shifted, ["a"], 5) == (40, 40)
+
+
+def test_a_baseline_of_another_experiment_or_missing_runs_is_refused(tmp_path):
+    s = _spec()
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps({"schema": spec_baseline.SCHEMA, "experiment": "other", "seeds": [0], "variants": ["a"],
+                                "runs": []}))
+    with pytest.raises(InputError, match="records experiment 'other', not 'mine'"):
+        spec_baseline.load(path, s)
+    path.write_text(json.dumps({"schema": spec_baseline.SCHEMA, "experiment": "mine", "seeds": [0, 1], "variants": ["a"],
+                                "runs": [_run("a", 0, 0.5).to_dict()]}))
+    with pytest.raises(InputError, match=r"lacks runs \[\('a', 1\)\]"):
+        spec_baseline.load(path, s)
+    path.write_text("{}")
+    with pytest.raises(InputError, match=r"is not a normcheck\.spec-baseline/1 file"):
+        spec_baseline.load(path, s)
