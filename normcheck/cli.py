@@ -363,10 +363,6 @@ def _cluster(args: argparse.Namespace) -> str | None:
     return args.cluster if args.cluster is not None else os.environ.get(CLUSTER_ENV) or None
 
 
-def _cluster_source(args: argparse.Namespace) -> str:
-    return "--cluster" if getattr(args, "cluster", None) is not None else f"${CLUSTER_ENV}"
-
-
 def _warn(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -413,9 +409,6 @@ def spec_run(args: argparse.Namespace) -> int:
     if args.order != "owned":
         raise InputError("--order applies to the question's experiment; your own experiment's batch order is "
                          "normcheck's permutation per (seed, epoch) (docs/experiments.md)")
-    if _cluster(args) is not None:
-        raise InputError(f"{_cluster_source(args)} {shown(_cluster(args))} applies to the question's experiment; your "
-                         "own experiment trains here (--jobs)")
     s = spec.load(args.experiment)
     names = s.check_variants(args.variants)
     spec_fit.check(s, names)
@@ -423,7 +416,7 @@ def spec_run(args: argparse.Namespace) -> int:
         print(f"[{finished}/{total}] {run.variant} seed={run.seed}", file=sys.stderr, flush=True)
 
     matrix = spec_fit.train_matrix(spec.absolute(args.experiment), names, args.seeds, jobs=args.jobs,
-                                   on_run=None if args.quiet else on_run)
+                                   on_run=None if args.quiet else on_run, cluster=_cluster(args), log=_warn)
     print(spec_jobs.table(s, matrix, names))
     found = spec_jobs.verdicts(s, matrix)
     print()
@@ -457,9 +450,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise InputError(f"{' and '.join(only)} are separate jobs; run one per call")
     _gate({}, {"--page": args.page, "--readme": args.readme})
     if args.experiment is not None:
-        if _cluster(args) is not None:
-            raise InputError(f"{_cluster_source(args)} {shown(_cluster(args))} applies to the question's experiment; "
-                             "your own experiment trains here (--jobs)")
         if args.engine != "fit" or [o for o in only if o != "--report"] or args.order != "owned":
             raise InputError("--experiment calibrates your own experiment with --engine fit (and --report); the replica, "
                              "--holdout, --order and the question's pages belong to the question")
@@ -469,7 +459,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             raise InputError("--epochs applies to the question's experiment; a spec states its own (docs/experiments.md)")
         print(spec_jobs.calibrate(args.experiment, args.seeds or [], args.out, framework.default_backend(),
                                   jobs=args.jobs or available_cores(), target=args.target, report_only=args.report,
-                                  log=_warn if not args.quiet else (lambda m: None)))
+                                  log=_warn if not args.quiet else (lambda m: None), cluster=_cluster(args), warn=_warn))
         return 0
     if args.page:
         files.write_text(args.page, calibration_pages.claims_page(args.out))
@@ -644,9 +634,6 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def spec_baseline_cmd(args: argparse.Namespace) -> int:
     """`baseline record|compare --experiment REF`: your own experiment's runs saved, then trained again and compared."""
-    if _cluster(args) is not None:
-        raise InputError(f"{_cluster_source(args)} {shown(_cluster(args))} applies to the question's experiment; your "
-                         "own experiment trains here (--jobs)")
     s = spec.load(args.experiment)
     ref = spec.absolute(args.experiment)
 
@@ -659,7 +646,8 @@ def spec_baseline_cmd(args: argparse.Namespace) -> int:
             raise InputError("--epochs applies to the question's experiment; a spec states its own (docs/experiments.md)")
         _gate({}, {"PATH": args.path}, force=args.force)
         fingerprint = spec_fit.check(s, s.variants)
-        matrix = spec_fit.train_matrix(ref, s.variants, args.seeds, jobs=args.jobs, on_run=progress)
+        matrix = spec_fit.train_matrix(ref, s.variants, args.seeds, jobs=args.jobs, on_run=progress,
+                                       cluster=_cluster(args), log=_warn)
         runs = [matrix[x][v] for x in args.seeds for v in s.variants]
         files.write_json(args.path, spec_baseline.record(runs, s, args.seeds, fingerprint))
         print(f"recorded {len(runs)} runs of {s.name} ({len(args.seeds)} seeds) on {framework.versions()} to {args.path}")
@@ -677,7 +665,8 @@ def spec_baseline_cmd(args: argparse.Namespace) -> int:
         calibration = {x: rs for x, rs in spec_jobs.by_seed(spec_fit.load_runs(store)).items()
                        if all(v in rs for v in base["variants"])}
     spec_baseline.check_same_spec(base, spec_fit.check(s, s.variants), f"baseline {shown(args.path)}")
-    today = spec_fit.train_matrix(ref, base["variants"], base["seeds"], jobs=args.jobs, on_run=progress)
+    today = spec_fit.train_matrix(ref, base["variants"], base["seeds"], jobs=args.jobs, on_run=progress,
+                                  cluster=_cluster(args), log=_warn)
     result = spec_baseline.compare(spec_jobs.by_seed(base["runs"]), today, base["variants"], calibration)
     found = spec_jobs.verdicts(s, today)
     lines = [f"{s.name}: baseline on {framework.stack_text(base['versions'])}, today on "

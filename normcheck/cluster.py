@@ -91,10 +91,12 @@ def _versions_task(backend: str, legacy: str | None) -> tuple[str, str, dict[str
     return (*_here(), reply.get("versions") or {"setup": str(reply.get("error"))})
 
 
-def _train_block(block: Block, experiment: Experiment, backend: str, legacy: str | None
+def _train_block(block: Block, experiment: Experiment | str, backend: str, legacy: str | None
                  ) -> tuple[str, str, dict[str, str], list[str]]:
-    """A task: one block's runs as JSON, with the address, name and fingerprint of the worker that trained them."""
-    reply = _child(backend, legacy).ask({"block": block, "experiment": experiment.to_dict()})
+    """A task: one block's runs as JSON, with the address, name and fingerprint of the worker that trained them.
+    `experiment`: the question's, or a reference to your own (normcheck.spec), which the worker imports."""
+    what = {"spec": experiment} if isinstance(experiment, str) else {"experiment": experiment.to_dict()}
+    reply = _child(backend, legacy).ask({"block": block, **what})
     if "error" in reply:
         raise RuntimeError(f"worker {_here()[1]}: {reply['error']}")
     return (*_here(), reply["versions"], reply["runs"])
@@ -247,14 +249,19 @@ class Cluster:
             raise InputError(f"{self.what} {shown(self.address)}: every worker was refused (versions differ from this "
                              "process's, or no answer); install the same versions there (docs/cluster.md)")
 
-    def refuse(self, name: object, versions: dict[str, str]) -> None:
-        self.log(f"refused worker {name} of {self.address}: {differences(self.mine, versions)}")
+    def refuse(self, name: object, versions: dict[str, str], expected: dict[str, str] | None = None) -> None:
+        self.log(f"refused worker {name} of {self.address}: {differences(expected or self.mine, versions)}")
+
+    def _expected(self, experiment: Experiment | str) -> dict[str, str]:
+        """What a block's answer must carry: this process's fingerprint, and for your own experiment, its source's."""
+        return self.mine if not isinstance(experiment, str) else {**self.mine,
+                                                                    "spec source": worker.spec_source(experiment)}
 
     @property
     def workers(self) -> int:
         return len(self.accepted)
 
-    def blocks(self, blocks: Sequence[Block], experiment: Experiment) -> Iterator[tuple[str, list[str]]]:
+    def blocks(self, blocks: Sequence[Block], experiment: Experiment | str) -> Iterator[tuple[str, list[str]]]:
         """(worker name, runs as JSON) per block, as blocks finish.
 
         Every few seconds the scheduler is asked which workers are alive: newcomers are checked, and a block held for
@@ -286,8 +293,8 @@ class Cluster:
                         raise ChildError(f"a block of {len(block)} runs failed on {self.address} after {RETRIES} "
                                          f"retries ({_reason(future)}); the runs stored so far resume with the same command")
                     address, name, versions, texts = future.result()
-                    if versions != self.mine:
-                        self.refuse(name, versions)
+                    if versions != self._expected(experiment):
+                        self.refuse(name, versions, self._expected(experiment))
                         self.accepted.discard(address)
                         submit(block, frozenset(self.accepted & set(alive)))
                         continue

@@ -369,3 +369,15 @@ def absolute(ref: str) -> str:
     if m is not None and m["module"].endswith(".py"):
         return f"{Path(m['module']).resolve()}:{m['name']}"
     return ref
+
+
+def source_path(ref: str) -> Path | None:
+    """The file of the module a reference names (None where it has none), for the fingerprint a cluster checks."""
+    m = REF.fullmatch(ref)
+    if m is None:
+        return None
+    if m["module"].endswith(".py"):
+        return Path(m["module"]).resolve()
+    found = importlib.util.find_spec(m["module"])
+    return Path(found.origin) if found is not None and found.origin else None
+

@@ -186,21 +186,24 @@ def train(s: spec.Spec, variant: str, seed: int) -> spec.SpecRun:
 _LOADED: dict[str, spec.Spec] = {}
 
 
-def _load(ref: str) -> spec.Spec:
+def load_cached(ref: str) -> spec.Spec:
     if ref not in _LOADED:
         _LOADED[ref] = spec.load(ref)
     return _LOADED[ref]
 
 
 def _train_block(tasks: list[tuple[str, int]], ref: str) -> tuple[str, list[str]]:
-    s = _load(ref)
+    s = load_cached(ref)
     return f"local {os.getpid()}", [train(s, v, seed).to_json() for v, seed in tasks]
 
 
 def train_matrix(ref: str, variants: Sequence[str], seed_list: Sequence[int], *, jobs: int = 1,
-                 on_run: OnRun | None = None, done: Sequence[spec.SpecRun] = ()) -> dict[int, dict[str, spec.SpecRun]]:
-    """Every variant for every seed of the spec `ref` names; with jobs > 1 across spawned worker processes, each of
-    which imports the spec by its reference. Runs in `done` are not trained again."""
+                 on_run: OnRun | None = None, done: Sequence[spec.SpecRun] = (), cluster: str | None = None,
+                 log: Callable[[str], None] = print) -> dict[int, dict[str, spec.SpecRun]]:
+    """Every variant for every seed of the spec `ref` names; with jobs > 1 across spawned worker processes, with
+    `cluster` (a Dask scheduler's address) across its workers, each of which imports the spec by its reference (the
+    same module, or file path, must be there: its source is part of the fingerprint they are checked against). Runs in
+    `done` are not trained again; a run that comes back twice is recorded once."""
     out: dict[int, dict[str, spec.SpecRun]] = {seed: {} for seed in seed_list}
     for r in done:
         out.setdefault(r.seed, {})[r.variant] = r
@@ -216,8 +219,16 @@ def train_matrix(ref: str, variants: Sequence[str], seed_list: Sequence[int], *,
 
     if not tasks:
         return out
+    if cluster is not None:
+        from . import cluster as cluster_module  # noqa: PLC0415 -- optional extra: only --cluster needs Dask
+
+        with cluster_module.Cluster(cluster, log=log) as executor:
+            for _, texts in executor.blocks(parallel.chunks(tasks, executor.workers, weight=len), ref):
+                for text in texts:
+                    record(spec.SpecRun.from_json(text))
+        return out
     if jobs <= 1 or len(tasks) == 1:
-        s = _load(ref)
+        s = load_cached(ref)
         for v, seed in tasks:
             record(train(s, v, seed))
         return out
@@ -233,12 +244,13 @@ def train_matrix(ref: str, variants: Sequence[str], seed_list: Sequence[int], *,
 
 
 def collect(ref: str, variants: Sequence[str], seed_list: Sequence[int], path: str | Path, *, jobs: int = 1,
-            log: Callable[[str], None] = print) -> list[spec.SpecRun]:
+            log: Callable[[str], None] = print, cluster: str | None = None,
+            warn: Callable[[str], None] = print) -> list[spec.SpecRun]:
     """Train every (variant, seed) into `path` (JSON lines), resuming a file of the same setup: its first line is the
     setup (experiment, backend, versions); runs are appended as their blocks finish, so an interruption loses at most
     the blocks in flight and the same command goes on from there. A file of another setup is refused, naming it."""
     path = Path(path)
-    s = _load(ref)
+    s = load_cached(ref)
     setup = {"setup": {"experiment": s.name, "backend": framework.default_backend(), "versions": framework.versions(),
                        "spec": check(s, s.variants)}}
     done = load_runs(path, setup) if path.exists() else []
@@ -260,7 +272,7 @@ def collect(ref: str, variants: Sequence[str], seed_list: Sequence[int], path: s
             log(f"[{finished}/{total}] {run.variant} seed={run.seed}: {sum(run.seconds):.2f} s, about "
                 f"{pace * (total - finished):.0f} s left")
 
-        matrix = train_matrix(ref, variants, seed_list, jobs=jobs, on_run=on_run, done=keep)
+        matrix = train_matrix(ref, variants, seed_list, jobs=jobs, on_run=on_run, done=keep, cluster=cluster, log=warn)
     return [matrix[seed][v] for seed in seed_list for v in variants]
 
 

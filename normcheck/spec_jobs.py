@@ -216,14 +216,16 @@ def page_path(out: str | Path, s: spec.Spec, backend: str) -> Path:
 
 
 def calibrate(ref: str, seed_list: Sequence[int], out: str | Path, backend: str, *, jobs: int, target: float,
-              report_only: bool, log: Callable[[str], None]) -> str:
+              report_only: bool, log: Callable[[str], None], cluster: str | None = None,
+              warn: Callable[[str], None] = print) -> str:
     """Real fit over the seeds into <out>/<name>-<backend>.jsonl (resumable), then the page beside it."""
     s = spec.load(ref)
     store, page = store_path(out, s, backend), page_path(out, s, backend)
     files.gate({}, {"the runs": store, "the page": page})
     Path(out).mkdir(parents=True, exist_ok=True)
     if not report_only:
-        spec_fit.collect(spec.absolute(ref), s.variants, seed_list, store, jobs=jobs, log=log)
+        spec_fit.collect(spec.absolute(ref), s.variants, seed_list, store, jobs=jobs, log=log, cluster=cluster,
+                         warn=warn)
     runs = spec_fit.load_runs(store) if store.exists() else []
     text = rates_page(s, runs, target=target, ranges=load_ranges(out, s),
                       command=f"python -m normcheck calibrate --experiment {ref} --engine fit --backend {backend} "

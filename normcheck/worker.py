@@ -57,10 +57,26 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
     """One request's answer: this process's fingerprint, and the runs of its block as JSON."""
     block = [(str(v), int(s)) for v, s in request.get("block", [])]
     runs = []
-    if block:
+    versions = fingerprint()
+    if "spec" in request:  # your own experiment, by its reference: its module's source is part of the fingerprint
+        from . import spec_fit  # noqa: PLC0415 -- only a spec's blocks need it
+
+        ref = str(request["spec"])
+        versions["spec source"] = spec_source(ref)
+        s = spec_fit.load_cached(ref)
+        runs = [spec_fit.train(s, v, seed).to_json() for v, seed in block]
+    elif block:
         experiment = Experiment.from_dict(request["experiment"])
-        runs = [train(v, experiment, s).to_json() for v, s in block]
-    return {"versions": fingerprint(), "runs": runs}
+        runs = [train(v, experiment, seed).to_json() for v, seed in block]
+    return {"versions": versions, "runs": runs}
+
+
+def spec_source(ref: str) -> str:
+    """A hash of the source file of the module a spec reference names: workers must train the same spec code."""
+    from . import spec  # noqa: PLC0415 -- only a spec's blocks need it
+
+    path = spec.source_path(ref)
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12] if path is not None else "unknown"
 
 
 def serve(requests: IO[str], answers: IO[str]) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from normcheck import cluster, parallel
+from normcheck import cluster, parallel, spec_fit
 from normcheck.calibration import engine, store
 from normcheck.errors import InputError
 from normcheck.experiment import QUESTION_EXPERIMENT
@@ -228,3 +228,20 @@ def test_a_run_that_arrives_twice_is_recorded_and_counted_once(local_pool_runs, 
     assert seen == list(range(1, len(texts) + 1))
     assert pace.runs == {"w": len(texts)}
     assert _timeless([matrix[s][v] for s in SEEDS for v in VARIANTS]) == _timeless(local_pool_runs)
+
+
+def test_your_own_experiment_trains_on_a_cluster_as_in_the_local_pool_and_checks_its_source(normcheck_backend,
+                                                                                            monkeypatch):
+    ref = str(Path(__file__).resolve().parents[1] / "specs" / "tiny_experiment.py") + ":TINY"
+    local = spec_fit.train_matrix(ref, ["plain", "layer_norm"], [0, 1], jobs=2)
+    lines: list[str] = []
+    with _local_cluster() as lc:
+        there = spec_fit.train_matrix(ref, ["plain", "layer_norm"], [0, 1], cluster=lc.scheduler_address, log=lines.append)
+    drop = ("seconds",)
+    assert [{k: v for k, v in there[s][v].to_dict().items() if k not in drop} for s in (0, 1) for v in ("plain", "layer_norm")] \
+        == [{k: v for k, v in local[s][v].to_dict().items() if k not in drop} for s in (0, 1) for v in ("plain", "layer_norm")]
+    assert not [line for line in lines if line.startswith("refused")]
+    monkeypatch.setattr(cluster.worker, "spec_source", lambda ref: "edited here")  # the workers' file differs from ours
+    with _local_cluster(workers=1) as lc, pytest.raises(InputError, match="every worker was refused"):
+        spec_fit.train_matrix(ref, ["plain"], [5], cluster=lc.scheduler_address, log=lines.append)
+    assert any("spec source" in line and "(here edited here)" in line for line in lines)
