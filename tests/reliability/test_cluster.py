@@ -245,3 +245,31 @@ def test_your_own_experiment_trains_on_a_cluster_as_in_the_local_pool_and_checks
     with _local_cluster(workers=1) as lc, pytest.raises(InputError, match="every worker was refused"):
         spec_fit.train_matrix(ref, ["plain"], [5], cluster=lc.scheduler_address, log=lines.append)
     assert any("spec source" in line and "(here edited here)" in line for line in lines)
+
+
+CLI_WITH_CTRL_C = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                   "runpy.run_module('normcheck', run_name='__main__', alter_sys=True)")
+
+
+def test_a_real_ctrl_c_to_the_cli_leaves_a_store_the_same_command_resumes(normcheck_backend, tmp_path):
+    """SIGINT to `calibrate --engine fit --cluster` after its first stored run: exit 130, the .partial store kept with
+    the runs stored so far, and the same command trains only the rest."""
+    argv = [sys.executable, "-c", CLI_WITH_CTRL_C, "calibrate", "--engine", "fit", "--backend", normcheck_backend,
+            "--seeds", "0-7", "--epochs", "2", "--out", str(tmp_path)]
+    with _local_cluster() as lc:
+        proc = subprocess.Popen([*argv, "--cluster", lc.scheduler_address], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        for line in proc.stderr:
+            if line.startswith("[1/"):
+                proc.send_signal(signal.SIGINT)
+                break
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 130, err
+        assert err.strip().splitlines()[-1] == "normcheck: interrupted"
+        partial = [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+        assert len(partial) == 1
+        kept = len(store.load_fit_runs(partial[0]))
+        assert kept >= 1
+        again = subprocess.run([*argv, "--cluster", lc.scheduler_address], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert again.stderr.count(" seed=") == 8 * 5 - kept
