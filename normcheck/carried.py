@@ -51,7 +51,7 @@ def _compare_row(row: object) -> bool:
     return (isinstance(row, dict) and row.get("engine") in ("replica", "fit") and _count(row.get("size"))
             and isinstance(row.get("a"), str) and isinstance(row.get("b"), str) and _count(row.get("flagged"))
             and _count(row.get("trials")) and row["trials"] > 0 and _probability(row.get("upper"))
-            and _probability(row.get("joint_upper", 0))
+            and _probability(row.get("joint_upper", 0)) and _stages(row.get("stages", []))
             and all(isinstance(row.get(k, []), list) and all(isinstance(v, str) for v in row.get(k, []))
                     for k in ("left_out", "variants")))
 
@@ -90,8 +90,8 @@ def line(backend: str, seeds: int, rule_version: str, path: Path = PATH, order: 
         return f"no counted false-fail rate for a run of {seeds} seeds on {backend}: counted for runs of {sizes}"
     fit = run.get("fit", [])
     stages = run.get("stages", [])
-    staged = (f" counted in {len(stages)} stages ({' then '.join(f'{f}/{n}' for f, n in stages)}; the bound adjusted "
-              "for the look that added each later stage)" if len(stages) > 1 else "")
+    staged = (f" counted in {len(stages)} stages ({' then '.join(f'{f}/{n}' for f, n in stages)}; staged bound)"
+              if len(stages) > 1 else "")
     held_out = run.get("fit_seeds") == FIT_SEEDS_WORDS["held out"]
     where = "real fit's held-out seeds" if held_out else "real fit's calibration seeds"
     on_fit = (f" plus {len(fit)} claim{'s' if len(fit) > 1 else ''} counted on {where}, 95% upper "

@@ -173,11 +173,12 @@ def held_out_range(ranges: list[SeedRange], backend: str) -> range:
 
 
 def stages(ranges: Sequence[SeedRange], seeds: range, backend: str, engine: str) -> list[range]:
-    """The stages a count over these seeds was made in, where a later record was added because of `backend`'s count
-    on the earlier ones (rates.staged_upper_bound adjusts for those looks); none where the seeds are one stage, or
-    where the continuation was not decided by this backend's own count (the count is then as if fixed in advance)."""
+    """The stages a count over these seeds was made in, where a later record was added after a count on the earlier
+    ones (rates.staged_upper_bound adjusts for those looks); none where the seeds are one stage. Every count on a
+    continued range is staged, whichever count decided the continuation: the runs of one seed share their batch
+    order across backends, and compare's replays reuse the runs that were counted, so none is independent of it."""
     found = find(list(ranges), seeds, backend, engine)
-    if found is None or len(found.parts) < 2 or backend not in found.looked:
+    if found is None or len(found.parts) < 2:
         return []
     return [range(max(p.start, seeds.start), min(p.stop, seeds.stop)) for p in found.parts
             if p.start < seeds.stop and seeds.start < p.stop]
@@ -208,3 +209,10 @@ def label(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> s
     if found.role == "held-out":
         return f"seeds {span}, held out for rule {found.rule_version}, not for today's rule {rule_version()}"
     return f"development seeds {span} ({found.note})"
+
+
+def held_stages(ranges: Sequence[SeedRange], held: dict[str, Any]) -> list[range]:
+    """The stages of the held-out seeds every backend's replays draw on (compare's rows pair backends), or none."""
+    found = {tuple(stages(ranges, range(min(m), max(m) + 1), b, "replica")) for b, m in held.items() if m}
+    return list(found.pop()) if len(found) == 1 else []
+

@@ -25,7 +25,16 @@ from ..run import Run, RunsBySeed, by_seed
 from ..variants import VARIANTS
 from . import agreement, ledger, rates, store
 from .rates import claim_spread
-from .spread import GROUP, REPLAY_SIZES, close_replays, from_fit, held_fit_replays, redraw_replays, without
+from .spread import (
+    GROUP,
+    REPLAY_SIZES,
+    close_replays,
+    from_fit,
+    held_fit_replays,
+    redraw_replays,
+    staged_redraw_replays,
+    without,
+)
 
 POWER_EPOCHS = (1, 5, QUESTION_EXPERIMENT.epochs)  # the first, a middle and the last epoch
 
@@ -280,10 +289,11 @@ def compare_page(folder: str | Path = "calibration") -> str:
         "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
         "|---|---|---|---|---|---|---|",
     ]
-    replays = redraw_replays(held)
+    replays = staged_redraw_replays(held, ledger.held_stages(ranges, held))
     for replay in replays:
         c = replay.flagged
-        lines.append(f"| {replay.size} | {replay.backend_a} | {replay.backend_b} | {c.trials} | {c.failing} | "
+        lines.append(f"| {replay.size} | {replay.backend_a} | {replay.backend_b} | {c.trials} | {c.failing}"
+                     f"{' (' + ' then '.join(f'{f}/{n}' for f, n in c.stages) + ')' if len(c.stages) > 1 else ''} | "
                      f"{c.failing / c.trials:.2%} | {c.upper:.2%} |")
     left_out = {b: from_fit(b) for b in held if from_fit(b)}
     if left_out:
@@ -292,10 +302,17 @@ def compare_page(folder: str | Path = "calibration") -> str:
             + ". The replica does not stand for real fit there (replica-vs-fit.md), so compare's spread for them "
             "comes from real fit's seeds. Their false alarms are counted on real fit's held-out runs where those are "
             "stored (the section on real fit below); where none are, no count covers their cells."]
+    if any(len(r.flagged.stages) > 1 for r in replays):
+        lines += ["", "Counts in stages (first stage, then the next): the held-out range was continued after a count on "
+                  "its first stage, so each stage's groups are paired within it and the bound is the exact staged one "
+                  "(rates.staged_upper_bound), not the pooled Clopper-Pearson bound."]
     above = [r for r in replays if r.flagged.upper > baseline.ALPHA]
+    whole = (f" These rows leave out the variants named above, so for a comparison where {' or '.join(left_out)} "
+             "takes part they bound only its other cells: the bound for the whole comparison adds real fit's count for "
+             "the rest (joint, in carried-rates.json and on `baseline compare`'s last line)." if left_out else "")
     lines += ["", f"The target is a false-alarm rate of at most {baseline.ALPHA:.0%} per comparison, shown only where the "
-              f"95% upper bound is below it: {len(replays) - len(above)} of {len(replays)} rows show it. Groups of more "
-              f"than {max(REPLAY_SIZES)} seeds a side have no measured false-alarm rate here."]
+              f"95% upper bound is below it: {len(replays) - len(above)} of {len(replays)} rows show it.{whole} Groups of "
+              f"more than {max(REPLAY_SIZES)} seeds a side have no measured false-alarm rate here."]
     held_fit = store.held_out_fit_by_backend(folder)
     lines += _fit_and_close_sections(folder, held, held_fit)
     backends = tuple(sorted(b for b in held if redraw.cells(b) is not None))

@@ -110,8 +110,9 @@ def compare_counts(out: Path, held: dict[str, RunsBySeed] | None = None) -> list
     it holds no held-out seeds of) are kept from the shipped file, where that is for the same rule."""
     held = _held_for_rule(out) if held is None else held
     rows = [{"engine": "replica", "size": r.size, "a": r.backend_a, "b": r.backend_b, "flagged": r.flagged.failing,
-             "trials": r.flagged.trials, "upper": r.flagged.upper, "left_out": list(r.left_out)}
-            for r in spread.redraw_replays(held)]
+             "trials": r.flagged.trials, "upper": r.flagged.upper, "left_out": list(r.left_out),
+             **({"stages": [list(st) for st in r.flagged.stages]} if len(r.flagged.stages) > 1 else {})}
+            for r in spread.staged_redraw_replays(held, ledger.held_stages(ledger.recorded(out), held))]
     held_fit = held_out_fit(out)
     for r in spread.held_fit_replays(held, held_fit):
         fit_backend = r.backend_a if r.backend_a in held_fit else r.backend_b
@@ -140,8 +141,8 @@ def _joint(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         fit = [f for f in rows if f["engine"] == "fit" and (f["a"], f["b"], f["size"]) == (row["a"], row["b"], row["size"])]
         if row["engine"] == "replica" and fit:
             level = 1 - (1 - rates.CONFIDENCE) / (1 + len(fit))
-            row = {**row, "joint_upper": min(1.0, sum(rates.upper_bound(r["flagged"], r["trials"], level)
-                                                      for r in (row, *fit)))}
+            counts = [rates.Count(r["flagged"], r["trials"], tuple(map(tuple, r.get("stages", [])))) for r in (row, *fit)]
+            row = {**row, "joint_upper": min(1.0, sum(c.upper_at(level) for c in counts))}
         out.append(row)
     return out
 

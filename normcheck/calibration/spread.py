@@ -10,6 +10,7 @@ false-alarm rate on healthy redraws (calibration/compare.md).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -101,6 +102,22 @@ def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], size
             close = [hit for hit, regime in found if regime == "close"]
             other = [hit for hit, regime in found if regime != "close"]
             out.append(CloseReplay(size, name_a, name_b, Count(sum(close), len(close)), Count(sum(other), len(other))))
+    return out
+
+
+def staged_redraw_replays(held: dict[str, RunsBySeed], stages: Sequence[range], sizes: Sequence[int] = REPLAY_SIZES
+                          ) -> list[Replay]:
+    """`redraw_replays` per stage of a held-out range counted in stages (ledger.stages), each row's counts joined with
+    their stages, so its bound is the staged one; groups never straddle stages. One stage or none: `redraw_replays`."""
+    if len(stages) < 2:
+        return redraw_replays(held, sizes)
+    parts = [redraw_replays({b: {x: r for x, r in m.items() if x in stage} for b, m in held.items()}, sizes)
+             for stage in stages]
+    out = []
+    for rows in zip(*parts, strict=True):
+        counted = tuple((r.flagged.failing, r.flagged.trials) for r in rows)
+        out.append(dataclasses.replace(rows[0], flagged=Count(sum(f for f, _ in counted), sum(n for _, n in counted),
+                                                              counted)))
     return out
 
 

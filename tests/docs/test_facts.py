@@ -21,3 +21,9 @@ def test_no_page_types_the_number_of_claims():
         text = prose(page)
         for m in re.finditer(r"(?<![/\d-])\b\d+ claims\b", text):
             raise AssertionError(f"{page.relative_to(ROOT)}: {m[0]!r} typed by hand; drop the count or render it")
+
+
+def test_readme_stays_a_front_door_of_at_most_10_kb():
+    """Details belong in docs/; a generated block that grows has to push prose out, not the page past 10 KB."""
+    size = len((ROOT / "README.md").read_bytes())
+    assert size <= 10 * 1024, f"README.md is {size} bytes; allowed: at most {10 * 1024}"

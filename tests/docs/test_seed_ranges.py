@@ -98,12 +98,14 @@ def test_a_held_out_range_takes_one_continuation_and_no_more(tmp_path):
         ledger.load(tmp_path)
 
 
-def test_a_continuation_added_after_a_backends_count_makes_that_backends_count_staged():
+def test_a_continuation_makes_every_count_on_the_range_staged_whichever_count_added_it():
     first, more = _range(10, 19, backends=("jax", "tensorflow")), _range(20, 29, backends=("jax", "tensorflow"),
                                                                           looked=("jax",))
     assert ledger.stages([first, more], range(10, 30), "jax", "replica") == [range(10, 20), range(20, 30)]
     assert ledger.stages([first, more], range(10, 25), "jax", "replica") == [range(10, 20), range(20, 25)]
-    assert ledger.stages([first, more], range(10, 30), "tensorflow", "replica") == []  # not added for its own count
+    assert ledger.stages([first, more], range(10, 30), "tensorflow", "replica") == [range(10, 20), range(20, 30)]
+    assert ledger.held_stages([first, more], {"jax": {10: 0, 29: 0}, "tensorflow": {10: 0, 29: 0}}) == [range(10, 20),
+                                                                                                    range(20, 30)]
     assert ledger.stages([first], range(10, 20), "jax", "replica") == []
     assert "recorded in 2 stages, 10-19, 20-29: each later stage added after jax's count" in ledger.label(
         [first, more], range(10, 30), "jax", "replica")

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from normcheck import baseline
-from normcheck.calibration import spread, store
+from normcheck.calibration import rates, spread, store
 from normcheck.run import by_seed, disjoint_groups
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
@@ -59,3 +59,24 @@ def test_close_replays_count_only_what_compare_reads_as_close(groups):
     assert [(r.flagged.failing, r.flagged.trials, r.not_close.trials) for r in tiny] == [(0, len(groups["jax"]), 0)]
     moved = spread.close_replays([("a", runs, "b", _moved(runs, "input_norm", 0.01))], sizes=(spread.GROUP,))
     assert [(r.flagged.failing, r.flagged.trials) for r in moved] == [(len(groups["jax"]), len(groups["jax"]))]
+
+
+def test_replays_of_a_range_counted_in_stages_pair_groups_within_each_stage(groups, monkeypatch):
+    held = {b: {s: rs for g in gs for s, rs in g.items()} for b, gs in groups.items()}
+    seeds = sorted(held["jax"])
+    stages = [range(seeds[0], seeds[10]), range(seeds[10], seeds[-1] + 1)]
+    seen = []
+
+    def record(then, today, backend_then, backend_today):
+        seen.append([(set(a), set(b)) for a, b in zip(then, today, strict=True)])
+        return 1, len(then)
+
+    monkeypatch.setattr(baseline, "flagged_pairs", record)
+    rows = spread.staged_redraw_replays(held, stages, sizes=(spread.GROUP,))
+    for pairs in seen:
+        for a, b in pairs:
+            assert any(a | b <= set(st) for st in stages), "a replay straddles the stages"
+    for row in rows:
+        assert row.flagged.stages == ((1, 1), (1, 1))
+        assert row.flagged.upper == rates.staged_upper_bound([(1, 1), (1, 1)])
+    assert spread.staged_redraw_replays(held, [], sizes=(spread.GROUP,)) == spread.redraw_replays(held, sizes=(spread.GROUP,))
