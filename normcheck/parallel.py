@@ -46,7 +46,12 @@ def _worker_init(backend: str, legacy: str | None) -> None:
     framework.quiet_startup()
 
 
-def _train_chunk(tasks: list[tuple[str, int]], experiment: Experiment) -> tuple[str, list[str]]:
+def _train_chunk(tasks: list[tuple[str, int]], experiment: Experiment | str) -> tuple[str, list[str]]:
+    """One block in a worker: the question's experiment, or your own by its reference (normcheck.spec)."""
+    if isinstance(experiment, str):
+        from .spec_fit import train_block  # noqa: PLC0415 -- spec_fit imports this module
+
+        return f"local {os.getpid()}", train_block(tasks, experiment)
     return f"local {os.getpid()}", [train(v, experiment, s).to_json() for v, s in tasks]
 
 
@@ -56,7 +61,8 @@ class LocalPool:
     def __init__(self, jobs: int):
         self.workers = jobs
 
-    def blocks(self, blocks: Sequence[list[tuple[str, int]]], experiment: Experiment) -> Iterator[tuple[str, list[str]]]:
+    def blocks(self, blocks: Sequence[list[tuple[str, int]]], experiment: Experiment | str
+               ) -> Iterator[tuple[str, list[str]]]:
         ctx = multiprocessing.get_context("spawn")
         initargs = (framework.default_backend(), os.environ.get("TF_USE_LEGACY_KERAS"))
         # The pool's exit terminates its workers at once: on Ctrl-C, SIGTERM (the CLI raises) or an error,

@@ -10,6 +10,7 @@ finds a spec by reference, which is how worker processes, the CLI and the plugin
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import json
@@ -381,3 +382,16 @@ def source_path(ref: str) -> Path | None:
     found = importlib.util.find_spec(m["module"])
     return Path(found.origin) if found is not None and found.origin else None
 
+
+def rule(s: Spec) -> list[dict[str, Any]]:
+    """What judges a run of `s`: each claim's measure, rule and each/median, as plain data."""
+    def named(measure: Any) -> str:
+        return repr(measure) if isinstance(measure, (Final, Difference)) else getattr(measure, "__qualname__", "?")
+
+    return [{"id": c.id, "measure": named(c.measure), "op": c.op, "threshold": c.threshold, "over": c.over}
+            for c in s.claims]
+
+
+def rule_version(s: Spec) -> str:
+    """The first 12 hex digits of the rule's SHA-256: a count holds for the version it was made under."""
+    return hashlib.sha256(json.dumps(rule(s), sort_keys=True).encode()).hexdigest()[:12]

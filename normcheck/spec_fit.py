@@ -8,12 +8,8 @@ for every run; the suite holds the two paths to the same history.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import multiprocessing
-import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -84,7 +80,7 @@ def check(s: spec.Spec, variants: Sequence[str]) -> dict[str, Any]:
         for a in (data.x, data.y, data.x_eval, data.y_eval):
             digest.update(b"-" if a is None else np.ascontiguousarray(a).tobytes() + str(a.shape).encode())
         digest.update(model.to_json().encode() + repr(sorted(model.optimizer.get_config().items())).encode())
-    return {"rule": spec_jobs_rule(s), "epochs": s.epochs, "batch_size": {v: s.batch_for(v) for v in variants},
+    return {"rule": spec.rule_version(s), "epochs": s.epochs, "batch_size": {v: s.batch_for(v) for v in variants},
             "fit_arguments": repr(sorted(s.fit_arguments.items())), "data and models": digest.hexdigest()[:12]}
 
 
@@ -95,12 +91,6 @@ def _metrics(measure: Any, variant: str) -> list[str]:
     if isinstance(measure, spec.Difference):
         return _metrics(measure.first, variant) + _metrics(measure.second, variant)
     return []
-
-
-def spec_jobs_rule(s: spec.Spec) -> str:
-    from .spec_jobs import rule_version  # noqa: PLC0415 -- spec_jobs imports this module
-
-    return rule_version(s)
 
 
 def _prepared(s: spec.Spec, variant: str, seed: int) -> Any:
@@ -192,9 +182,10 @@ def load_cached(ref: str) -> spec.Spec:
     return _LOADED[ref]
 
 
-def _train_block(tasks: list[tuple[str, int]], ref: str) -> tuple[str, list[str]]:
+def train_block(tasks: Sequence[tuple[str, int]], ref: str) -> list[str]:
+    """One block of the spec `ref` names, as JSON runs: what a worker process (local or a cluster's) trains."""
     s = load_cached(ref)
-    return f"local {os.getpid()}", [train(s, v, seed).to_json() for v, seed in tasks]
+    return [train(s, v, seed).to_json() for v, seed in tasks]
 
 
 def train_matrix(ref: str, variants: Sequence[str], seed_list: Sequence[int], *, jobs: int = 1,
@@ -219,27 +210,21 @@ def train_matrix(ref: str, variants: Sequence[str], seed_list: Sequence[int], *,
 
     if not tasks:
         return out
-    if cluster is not None:
-        from . import cluster as cluster_module  # noqa: PLC0415 -- optional extra: only --cluster needs Dask
-
-        with cluster_module.Cluster(cluster, log=log) as executor:
-            for _, texts in executor.blocks(parallel.chunks(tasks, executor.workers, weight=len), ref):
-                for text in texts:
-                    record(spec.SpecRun.from_json(text))
-        return out
-    if jobs <= 1 or len(tasks) == 1:
+    if cluster is None and (jobs <= 1 or len(tasks) == 1):
         s = load_cached(ref)
         for v, seed in tasks:
             record(train(s, v, seed))
         return out
-    blocks = parallel.chunks(tasks, jobs, weight=len)
-    ctx = multiprocessing.get_context("spawn")
-    initargs = (framework.default_backend(), os.environ.get("TF_USE_LEGACY_KERAS"))
-    with ctx.Pool(min(jobs, len(blocks)), parallel._worker_init, initargs) as pool:
-        for _, texts in pool.imap_unordered(functools.partial(_train_block, ref=ref), blocks):
+    if cluster is None:
+        executor: Any = parallel.LocalPool(jobs)
+    else:
+        from . import cluster as cluster_module  # noqa: PLC0415 -- optional extra: only --cluster needs Dask
+
+        executor = cluster_module.Cluster(cluster, log=log)
+    with executor:
+        for _, texts in executor.blocks(parallel.chunks(tasks, executor.workers, weight=len), ref):
             for text in texts:
                 record(spec.SpecRun.from_json(text))
-    sys.stderr.flush()
     return out
 
 

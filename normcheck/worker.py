@@ -63,8 +63,7 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
 
         ref = str(request["spec"])
         versions["spec source"] = spec_source(ref)
-        s = spec_fit.load_cached(ref)
-        runs = [spec_fit.train(s, v, seed).to_json() for v, seed in block]
+        runs = spec_fit.train_block(block, ref)
     elif block:
         experiment = Experiment.from_dict(request["experiment"])
         runs = [train(v, experiment, seed).to_json() for v, seed in block]

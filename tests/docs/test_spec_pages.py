@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from normcheck import spec_fit, spec_jobs
+from normcheck import spec, spec_fit, spec_jobs
 from normcheck.experiments.small_batch import SMALL_BATCH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def test_every_stored_seed_is_in_a_recorded_range_of_its_backend(store):
 def test_held_out_ranges_name_todays_rule_and_a_commit_that_holds_it():
     held = [r for r in spec_jobs.load_ranges(OUT, SMALL_BATCH) if r.role == "held-out"]
     for r in held:
-        assert r.rule_version == spec_jobs.rule_version(SMALL_BATCH), f"{r.label()}: the rule changed since its freeze"
+        assert r.rule_version == spec.rule_version(SMALL_BATCH), f"{r.label()}: the rule changed since its freeze"
     if not (ROOT / ".git").exists():
         pytest.skip("no git history here: the freeze commits are not checked")
     for r in held:
