@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from . import files, framework, parallel, seeds, spec
-from .data import epoch_order
+from . import files, framework, parallel, seeds, spec, training
 from .errors import InputError, shown
-from .training import reuse_enabled, single_call_enabled
 
 OnRun = Callable[[spec.SpecRun, int, int], None]
 _DATA: dict[tuple[int, str], tuple[spec.Spec, spec.Data]] = {}  # by id(spec): two specs of one name are two specs
@@ -97,7 +94,7 @@ def _prepared(s: spec.Spec, variant: str, seed: int) -> Any:
     keras = framework.keras()
     keras.utils.set_random_seed(seed)
     fresh = _built(s, variant)
-    if not reuse_enabled():
+    if not training.reuse_enabled():
         return fresh
     key = (id(s), variant, keras.backend.backend())
     cached = _COMPILED.get(key)
@@ -114,28 +111,6 @@ def _prepared(s: spec.Spec, variant: str, seed: int) -> Any:
     for target, state in zip(model.optimizer.variables, optimizer_state, strict=True):
         target.assign(state)
     return model
-
-
-def _recorder(s: spec.Spec, data: spec.Data, records: dict[str, Any]) -> Any:
-    keras = framework.keras()
-    Callback: Any = keras.callbacks.Callback
-
-    class Recorder(Callback):
-        """Times each epoch and keeps fit's logs, then takes the measurements outside the clock."""
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self._start = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            records["seconds"].append(time.perf_counter() - self._start)
-            for k, v in (logs or {}).items():
-                records["history"].setdefault(k, []).append(float(v))
-            if s.measurements:
-                model = self.model  # on JAX, reading .model syncs the trained weights into the model's variables
-                for name, f in s.measurements.items():
-                    records["measured"][name].append(_measure(s, name, f, model, data))
-
-    return Recorder()
 
 
 def _measure(s: spec.Spec, name: str, f: Callable[[Any, spec.Data], float], model: Any, data: spec.Data) -> float:
@@ -156,19 +131,19 @@ def train(s: spec.Spec, variant: str, seed: int) -> spec.SpecRun:
     records: dict[str, Any] = {"seconds": [], "history": {}, "measured": {}}
     for name, f in s.measurements.items():
         records["measured"][name] = [_measure(s, name, f, model, data)]
-    recorder = _recorder(s, data, records)
+
+    def after_epoch(epoch: int, logs: dict[str, Any], seconds: float, trained: Callable[[], Any]) -> None:
+        records["seconds"].append(seconds)
+        for k, v in logs.items():
+            records["history"].setdefault(k, []).append(float(v))
+        if s.measurements:
+            model = trained()
+            for name, f in s.measurements.items():
+                records["measured"][name].append(_measure(s, name, f, model, data))
+
     validation = {} if data.x_eval is None else {"validation_data": (data.x_eval, data.y_eval)}
-    n, batch = len(data.x), s.batch_for(variant)
-    if n % batch == 0 and single_call_enabled():
-        order = np.concatenate([epoch_order(seed, epoch, n) for epoch in range(s.epochs)])
-        model.fit(**framework.whole_batches(data.x[order], data.y[order], batch), epochs=s.epochs,
-                  steps_per_epoch=n // batch, shuffle=False, verbose=0, callbacks=[recorder], **validation,
-                  **s.fit_arguments)
-    else:
-        for epoch in range(s.epochs):
-            order = epoch_order(seed, epoch, n)
-            model.fit(data.x[order], data.y[order], batch_size=batch, epochs=epoch + 1, initial_epoch=epoch,
-                      shuffle=False, verbose=0, callbacks=[recorder], **validation, **s.fit_arguments)
+    training.fit_in_order(model, data.x, data.y, batch_size=s.batch_for(variant), epochs=s.epochs, seed=seed,
+                          callbacks=[training.epoch_recorder(after_epoch)], **validation, **s.fit_arguments)
     return spec.SpecRun(s.name, variant, seed, records["history"], records["measured"], records["seconds"],
                         framework.versions())
 
@@ -241,21 +216,18 @@ def collect(ref: str, variants: Sequence[str], seed_list: Sequence[int], path: s
     done = load_runs(path, setup) if path.exists() else []
     keep = [r for r in done if r.variant in variants and r.seed in set(seed_list)]
     files.check_writable(path)
-    start = time.perf_counter()
-    trained = 0
+    pace = parallel.Throughput()
     with path.open("a") as fh:
         if path.stat().st_size == 0:
             fh.write(json.dumps(setup) + "\n")
             fh.flush()
 
         def on_run(run: spec.SpecRun, finished: int, total: int) -> None:
-            nonlocal trained
             fh.write(run.to_json() + "\n")
             fh.flush()
-            trained += 1
-            pace = (time.perf_counter() - start) / trained
+            pace.add("trained", 1)
             log(f"[{finished}/{total}] {run.variant} seed={run.seed}: {sum(run.seconds):.2f} s, about "
-                f"{pace * (total - finished):.0f} s left")
+                f"{pace.left(finished, total) or 0:.0f} s left")
 
         matrix = train_matrix(ref, variants, seed_list, jobs=jobs, on_run=on_run, done=keep, cluster=cluster, log=warn)
     return [matrix[seed][v] for seed in seed_list for v in variants]

@@ -30,26 +30,23 @@ def resolve_steps_per_execution(experiment: Experiment, backend: str) -> int:
     return min(wanted or experiment.steps_per_epoch, experiment.steps_per_epoch)
 
 
-def _recorder(probe: Probe | None, records: dict[str, list], progress: Callable[[int], None] | None):
-    keras = framework.keras()
+EpochHook = Callable[[int, dict[str, Any], float, Callable[[], Any]], None]
 
+
+def epoch_recorder(after_epoch: EpochHook) -> Any:
+    """A fit callback that times each epoch, then, outside the clock, hands `after_epoch` the epoch, fit's logs, the
+    seconds and a way to the model (read only where a measurement needs it: on JAX, reading `.model` syncs the
+    trained weights into the model's variables)."""
+    keras = framework.keras()
     Callback: Any = keras.callbacks.Callback
 
     class Recorder(Callback):
-        """Times each epoch, keeps Keras's train-mode logs, then measures outside the clock."""
-
         def on_epoch_begin(self, epoch, logs=None):
             self._start = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
-            records["seconds"].append(time.perf_counter() - self._start)
-            records["loss"].append(float(logs["loss"]))
-            records["accuracy"].append(float(logs["accuracy"]))
-            if probe is not None:
-                self.model  # noqa: B018 -- on JAX, reading .model syncs the weights into the model's variables
-                probe.snapshot()
-            if progress is not None:
-                progress(epoch)
+            seconds = time.perf_counter() - self._start
+            after_epoch(epoch, logs or {}, seconds, lambda: self.model)
 
     return Recorder()
 
@@ -131,28 +128,34 @@ def prepared_model(variant: Variant, experiment: Experiment, seed: int):
 
 
 def fit_epochs(model, experiment: Experiment, seed: int, x, y, callbacks: list) -> None:
-    """All epochs through keras.Model.fit, in normcheck's order or in fit's own.
-
-    normcheck's order is one fit call over the epochs' permutations laid end to end,
-    with `steps_per_epoch` set so Keras keeps one iterator across epochs: the same
-    batches, per-epoch metrics and callbacks as a call per epoch, without building a
-    data pipeline per epoch. Where the samples do not divide into whole batches, an
-    epoch ends with a short batch, so each epoch is its own call.
-    """
+    """All epochs through keras.Model.fit, in normcheck's order (`fit_in_order`) or in fit's own."""
     if experiment.order == "fit":
         model.fit(x, y, batch_size=experiment.batch_size, epochs=experiment.epochs, shuffle=True,
                   verbose=0, callbacks=callbacks)
         return
+    fit_in_order(model, x, y, batch_size=experiment.batch_size, epochs=experiment.epochs, seed=seed,
+                 callbacks=callbacks)
+
+
+def fit_in_order(model, x, y, *, batch_size: int, epochs: int, seed: int, callbacks: list, **fit_arguments: Any) -> None:
+    """Every epoch over its own permutation of the samples, drawn from (seed, epoch), through keras.Model.fit.
+
+    One fit call over the epochs' permutations laid end to end, with `steps_per_epoch` set so
+    Keras keeps one iterator across epochs: the same batches, per-epoch metrics and callbacks
+    as a call per epoch, without building a data pipeline per epoch. Where the samples do not
+    divide into whole batches, an epoch ends with a short batch, so each epoch is its own call
+    (`NORMCHECK_FIT_CALLS=epoch` always; the suite holds the two to the same history).
+    """
     n = len(x)
-    if n % experiment.batch_size == 0 and single_call_enabled():
-        order = np.concatenate([epoch_order(seed, epoch, n) for epoch in range(experiment.epochs)])
-        model.fit(**framework.whole_batches(x[order], y[order], experiment.batch_size), epochs=experiment.epochs,
-                  steps_per_epoch=experiment.steps_per_epoch, shuffle=False, verbose=0, callbacks=callbacks)
+    if n % batch_size == 0 and single_call_enabled():
+        order = np.concatenate([epoch_order(seed, epoch, n) for epoch in range(epochs)])
+        model.fit(**framework.whole_batches(x[order], y[order], batch_size), epochs=epochs,
+                  steps_per_epoch=n // batch_size, shuffle=False, verbose=0, callbacks=callbacks, **fit_arguments)
         return
-    for epoch in range(experiment.epochs):
+    for epoch in range(epochs):
         perm = epoch_order(seed, epoch, n)
-        model.fit(x[perm], y[perm], batch_size=experiment.batch_size, epochs=epoch + 1, initial_epoch=epoch,
-                  shuffle=False, verbose=0, callbacks=callbacks)
+        model.fit(x[perm], y[perm], batch_size=batch_size, epochs=epoch + 1, initial_epoch=epoch,
+                  shuffle=False, verbose=0, callbacks=callbacks, **fit_arguments)
 
 
 def single_call_enabled() -> bool:
@@ -182,11 +185,18 @@ def train(
     records: dict[str, list] = {"seconds": [], "loss": [], "accuracy": [], "diagnostics": []}
     if probe is not None:
         probe.snapshot()
-    tick = None
-    if progress is not None:
-        def tick(epoch: int) -> None:
+
+    def after_epoch(epoch: int, logs: dict[str, Any], seconds: float, trained: Callable[[], Any]) -> None:
+        records["seconds"].append(seconds)
+        records["loss"].append(float(logs["loss"]))
+        records["accuracy"].append(float(logs["accuracy"]))
+        if probe is not None:
+            trained()
+            probe.snapshot()
+        if progress is not None:
             progress(v.name, seed, epoch + 1, experiment.epochs, records["accuracy"][-1])
-    fit_epochs(model, experiment, seed, x, y, [_recorder(probe, records, tick)])
+
+    fit_epochs(model, experiment, seed, x, y, [epoch_recorder(after_epoch)])
     if probe is not None:
         records["diagnostics"] = probe.results()
     after = records["diagnostics"][1:]
