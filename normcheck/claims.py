@@ -16,15 +16,28 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from .constants import REPLICA_SEEDS
 from .errors import InputError, shown
 from .experiment import QUESTION_EXPERIMENT, Experiment
 from .run import Run
 
-Runs = Mapping[str, Run]
-AnyRuns = Mapping[str, Any]  # one seed's runs by variant: the question's Runs, or your own experiment's (normcheck.spec)
+
+class Measured(Protocol):
+    """What a claim's measure reads of a run: the question's `Run` and your own experiment's `SpecRun` alike."""
+
+    @property
+    def backend(self) -> str: ...
+
+    def series(self, name: str) -> list[float]: ...
+
+    def trace(self, name: str) -> list[float]: ...
+
+    def metric(self, name: str, epoch: int = -1) -> float: ...
+
+
+Runs = Mapping[str, Measured]  # one seed's runs by variant
 _OPS: dict[str, Callable[[float, float], bool]] = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 OPS = tuple(_OPS)
 OVER = ("each", "median")
@@ -98,7 +111,7 @@ class Claim:
         """How far `value` is from the threshold on the passing side (negative: it fails)."""
         return value - self.threshold if self.op.startswith(">") else self.threshold - value
 
-    def values(self, runs_by_seed: Mapping[int, AnyRuns]) -> dict[int, float]:
+    def values(self, runs_by_seed: Mapping[int, Runs]) -> dict[int, float]:
         """The measure for each seed given, in seed order."""
         out: dict[int, float] = {}
         for seed, runs in sorted(runs_by_seed.items()):
@@ -124,7 +137,7 @@ class Claim:
         lower, upper = self._middle(values)
         return (values[lower] + values[upper]) / 2
 
-    def check(self, runs_by_seed: Mapping[int, AnyRuns]) -> Verdict:
+    def check(self, runs_by_seed: Mapping[int, Runs]) -> Verdict:
         """The verdict over every seed given: the worst seed decides, or the median over them."""
         values = self.values(runs_by_seed)
         if not values:
@@ -181,16 +194,16 @@ QUOTE_Q3 = "Between the 2 models with input normalization why does the one with 
 
 def train_chance_gap(runs: Runs, *, variant: str) -> float:
     """Largest distance of the train-mode accuracy from 0.5 over the epochs."""
-    return max(abs(a - 0.5) for a in runs[variant].accuracy)
+    return max(abs(a - 0.5) for a in runs[variant].series("accuracy"))
 
 
 def final_eval_chance_gap(runs: Runs, *, variant: str) -> float:
-    return abs(runs[variant].eval_accuracy[-1] - 0.5)
+    return abs(runs[variant].metric("eval_accuracy") - 0.5)
 
 
 def accuracy_at(runs: Runs, *, variant: str, epoch: int, metric: str = "accuracy") -> float:
     """`metric` after epoch `epoch` (1-based; -1 the last)."""
-    return getattr(runs[variant], metric)[epoch - 1 if epoch > 0 else epoch]
+    return runs[variant].metric(metric, epoch)
 
 
 def gap(runs: Runs, *, epoch: int, metric: str, better: str = "input_norm", worse: str = "input_and_batch_norm") -> float:
@@ -207,16 +220,16 @@ def gap_mostly_train_mode(runs: Runs, *, epoch: int, better: str = "input_norm",
 
 
 def lowest_diagnostic(runs: Runs, *, variant: str, key: str) -> float:
-    return min(runs[variant].diag(key))
+    return min(runs[variant].trace(key))
 
 
 def highest_diagnostic(runs: Runs, *, variant: str, key: str) -> float:
-    return max(runs[variant].diag(key))
+    return max(runs[variant].trace(key))
 
 
 def gradient_starvation(runs: Runs, *, starved: str = "none", fed: str = "input_norm") -> float:
     """`starved`'s largest per-sample first-layer gradient (RMS) over training / `fed`'s smallest."""
-    return max(runs[starved].diag("preact_grad_rms")) / min(runs[fed].diag("preact_grad_rms"))
+    return max(runs[starved].trace("preact_grad_rms")) / min(runs[fed].trace("preact_grad_rms"))
 
 
 _CALIBRATION = f"{len(REPLICA_SEEDS)}-seed calibration"  # where the median rules and thresholds were read
@@ -412,7 +425,7 @@ def _check_filed(runs_by_seed: object) -> None:
                                  "its own seed")
 
 
-def check_all(runs_by_seed: Mapping[int, Runs], claims: Sequence[Claim] | None = None) -> list[Verdict]:
+def check_all(runs_by_seed: Mapping[int, Mapping[str, Run]], claims: Sequence[Claim] | None = None) -> list[Verdict]:
     """Every claim whose variants were run, checked over every seed (runs of the question's experiment only).
 
     `runs_by_seed` is {seed: {variant: Run}}; each run must be filed under its own seed and variant.

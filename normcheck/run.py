@@ -59,6 +59,25 @@ class Run:
         """One diagnostic over time: index 0 before training, e after epoch e."""
         return [d[key] for d in self.diagnostics]
 
+    def trace(self, name: str) -> list[float]:
+        """A measurement before training and after each epoch: a diagnostic (what `normcheck.spec.SpecRun.trace`
+        gives for a measurement, so one claim reads either kind of run)."""
+        if not self.diagnostics or name not in self.diagnostics[0]:
+            raise InputError(f"{self.variant} seed {self.seed} has no measurement {name!r}; allowed: "
+                             f"{', '.join(self.diagnostics[0]) if self.diagnostics else 'none (run without diagnostics)'}")
+        return self.diag(name)
+
+    def series(self, name: str) -> list[float]:
+        """`name` after each epoch: one of METRICS, else a diagnostic."""
+        return list(getattr(self, name)) if name in METRICS else self.trace(name)[1:]
+
+    def metric(self, name: str, epoch: int = -1) -> float:
+        """`name` after epoch `epoch` (1-based; -1 the last)."""
+        values = self.series(name)
+        if epoch == 0 or not -len(values) <= epoch <= len(values):
+            raise InputError(f"epoch {epoch} is invalid for {self.variant}; allowed: 1 to {len(values)} or -1")
+        return values[epoch - 1 if epoch > 0 else epoch]
+
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["experiment"] = self.experiment.to_dict()

@@ -286,15 +286,25 @@ class SpecRun:
     def epochs(self) -> int:
         return len(self.seconds)
 
+    def trace(self, name: str) -> list[float]:
+        """A measurement before training (index 0) and after each epoch."""
+        if name not in self.measured:
+            raise InputError(f"{self.experiment}/{self.variant} has no measurement {name!r}; allowed: "
+                             f"{', '.join(self.measured) or 'none'}")
+        return self.measured[name]
+
+    def series(self, name: str) -> list[float]:
+        """`name` after each epoch: a log of fit's, else a measurement."""
+        if name in self.history:
+            return self.history[name]
+        if name in self.measured:
+            return self.measured[name][1:]
+        raise InputError(f"{self.experiment}/{self.variant} has no metric {name!r}; allowed: "
+                         f"{', '.join([*self.history, *self.measured])}")
+
     def metric(self, name: str, epoch: int = -1) -> float:
         """`name` after epoch `epoch` (1-based; -1 the last): a log of fit's, else a measurement."""
-        if name in self.history:
-            values = self.history[name]
-        elif name in self.measured:
-            values = self.measured[name][1:]
-        else:
-            raise InputError(f"{self.experiment}/{self.variant} has no metric {name!r}; allowed: "
-                             f"{', '.join([*self.history, *self.measured])}")
+        values = self.series(name)
         if epoch == 0 or not -len(values) <= epoch <= len(values):
             raise InputError(f"epoch {epoch} is invalid for {self.experiment}/{self.variant}; allowed: 1 to {len(values)} or -1")
         return float(values[epoch - 1 if epoch > 0 else epoch])
