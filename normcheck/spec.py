@@ -10,9 +10,11 @@ finds a spec by reference, which is how worker processes, the CLI and the plugin
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import importlib.util
+import inspect
 import json
 import math
 import re
@@ -66,7 +68,9 @@ class Spec:
     feeds each epoch in its own permutation of the samples, drawn from (seed, epoch), so a run depends
     only on (spec, variant, seed, versions). `data(variant)` is called once per variant and process.
     `measurements` maps a name to `f(model, data) -> float`, taken before training and after each
-    epoch, outside the epoch clock. `batch_size` is one number or one per variant.
+    epoch, outside the epoch clock; `f` may also take keyword-only `variant` and `seed`, and may
+    return a mapping of names to floats instead (several measurements from one pass, recorded under
+    those names, as the question's diagnostics are). `batch_size` is one number or one per variant.
     """
 
     name: str
@@ -76,7 +80,7 @@ class Spec:
     epochs: int
     batch_size: int | Mapping[str, int]
     claims: tuple[Claim, ...] = ()
-    measurements: Mapping[str, Callable[[Any, Data], float]] = field(default_factory=dict, repr=False)
+    measurements: Mapping[str, Callable[..., float | Mapping[str, float | None]]] = field(default_factory=dict, repr=False)
     fit_arguments: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
 
@@ -110,6 +114,9 @@ class Spec:
         for name, f in self.measurements.items():
             if not isinstance(name, str) or not name.isidentifier() or not callable(f):
                 _fail(own, f"measurements[{name!r}]", f, "an identifier mapped to f(model, data) -> float")
+            if not _measurement_signature(f):
+                _fail(own, f"measurements[{name!r}]", f, "f(model, data) with at most keyword-only `variant` and "
+                      "`seed` besides")
         object.__setattr__(self, "measurements", MappingProxyType(dict(self.measurements)))
         if not isinstance(self.fit_arguments, Mapping):
             _fail(own, "fit_arguments", self.fit_arguments, f"a mapping with keys among {', '.join(FIT_ARGUMENTS)}")
@@ -153,6 +160,33 @@ class Spec:
             raise InputError(f"variant(s) {', '.join(map(repr, unknown))} not in spec {self.name!r}; allowed: "
                              f"{', '.join(self.variants)}")
         return list(names)
+
+
+MEASUREMENT_KEYWORDS = ("variant", "seed")  # what normcheck passes a measurement that names them
+
+
+def _measurement_signature(f: Callable[..., Any]) -> bool:
+    """Whether `f` takes (model, data) and needs no keyword but `variant` and `seed`."""
+    try:
+        params = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):
+        return True  # a callable without a signature to read: its call will say
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    takes_two = len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in params)
+    required = [p for p in positional if p.default is p.empty]
+    unknown = [p for p in params if p.kind == p.KEYWORD_ONLY and p.default is p.empty
+               and p.name not in MEASUREMENT_KEYWORDS]
+    return takes_two and len(required) <= 2 and not unknown
+
+
+def measurement_keywords(f: Callable[..., Any], variant: str, seed: int) -> dict[str, Any]:
+    """The keyword arguments among `variant` and `seed` that `f` names."""
+    try:
+        names = inspect.signature(f).parameters
+    except (TypeError, ValueError):
+        return {}
+    given = {"variant": variant, "seed": seed}
+    return {k: given[k] for k in MEASUREMENT_KEYWORDS if k in names}
 
 
 def arrays(spec: Spec, variant: str) -> Data:
@@ -396,7 +430,12 @@ def source_path(ref: str) -> Path | None:
 def rule(s: Spec) -> list[dict[str, Any]]:
     """What judges a run of `s`: each claim's measure, rule and each/median, as plain data."""
     def named(measure: Any) -> str:
-        return repr(measure) if isinstance(measure, (Final, Difference)) else getattr(measure, "__qualname__", "?")
+        if isinstance(measure, (Final, Difference)):
+            return repr(measure)
+        if isinstance(measure, functools.partial):
+            bound = ", ".join(f"{k}={v!r}" for k, v in sorted(measure.keywords.items()))
+            return f"{named(measure.func)}({bound})"
+        return getattr(measure, "__qualname__", "?")
 
     return [{"id": c.id, "measure": named(c.measure), "op": c.op, "threshold": c.threshold, "over": c.over}
             for c in s.claims]

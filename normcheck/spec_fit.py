@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +69,7 @@ def check(s: spec.Spec, variants: Sequence[str]) -> dict[str, Any]:
             raise InputError(f"{s.name}: the model build({v!r}) makes does not train on data({v!r}) "
                              f"({type(exc).__name__}: {first}); allowed: data of the shapes and types the model "
                              "takes") from None
-        known = set(logged) | set(s.measurements)
+        known = set(logged) | set(_measure(s, model, data, v, 0))
         for c in s.claims:
             for name in _metrics(c.measure, v):
                 if name not in known:
@@ -113,11 +114,21 @@ def _prepared(s: spec.Spec, variant: str, seed: int) -> Any:
     return model
 
 
-def _measure(s: spec.Spec, name: str, f: Callable[[Any, spec.Data], float], model: Any, data: spec.Data) -> float:
-    try:
-        return float(f(model, data))
-    except Exception as exc:
-        raise InputError(f"{s.name}: measurements[{name!r}] raised {type(exc).__name__}: {exc}") from None
+def _measure(s: spec.Spec, model: Any, data: spec.Data, variant: str, seed: int) -> dict[str, float]:
+    """Every measurement of the model as it is now, by name (a measurement that returns a mapping gives several)."""
+    out: dict[str, float] = {}
+    for name, f in s.measurements.items():
+        try:
+            value = f(model, data, **spec.measurement_keywords(f, variant, seed))
+            values = ({str(k): math.nan if v is None else float(v) for k, v in value.items()}
+                      if isinstance(value, Mapping) else {name: float(value)})
+        except Exception as exc:
+            raise InputError(f"{s.name}: measurements[{name!r}] raised {type(exc).__name__}: {exc}") from None
+        taken = sorted(set(values) & set(out))
+        if taken:
+            raise InputError(f"{s.name}: measurements[{name!r}] gives {', '.join(taken)} again; allowed: each name once")
+        out.update(values)
+    return out
 
 
 def train(s: spec.Spec, variant: str, seed: int) -> spec.SpecRun:
@@ -129,17 +140,20 @@ def train(s: spec.Spec, variant: str, seed: int) -> spec.SpecRun:
     data = data_for(s, variant)
     model = _prepared(s, variant, seed)
     records: dict[str, Any] = {"seconds": [], "history": {}, "measured": {}}
-    for name, f in s.measurements.items():
-        records["measured"][name] = [_measure(s, name, f, model, data)]
+    for name, value in _measure(s, model, data, variant, seed).items():
+        records["measured"][name] = [value]
 
     def after_epoch(epoch: int, logs: dict[str, Any], seconds: float, trained: Callable[[], Any]) -> None:
         records["seconds"].append(seconds)
         for k, v in logs.items():
             records["history"].setdefault(k, []).append(float(v))
         if s.measurements:
-            model = trained()
-            for name, f in s.measurements.items():
-                records["measured"][name].append(_measure(s, name, f, model, data))
+            now = _measure(s, trained(), data, variant, seed)
+            if now.keys() != records["measured"].keys():
+                raise InputError(f"{s.name}: the measurements of {variant!r} gave {', '.join(sorted(now))} after epoch "
+                                 f"{epoch + 1}, {', '.join(sorted(records['measured']))} before; allowed: the same names")
+            for name, value in now.items():
+                records["measured"][name].append(value)
 
     validation = {} if data.x_eval is None else {"validation_data": (data.x_eval, data.y_eval)}
     training.fit_in_order(model, data.x, data.y, batch_size=s.batch_for(variant), epochs=s.epochs, seed=seed,

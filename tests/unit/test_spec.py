@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from normcheck import spec, spec_baseline, spec_jobs
+from normcheck import spec, spec_baseline, spec_fit, spec_jobs
 from normcheck.calibration.rates import upper_bound
 from normcheck.errors import InputError
 
@@ -45,6 +45,8 @@ def test_a_valid_spec_keeps_its_fields_and_gives_each_variant_its_batch():
     ({"fit_arguments": {"shuffle": True}}, "allowed: keys among class_weight, validation_batch_size"),
     ({"measurements": {"not an id": len}}, "Spec.measurements['not an id']"),
     ({"measurements": {"norm": 3}}, "Spec.measurements['norm']=3 is invalid"),
+    ({"measurements": {"norm": lambda model: 0.0}}, "allowed: f(model, data) with at most keyword-only `variant`"),
+    ({"measurements": {"norm": lambda model, data, *, epoch: 0.0}}, "Spec.measurements['norm']="),
     ({"claims": ("x",)}, "Spec.claims='x' is invalid; allowed: normcheck.Claim values"),
 ])
 def test_a_bad_field_is_a_value_error_naming_it_and_what_is_allowed(changes, message):
@@ -209,3 +211,17 @@ def test_a_baseline_of_another_experiment_or_missing_runs_is_refused(tmp_path):
     path.write_text("{}")
     with pytest.raises(InputError, match=r"is not a normcheck\.spec-baseline/1 file"):
         spec_baseline.load(path, s)
+
+
+def test_a_measurement_may_read_the_variant_and_seed_and_give_several_values():
+    s = _spec(measurements={"pair": lambda model, data, *, variant, seed: {"width": len(variant), "seed": seed},
+                            "one": lambda model, data: 1, "missing": lambda model, data: {"bn_std": None}})
+    measured = spec_fit._measure(s, None, None, "a", 7)
+    assert math.isnan(measured.pop("bn_std"))
+    assert measured == {"width": 1.0, "seed": 7.0, "one": 1.0}
+
+
+def test_two_measurements_that_give_one_name_are_refused():
+    s = _spec(measurements={"pair": lambda model, data: {"one": 1.0}, "one": lambda model, data: 2.0})
+    with pytest.raises(InputError, match=r"measurements\['one'\] gives one again; allowed: each name once"):
+        spec_fit._measure(s, None, None, "a", 0)
