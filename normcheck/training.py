@@ -51,9 +51,13 @@ def epoch_recorder(after_epoch: EpochHook) -> Any:
     return Recorder()
 
 
-def _compile(model, experiment: Experiment, spe: int) -> None:
-    """Compile as the question did: Adam and binary cross-entropy by name, accuracy printed."""
+def compile_model(model, experiment: Experiment, spe: int | None = None) -> int:
+    """Compile as the question did: Adam and binary cross-entropy by name, accuracy printed; returns the steps per
+    call (`spe`, else the experiment's on this backend)."""
+    if spe is None:
+        spe = resolve_steps_per_execution(experiment, framework.keras().backend.backend())
     model.compile(optimizer=experiment.optimizer, loss=experiment.loss, metrics=["accuracy"], steps_per_execution=spe)
+    return spe
 
 
 def build_compiled(variant: str | Variant, experiment: Experiment, seed: int):
@@ -61,9 +65,7 @@ def build_compiled(variant: str | Variant, experiment: Experiment, seed: int):
     keras = framework.keras()
     keras.utils.set_random_seed(seed)
     model = build_model(variant, experiment)
-    spe = resolve_steps_per_execution(experiment, keras.backend.backend())
-    _compile(model, experiment, spe)
-    return model, spe
+    return model, compile_model(model, experiment)
 
 
 _COMPILED: dict[tuple, tuple] = {}
@@ -116,7 +118,7 @@ def prepared_model(variant: Variant, experiment: Experiment, seed: int):
     fresh = build_model(variant, experiment)
     cached = _COMPILED.get(key)
     if cached is None:
-        _compile(fresh, experiment, spe)
+        compile_model(fresh, experiment, spe)
         fresh.optimizer.build(fresh.trainable_variables)
         _COMPILED[key] = (fresh, [framework.to_numpy(v).copy() for v in fresh.optimizer.variables])
         return fresh, spe
