@@ -16,10 +16,11 @@ CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
 
 def _stored_ranges():
     """(file, engine, backend, seeds) for every stored calibration file."""
-    for kind in (store.REPLICA_RUNS, store.HOLDOUT_RUNS):
+    for kind, engine in ((store.REPLICA_RUNS, "replica"), (store.HOLDOUT_RUNS, "replica"),
+                         (store.CLOSE_RUNS, "xla-defaults")):
         for backend, path in kind.by_backend(CALIBRATION).items():
             seeds = sorted({r.seed for r in store.load_replica_runs(path)})
-            yield path.name, "replica", backend, range(seeds[0], seeds[-1] + 1)
+            yield path.name, engine, backend, range(seeds[0], seeds[-1] + 1)
     for kind in (store.fit_runs("owned"), store.fit_runs("fit"), store.HOLDOUT_FIT_RUNS):
         for backend, path in kind.by_backend(CALIBRATION).items():
             seeds = sorted({r.seed for r in store.load_fit_runs(path)})
