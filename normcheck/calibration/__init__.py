@@ -11,7 +11,7 @@ One job per module, read in this order (each imports only those above it):
 
 - `store`: the stored file names, the JSON-lines store with resume, the npz store;
 - `engine`: real fit's collector, and the replica of fit in JAX;
-- `rates`: a claim's spread and failure rate (counts, bounds, tail fit, groups of seeds);
+- `rates`: a claim's spread and failure rate (counts, bounds, groups of seeds);
 - `spread`: the redraw spread shipped to `baseline compare`, and the held-out replays that check it;
 - `pages`: the Markdown pages, rendered from stored runs;
 - `jobs`: what `calibrate` runs, one function per job (the CLI picks one);

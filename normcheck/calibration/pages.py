@@ -109,17 +109,14 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
         "pytest plugin's and a baseline's), "
         "and each group is judged as one run, exactly as the CLI and the plugin judge it (a median claim on the "
         "group's median). Each count comes with the exact one-sided 95% upper bound on the rate behind it "
-        "(Clopper-Pearson). Margin: the worst seed's distance from the threshold on the passing side. "
-        "Tail fit: a generalized Pareto fit to the 10% of margins nearest the threshold, per seed, where no seed "
-        "fails ('ends before': the fitted tail ends before the threshold); a diagnostic of how close the claim "
-        "runs, extrapolated beyond the data, never a rate."
+        "(Clopper-Pearson). Margin: the worst seed's distance from the threshold on the passing side."
         + (f" Second set: the same counts on {_label(ranges, held, backend)}." if held else "")
         + f" Rule version {ledger.rule_version()} (normcheck/calibration/ledger.py).",
         "",
         "| claim | rule | over | min | median | max | margin | "
-        + " | ".join(f"runs of {n} failing | 95% upper" for n in sizes) + " | tail fit (diagnostic) |"
+        + " | ".join(f"runs of {n} failing | 95% upper" for n in sizes) + " |"
         + "".join(f" second set: runs of {n} |" for n in sizes if held),
-        "|---|---|---|---|---|---|---|" + "---|---|" * len(sizes) + "---|" + ("---|" * len(sizes) if held else ""),
+        "|---|---|---|---|---|---|---|" + "---|---|" * len(sizes) + ("---|" * len(sizes) if held else ""),
     ]
     for i, claim in enumerate(CLAIMS):
         sp = claim_spread(claim, matrix)
@@ -131,7 +128,7 @@ def rates_table(runs: list[Run], backend: str, held_out: list[Run] | None = None
                      f"{sp.high:.4g} | {sp.margin:+.4g} | "
                      + " | ".join(f"{rate.failing[n].failing}/{rate.failing[n].trials} | {rate.failing[n].upper:.1e}"
                                   for n in sizes)
-                     + f" | {_tail(rate)} |"
+                     + " |"
                      + "".join(f" {held_found[i].failing[n].failing}/{held_found[i].failing[n].trials} |"
                                for n in sizes if held))
     lines += ["", "Every claim together (a run fails when any claim fails):", ""]
@@ -189,13 +186,6 @@ def _role(ranges: Sequence[ledger.SeedRange], matrix: RunsBySeed, backend: str) 
 
 def _label(ranges: Sequence[ledger.SeedRange], matrix: RunsBySeed, backend: str, engine: str = "replica") -> str:
     return ledger.label(list(ranges), range(min(matrix), max(matrix) + 1), backend, engine)
-
-
-def _tail(rate: rates.ClaimRate) -> str:
-    """The tail fit's cell: where seeds fail it is no fit, and where the fitted tail ends first there is nothing to say."""
-    if rate.failing[1].failing:
-        return "seeds fail: counted"
-    return "ends before" if rate.tail_fit == 0 else f"{rate.tail_fit:.1e}"
 
 
 def _stored_by_backend(folder: str | Path) -> tuple[dict[str, RunsBySeed], dict[str, RunsBySeed]]:

@@ -3,10 +3,8 @@
 A stated rate is a count: disjoint groups of seeds, each judged as the CLI and the
 pytest plugin judge a run of that many seeds (`Claim.decide` on the group's values),
 and the exact one-sided Clopper-Pearson upper bound on the rate behind the count.
-0 failing runs out of n bound the rate by about 3/n, nothing lower. A generalized
-Pareto fit to the margins nearest the threshold (`tail_fit`) is kept as a diagnostic
-of how close a claim runs to its threshold; it is never a rate, never summed and
-never raised to a power for a run of several seeds.
+0 failing runs out of n bound the rate by about 3/n, nothing lower: no tail is fitted and
+extrapolated beyond the seeds (held-out counts contradicted every such fit tried here).
 """
 
 from __future__ import annotations
@@ -17,8 +15,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import numpy as np
-
 from ..claims import Claim
 from ..constants import DEFAULT_SEEDS, ONE_SEED
 from ..errors import InputError
@@ -26,7 +22,6 @@ from ..run import RunsBySeed, disjoint_groups
 
 _R = TypeVar("_R")
 CONFIDENCE = 0.95
-TAIL_SHARE = 0.1  # the tail fit uses the 10% of seeds nearest the threshold
 RUN_SIZES = (ONE_SEED, DEFAULT_SEEDS)  # the runs users make: one seed, as the question's, and every default run
 
 
@@ -129,12 +124,11 @@ def failing_runs(values: Mapping[int, float], claim: Claim, size: int) -> list[b
 
 @dataclass(frozen=True)
 class ClaimRate:
-    """One claim on many seeds: failing runs of each size users make, and the tail fit as a diagnostic."""
+    """One claim on many seeds: failing runs of each size users make."""
 
     claim: str
     over: str
     failing: dict[int, Count]  # run size -> failing runs of that many seeds
-    tail_fit: float  # per seed, extrapolated from the margins: a diagnostic, not a rate
 
 
 def claim_rates(claims: Sequence[Claim], matrix: Mapping[int, Mapping[str, Any]], sizes: Sequence[int] = RUN_SIZES
@@ -150,7 +144,7 @@ def claim_rates(claims: Sequence[Claim], matrix: Mapping[int, Mapping[str, Any]]
             runs = failing_runs(values, claim, n)
             fails[n].append(runs)
             counts[n] = Count(sum(runs), len(runs))
-        per_claim.append(ClaimRate(claim.id, claim.over, counts, tail_fit([claim.margin(v) for v in values.values()])))
+        per_claim.append(ClaimRate(claim.id, claim.over, counts))
     for n in sizes:
         groups = len(seeds) // n
         together[n] = Count(sum(any(f[i] for f in fails[n]) for i in range(groups)), groups)
@@ -217,23 +211,3 @@ def run_rates(claims: Sequence[Claim], matrix: RunsBySeed, fit: RunsBySeed | Non
             together[n] = Count(together[n].failing, together[n].trials, counted)
     counted_fit = {c.id: (claim_rates([c], fit, (1,))[0][0].failing[1], c) for c in claims if c.id in on_fit and fit}
     return {n: RunRate(n, together[n], counted_fit, fit_seeds) for n in sizes}
-
-
-def tail_fit(margins: Sequence[float]) -> float:
-    """P(margin < 0) per seed from a generalized Pareto fit to the margins below their 10% quantile: a diagnostic.
-
-    The share of negative margins where any seed fails; 0 where the fitted tail ends before the
-    threshold or the measure does not vary there.
-    """
-    from scipy.stats import genpareto  # noqa: PLC0415 -- optional and heavy (an extra): only calibration needs it
-
-    m = np.sort(np.asarray(margins, dtype=np.float64))
-    k = max(10, math.ceil(TAIL_SHARE * m.size))
-    if (m < 0).any() or m.size < 2 * k:
-        return float((m < 0).mean())
-    u = m[k]
-    excess = u - m[:k]
-    if np.ptp(excess) == 0 or u <= 0:
-        return 0.0 if u > 0 else float((m <= 0).mean())
-    shape, _, scale = genpareto.fit(excess, floc=0.0)
-    return float(k / m.size * genpareto.sf(u, shape, 0.0, scale))
