@@ -69,7 +69,12 @@ class Run:
 
     def series(self, name: str) -> list[float]:
         """`name` after each epoch: one of METRICS, else a diagnostic."""
-        return list(getattr(self, name)) if name in METRICS else self.trace(name)[1:]
+        if name in METRICS:
+            return list(getattr(self, name))
+        if not self.diagnostics or name not in self.diagnostics[0]:
+            raise InputError(f"{self.variant} seed {self.seed} has no metric {name!r}; allowed: "
+                             f"{', '.join([*METRICS, *(self.diagnostics[0] if self.diagnostics else [])])}")
+        return self.diag(name)[1:]
 
     def metric(self, name: str, epoch: int = -1) -> float:
         """`name` after epoch `epoch` (1-based; -1 the last)."""

@@ -142,6 +142,7 @@ class Spec:
                 _fail("Spec", f"claims[{c.id!r}]", unknown, f"variants of this spec: {', '.join(self.variants)}")
             if ids.count(c.id) > 1:
                 _fail("Spec", "claims", c.id, "each claim id once")
+            measure_name(c.measure, c.id)
 
     def batch_for(self, variant: str) -> int:
         return self.batch_size[variant] if isinstance(self.batch_size, Mapping) else self.batch_size
@@ -180,13 +181,15 @@ def _measurement_signature(f: Callable[..., Any]) -> bool:
 
 
 def measurement_keywords(f: Callable[..., Any], variant: str, seed: int) -> dict[str, Any]:
-    """The keyword arguments among `variant` and `seed` that `f` names."""
+    """`variant` and `seed` for the keyword-only parameters of `f` so named (not those a `functools.partial` binds)."""
     try:
-        names = inspect.signature(f).parameters
+        params = inspect.signature(f).parameters.values()
     except (TypeError, ValueError):
         return {}
+    bound = f.keywords if isinstance(f, functools.partial) else {}
     given = {"variant": variant, "seed": seed}
-    return {k: given[k] for k in MEASUREMENT_KEYWORDS if k in names}
+    return {p.name: given[p.name] for p in params
+            if p.kind == p.KEYWORD_ONLY and p.name in MEASUREMENT_KEYWORDS and p.name not in bound}
 
 
 def arrays(spec: Spec, variant: str) -> Data:
@@ -429,16 +432,31 @@ def source_path(ref: str) -> Path | None:
 
 def rule(s: Spec) -> list[dict[str, Any]]:
     """What judges a run of `s`: each claim's measure, rule and each/median, as plain data."""
-    def named(measure: Any) -> str:
-        if isinstance(measure, (Final, Difference)):
-            return repr(measure)
-        if isinstance(measure, functools.partial):
-            bound = ", ".join(f"{k}={v!r}" for k, v in sorted(measure.keywords.items()))
-            return f"{named(measure.func)}({bound})"
-        return getattr(measure, "__qualname__", "?")
-
-    return [{"id": c.id, "measure": named(c.measure), "op": c.op, "threshold": c.threshold, "over": c.over}
+    return [{"id": c.id, "measure": measure_name(c.measure, c.id), "op": c.op, "threshold": c.threshold, "over": c.over}
             for c in s.claims]
+
+
+def _bound(value: Any, claim_id: str) -> str:
+    if isinstance(value, (Final, Difference)) or value is None or isinstance(value, (bool, int, str)):
+        return repr(value)
+    if isinstance(value, float):
+        return repr(float(value))
+    if isinstance(value, tuple):
+        return f"({', '.join(_bound(v, claim_id) for v in value)},)"
+    raise InputError(f"claim {claim_id!r}: its measure binds {shown(value)}; allowed: plain values (str, int, float, "
+                     "bool, None, tuples of them, final/difference), which the rule's hash can name the same way in "
+                     "every process")
+
+
+def measure_name(measure: Any, claim_id: str) -> str:
+    """How the rule names a measure, the same in every process: a `functools.partial` with every bound argument."""
+    if isinstance(measure, (Final, Difference)):
+        return repr(measure)
+    if isinstance(measure, functools.partial):
+        bound = [_bound(v, claim_id) for v in measure.args]
+        bound += [f"{k}={_bound(v, claim_id)}" for k, v in sorted(measure.keywords.items())]
+        return f"{measure_name(measure.func, claim_id)}({', '.join(bound)})"
+    return getattr(measure, "__qualname__", "?")
 
 
 def rule_version(s: Spec) -> str:

@@ -69,7 +69,12 @@ def check(s: spec.Spec, variants: Sequence[str]) -> dict[str, Any]:
             raise InputError(f"{s.name}: the model build({v!r}) makes does not train on data({v!r}) "
                              f"({type(exc).__name__}: {first}); allowed: data of the shapes and types the model "
                              "takes") from None
-        known = set(logged) | set(_measure(s, model, data, v, 0))
+        measured = _measure(s, model, data, v, 0)
+        clash = sorted(set(measured) & set(logged))
+        if clash:
+            raise InputError(f"{s.name}: the measurements of {v!r} give {', '.join(clash)}, which fit logs too; allowed: "
+                             "names fit does not log")
+        known = set(logged) | set(measured)
         for c in s.claims:
             for name in _metrics(c.measure, v):
                 if name not in known:
@@ -120,10 +125,17 @@ def _measure(s: spec.Spec, model: Any, data: spec.Data, variant: str, seed: int)
     for name, f in s.measurements.items():
         try:
             value = f(model, data, **spec.measurement_keywords(f, variant, seed))
-            values = ({str(k): math.nan if v is None else float(v) for k, v in value.items()}
-                      if isinstance(value, Mapping) else {name: float(value)})
         except Exception as exc:
             raise InputError(f"{s.name}: measurements[{name!r}] raised {type(exc).__name__}: {exc}") from None
+        given: dict[Any, Any] = dict(value) if isinstance(value, Mapping) else {name: value}
+        values: dict[str, float] = {}
+        for key, v in given.items():
+            if not isinstance(key, str) or not key.isidentifier():
+                raise InputError(f"{s.name}: measurements[{name!r}] gives the name {shown(key)}; allowed: identifiers")
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or math.isinf(v)):
+                raise InputError(f"{s.name}: measurements[{name!r}] gives {key}={shown(v)}; allowed: a finite number, "
+                                 "NaN or None (not measured)")
+            values[key] = math.nan if v is None else float(v)
         taken = sorted(set(values) & set(out))
         if taken:
             raise InputError(f"{s.name}: measurements[{name!r}] gives {', '.join(taken)} again; allowed: each name once")

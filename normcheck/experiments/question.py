@@ -36,7 +36,7 @@ def data(variant: str) -> Data:
 
 def diagnostics(model: Any, data: Data, *, variant: str, seed: int) -> dict[str, float | None]:
     """Every diagnostic of the question's path (inference-mode loss and accuracy among them), from one pass."""
-    key = (id(model), variant, seed)
+    key = (id(model), id(data), variant, seed)
     if _probe.get("key") != key:
         _probe.update(key=key, probe=Probe(model, get_variant(variant), data.x, data.y,
                                            QUESTION_EXPERIMENT.batch_size, seed))

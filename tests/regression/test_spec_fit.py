@@ -6,6 +6,8 @@ seeds (`NORMCHECK_REUSE`), one fit call over every epoch where the samples make 
 and on the small-batch experiment's BN at batch 2, whose moving statistics must reset too.
 """
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -114,3 +116,9 @@ def test_a_measure_that_raises_is_one_error_naming_its_claim():
     run = spec.SpecRun("tiny", "plain", 0, {"accuracy": [0.5]}, {}, [0.1], {"backend": "jax"})
     with pytest.raises(InputError, match=r"claim 'reads_other' of tiny: its measure raised KeyError"):
         spec_jobs.verdicts(s, {0: {"plain": run}})
+
+
+def test_a_measurement_named_as_one_of_fits_logs_is_refused_before_training(normcheck_backend):
+    clash = dataclasses.replace(TINY, measurements={"norm": lambda model, data: {"loss": 0.0}})
+    with pytest.raises(InputError, match=r"give loss, which fit logs too; allowed: names fit does not log"):
+        spec_fit.check(clash, clash.variants)

@@ -1,5 +1,6 @@
 """Your own experiment's description (normcheck.spec): every bad field is a ValueError naming it, before training."""
 
+import functools
 import json
 import math
 
@@ -225,3 +226,45 @@ def test_two_measurements_that_give_one_name_are_refused():
     s = _spec(measurements={"pair": lambda model, data: {"one": 1.0}, "one": lambda model, data: 2.0})
     with pytest.raises(InputError, match=r"measurements\['one'\] gives one again; allowed: each name once"):
         spec_fit._measure(s, None, None, "a", 0)
+
+
+def test_a_partial_measurement_keeps_what_it_binds_and_only_keyword_only_parameters_are_given():
+    def seen(model, data, *, variant, seed):
+        return {"width": len(variant), "seed": seed}
+
+    s = _spec(measurements={"bound": functools.partial(seen, variant="zzz"), "plain": lambda model, data, seed=9: seed})
+    assert spec_fit._measure(s, None, None, "a", 7) == {"width": 3.0, "seed": 7.0, "plain": 9.0}
+
+
+@pytest.mark.parametrize(("given", "message"), [
+    ({"a b": 1.0}, "gives the name 'a b'; allowed: identifiers"),
+    ({3: 1.0}, "gives the name 3; allowed: identifiers"),
+    ({"x": math.inf}, "gives x=inf; allowed: a finite number, NaN or None"),
+    ({"x": "1"}, "gives x='1'; allowed: a finite number"),
+    ({"x": True}, "gives x=True; allowed"),
+])
+def test_a_measurement_giving_a_bad_name_or_value_is_an_error_naming_it(given, message):
+    s = _spec(measurements={"many": lambda model, data: given})
+    with pytest.raises(InputError, match=r"measurements\['many'\] ") as caught:
+        spec_fit._measure(s, None, None, "a", 0)
+    assert message in str(caught.value)
+
+
+def _measure_of(runs, *, variant, epoch):
+    return runs[variant].metric("accuracy", epoch)
+
+
+def _positional(variant, runs):
+    return runs[variant].metric("accuracy")
+
+
+def test_every_argument_a_partial_measure_binds_is_part_of_the_rule_and_must_be_a_plain_value():
+    def rule_of(measure):
+        return spec.rule_version(_spec(claims=(spec.claim("c", "s", measure, ">= 0.5", variants=("a",)),)))
+
+    first = rule_of(functools.partial(_measure_of, variant="a", epoch=1))
+    assert first == rule_of(functools.partial(_measure_of, variant="a", epoch=1))
+    assert first != rule_of(functools.partial(_measure_of, variant="a", epoch=2))
+    assert rule_of(functools.partial(_positional, "a")) != rule_of(functools.partial(_positional, "b"))
+    with pytest.raises(InputError, match=r"claim 'c': its measure binds .*allowed: plain values"):
+        rule_of(functools.partial(_measure_of, variant=np.int64(1), epoch=1))
