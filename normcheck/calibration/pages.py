@@ -402,14 +402,19 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
                   f"{r.flagged.trials} | {r.flagged.failing} | {r.flagged.failing / r.flagged.trials:.2%} | "
                   f"{r.flagged.upper:.2%} |" for r in held_fit_replays(held_replica, {backend: held})]
     pairs = []
+    engines = {}
     for backend, matrix in replica.items():
         defaults = store.CLOSE_RUNS.path(folder, backend)
         left_out = from_fit(backend)
         if defaults.exists():
-            pairs.append((f"{backend} replica, JAX's default XLA options",
-                          without(by_seed(store.load_replica_runs(defaults)), left_out), f"{backend} replica",
-                          without(matrix, left_out)))
+            name = f"{backend} replica, JAX's default XLA options"
+            engines[name] = "xla-defaults"
+            again = without(by_seed(store.load_replica_runs(defaults)), left_out)
+            for runs in (matrix, held_replica.get(backend, {})):
+                if set(again) & set(runs):
+                    pairs.append((name, again, f"{backend} replica", without(runs, left_out)))
         if backend in fit:
+            engines[f"{backend} real fit"] = "fit"
             pairs.append((f"{backend} real fit", without(fit[backend], left_out), f"{backend} replica",
                           without(matrix, left_out)))
     close = close_replays(pairs)
@@ -418,13 +423,16 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
                   "Each replay compares one group of seeds with the same seeds run again with float-level differences "
                   "(the same initial weights and batches): the replica compiled with and without normcheck's XLA "
                   "options (`calibrate --xla-defaults`), and real `fit` against the replica. compare reads these as "
-                  "the close regime; a replay it reads otherwise is counted apart (flagged of those). All of these are "
-                  "calibration seeds, seen while the rule was chosen (calibration/seed-ranges.json)."
+                  "the close regime; a replay it reads otherwise is counted apart (flagged of those). Seeds: held out "
+                  "for today's rule, or development (seen while a rule was chosen), as calibration/seed-ranges.json "
+                  "records them."
                   + "".join(f" On {b}, {', '.join(f'`{v}`' for v in from_fit(b))} is left out: the replica does not "
                             "stand for real fit there." for b in replica if from_fit(b)), "",
-                  "| seeds a side | baseline | today | replays read as close | flagged | rate | 95% upper bound | "
-                  "read otherwise (flagged) |", "|---|---|---|---|---|---|---|---|"]
-        lines += [f"| {r.size} | {r.then} | {r.today} | {r.flagged.trials} | {r.flagged.failing} | "
+                  "| seeds a side | baseline | today | seeds | replays read as close | flagged | rate | 95% upper bound | "
+                  "read otherwise (flagged) |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"| {r.size} | {r.then} | {r.today} | "
+                  f"{ledger.role(list(ranges), r.seeds, r.then.split()[0], engines[r.then])} "
+                  f"{r.seeds.start}-{r.seeds.stop - 1} | {r.flagged.trials} | {r.flagged.failing} | "
                   + (f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%}" if r.flagged.trials else "- | -")
                   + f" | {r.not_close.trials} ({r.not_close.failing}) |" for r in close]
     return lines

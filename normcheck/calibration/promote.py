@@ -119,10 +119,32 @@ def compare_counts(out: Path, held: dict[str, RunsBySeed] | None = None) -> list
         rows.append({"engine": "fit", "size": r.size, "a": r.backend_a, "b": r.backend_b, "flagged": r.flagged.failing,
                      "trials": r.flagged.trials, "upper": r.flagged.upper,
                      "variants": sorted({v for rs in held_fit[fit_backend].values() for v in rs})})
+    close = close_counts(out, held)
     shipped = _shipped_for_rule().get("compare", [])
     kept = [r for r in shipped if (r["engine"] == "replica" and not (r["a"] in held and r["b"] in held))
-            or (r["engine"] == "fit" and not {r["a"], r["b"]} & set(held_fit))]
-    return _joint(kept + rows)
+            or (r["engine"] == "fit" and not {r["a"], r["b"]} & set(held_fit))
+            or (r["engine"] == CLOSE and r["a"] not in {c["a"] for c in close})]
+    return _joint(kept + rows + close)
+
+
+CLOSE = "xla-defaults"  # the engine of compare's close-regime counts: the replica again with JAX's default XLA options
+
+
+def close_counts(out: Path, held: dict[str, RunsBySeed]) -> list[dict[str, Any]]:
+    """compare's false alarms in the close regime: each backend's held-out replica runs against the same seeds run
+    again with float-level differences (`calibrate --xla-defaults`), where the ledger holds those seeds out."""
+    ranges = ledger.recorded(out)
+    rows = []
+    for backend, path in sorted(store.CLOSE_RUNS.by_backend(out).items()):
+        again = by_seed(store.load_replica_runs(path))
+        if backend not in held or ledger.role(ranges, range(min(again), max(again) + 1), backend, CLOSE) != "held out":
+            continue
+        left_out = spread.from_fit(backend)
+        pair = ("", spread.without(again, left_out), "", spread.without(held[backend], left_out))
+        rows += [{"engine": CLOSE, "size": r.size, "a": backend, "b": backend, "flagged": r.flagged.failing,
+                  "trials": r.flagged.trials, "upper": r.flagged.upper, "left_out": list(left_out)}
+                 for r in spread.close_replays([pair]) if r.flagged.trials]
+    return rows
 
 
 def held_out_fit(out: Path) -> dict[str, RunsBySeed]:

@@ -84,6 +84,7 @@ class CloseReplay:
     today: str
     flagged: Count
     not_close: Count  # replays compare read as another regime: flagged of those (false alarms of that regime)
+    seeds: range  # the seeds both sides ran, from the first to the last
 
 
 def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], sizes: Sequence[int] = REPLAY_SIZES
@@ -101,7 +102,8 @@ def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], size
             found = [baseline.replayed(g, {s: b[s] for s in g}, backend, backend) for g in groups]
             close = [hit for hit, regime in found if regime == "close"]
             other = [hit for hit, regime in found if regime != "close"]
-            out.append(CloseReplay(size, name_a, name_b, Count(sum(close), len(close)), Count(sum(other), len(other))))
+            out.append(CloseReplay(size, name_a, name_b, Count(sum(close), len(close)), Count(sum(other), len(other)),
+                                   range(min(common), max(common) + 1)))
     return out
 
 
