@@ -47,7 +47,8 @@ def _well_formed(data: object) -> bool:
     return isinstance(compare, list) and all(_compare_row(r) for r in compare)
 
 
-ENGINES = ("replica", "fit", "xla-defaults")  # compare's counts: redrawn replica, redrawn real fit, close replica
+CLOSE = "xla-defaults"  # the engine of compare's close-regime counts: the replica again with JAX's default XLA options
+ENGINES = ("replica", "fit", CLOSE)  # compare's counts: redrawn replica, redrawn real fit, close replica
 
 
 def _compare_row(row: object) -> bool:
@@ -121,13 +122,12 @@ def compare_line(backend_then: str, backend_now: str, seeds: int, regime: str, r
     a, b = sorted((backend_then, backend_now))
     if regime == "close":
         return _close_line(data, a, b, seeds)
-    rows = [r for r in data["compare"] if (r["a"], r["b"]) == (a, b) and r["engine"] != "xla-defaults"]
+    rows = [r for r in data["compare"] if (r["a"], r["b"]) == (a, b) and r["engine"] != CLOSE]
     if not rows:
         return f"no counted false-alarm rate for {a} against {b} (calibration/compare.md)"
     sized = [r for r in rows if r["size"] == seeds]
     if not sized:
-        counted = " and ".join(str(n) for n in sorted({r["size"] for r in rows}))
-        return f"no counted false-alarm rate for {seeds} seeds a side: counted for {counted} (calibration/compare.md)"
+        return _other_sizes(rows, f"{seeds} seeds a side")
     parts, uncovered = [], []
     covered = {v for f in sized if f["engine"] == "fit" for v in f.get("variants", [])}
     for r in sized:
@@ -139,24 +139,29 @@ def compare_line(backend_then: str, backend_now: str, seeds: int, regime: str, r
         parts.append(f"{r['flagged']}/{r['trials']} held-out replica replays{without}")
     upper = sized[0]["joint_upper"] if len(sized) > 1 and "joint_upper" in sized[0] else sized[0]["upper"]
     bound = f"95% upper {upper:.2%}{' for both together' if len(sized) > 1 else ''}"
-    gap = (f"; no count covers the cells of {', '.join(uncovered)} here (the replica does not stand for fit there)"
-           if uncovered else "")
     return (f"{seeds} seeds a side, {a} against {b}, initial weights redrawn: a healthy stack was flagged in "
-            f"{' and '.join(parts)}, {bound}{gap} (rule {data['rule']}: calibration/compare.md)")
+            f"{' and '.join(parts)}, {bound}{_uncovered(uncovered)} (rule {data['rule']}: calibration/compare.md)")
+
+
+def _other_sizes(rows: list[dict[str, Any]], asked: str) -> str:
+    counted = " and ".join(str(n) for n in sorted({r["size"] for r in rows}))
+    return f"no counted false-alarm rate for {asked}: counted for {counted} (calibration/compare.md)"
+
+
+def _uncovered(variants: list[str]) -> str:
+    return (f"; no count covers the cells of {', '.join(variants)} here (the replica does not stand for fit there)"
+            if variants else "")
 
 
 def _close_line(data: dict[str, Any], a: str, b: str, seeds: int) -> str:
-    rows = [r for r in data["compare"] if r["engine"] == "xla-defaults" and (r["a"], r["b"]) == (a, b)]
+    rows = [r for r in data["compare"] if r["engine"] == CLOSE and (r["a"], r["b"]) == (a, b)]
     if not rows:
         return f"no counted false-alarm rate for the close regime, {a} against {b}, on held-out seeds (calibration/compare.md)"
     sized = [r for r in rows if r["size"] == seeds]
     if not sized:
-        counted = " and ".join(str(n) for n in sorted({r["size"] for r in rows}))
-        return (f"no counted false-alarm rate for the close regime with {seeds} seeds a side: counted for {counted} "
-                "(calibration/compare.md)")
+        return _other_sizes(rows, f"the close regime with {seeds} seeds a side")
     r = sized[0]
-    gap = (f"; no count covers the cells of {', '.join(r['left_out'])} here (the replica does not stand for fit there)"
-           if r.get("left_out") else "")
     return (f"{seeds} seeds a side, {a}, the same initial weights: held-out replica runs against the same seeds with "
             f"float-level differences (JAX's default XLA options) were flagged in {r['flagged']}/{r['trials']} "
-            f"replays, 95% upper {r['upper']:.2%}{gap} (rule {data['rule']}: calibration/compare.md)")
+            f"replays, 95% upper {r['upper']:.2%}{_uncovered(r.get('left_out', []))} (rule {data['rule']}: "
+            "calibration/compare.md)")

@@ -59,29 +59,31 @@ class Run:
         """One diagnostic over time: index 0 before training, e after epoch e."""
         return [d[key] for d in self.diagnostics]
 
+    @property
+    def diagnostic_names(self) -> list[str]:
+        """The diagnostics' names (none for a run without diagnostics)."""
+        return list(self.diagnostics[0]) if self.diagnostics else []
+
     def trace(self, name: str) -> list[float]:
         """A measurement before training and after each epoch: a diagnostic (what `normcheck.spec.SpecRun.trace`
         gives for a measurement, so one claim reads either kind of run)."""
-        if not self.diagnostics or name not in self.diagnostics[0]:
+        if name not in self.diagnostic_names:
             raise InputError(f"{self.variant} seed {self.seed} has no measurement {name!r}; allowed: "
-                             f"{', '.join(self.diagnostics[0]) if self.diagnostics else 'none (run without diagnostics)'}")
+                             f"{', '.join(self.diagnostic_names) or 'none (run without diagnostics)'}")
         return self.diag(name)
 
     def series(self, name: str) -> list[float]:
         """`name` after each epoch: one of METRICS, else a diagnostic."""
         if name in METRICS:
             return list(getattr(self, name))
-        if not self.diagnostics or name not in self.diagnostics[0]:
+        if name not in self.diagnostic_names:
             raise InputError(f"{self.variant} seed {self.seed} has no metric {name!r}; allowed: "
-                             f"{', '.join([*METRICS, *(self.diagnostics[0] if self.diagnostics else [])])}")
+                             f"{', '.join([*METRICS, *self.diagnostic_names])}")
         return self.diag(name)[1:]
 
     def metric(self, name: str, epoch: int = -1) -> float:
         """`name` after epoch `epoch` (1-based; -1 the last)."""
-        values = self.series(name)
-        if epoch == 0 or not -len(values) <= epoch <= len(values):
-            raise InputError(f"epoch {epoch} is invalid for {self.variant}; allowed: 1 to {len(values)} or -1")
-        return values[epoch - 1 if epoch > 0 else epoch]
+        return at_epoch(self.series(name), epoch, f"{self.variant} seed {self.seed}")
 
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -123,6 +125,13 @@ class Run:
 
 
 RunsBySeed = dict[int, dict[str, Run]]
+
+
+def at_epoch(values: list[float], epoch: int, where: str) -> float:
+    """The value after epoch `epoch` (1-based; -1 the last) of a per-epoch list, else an InputError naming `where`."""
+    if epoch == 0 or not -len(values) <= epoch <= len(values):
+        raise InputError(f"epoch {epoch} is invalid for {where}; allowed: 1 to {len(values)} or -1")
+    return float(values[epoch - 1 if epoch > 0 else epoch])
 
 
 def by_seed(runs: Iterable[Run]) -> RunsBySeed:

@@ -29,6 +29,7 @@ import numpy as np
 
 from .claims import OPS, OVER, Claim
 from .errors import InputError, shown
+from .run import at_epoch
 
 MAX_EPOCHS = 10_000
 MAX_BATCH = 10_000_000
@@ -341,10 +342,7 @@ class SpecRun:
 
     def metric(self, name: str, epoch: int = -1) -> float:
         """`name` after epoch `epoch` (1-based; -1 the last): a log of fit's, else a measurement."""
-        values = self.series(name)
-        if epoch == 0 or not -len(values) <= epoch <= len(values):
-            raise InputError(f"epoch {epoch} is invalid for {self.experiment}/{self.variant}; allowed: 1 to {len(values)} or -1")
-        return float(values[epoch - 1 if epoch > 0 else epoch])
+        return at_epoch(self.series(name), epoch, f"{self.experiment}/{self.variant}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "experiment": self.experiment, "variant": self.variant, "seed": self.seed,

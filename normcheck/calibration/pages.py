@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import baseline, files, redraw
-from ..carried import FIT_SEEDS_WORDS
+from ..carried import CLOSE, FIT_SEEDS_WORDS
 from ..claims import CLAIMS
 from ..constants import DEFAULT_SEEDS, FIT_SEEDS, ONE_SEED, seed_span
 from ..errors import InputError
@@ -408,7 +408,7 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
         left_out = from_fit(backend)
         if defaults.exists():
             name = f"{backend} replica, JAX's default XLA options"
-            engines[name] = "xla-defaults"
+            engines[name] = CLOSE
             again = without(by_seed(store.load_replica_runs(defaults)), left_out)
             for runs in (matrix, held_replica.get(backend, {})):
                 if set(again) & set(runs):
@@ -431,7 +431,7 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
                   "| seeds a side | baseline | today | seeds | replays read as close | flagged | rate | 95% upper bound | "
                   "read otherwise (flagged) |", "|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r.size} | {r.then} | {r.today} | "
-                  f"{ledger.role(list(ranges), r.seeds, r.then.split()[0], engines[r.then])} "
+                  f"{ledger.role(list(ranges), r.seeds, r.backend, engines[r.then])} "
                   f"{r.seeds.start}-{r.seeds.stop - 1} | {r.flagged.trials} | {r.flagged.failing} | "
                   + (f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%}" if r.flagged.trials else "- | -")
                   + f" | {r.not_close.trials} ({r.not_close.failing}) |" for r in close]

@@ -123,11 +123,8 @@ def compare_counts(out: Path, held: dict[str, RunsBySeed] | None = None) -> list
     shipped = _shipped_for_rule().get("compare", [])
     kept = [r for r in shipped if (r["engine"] == "replica" and not (r["a"] in held and r["b"] in held))
             or (r["engine"] == "fit" and not {r["a"], r["b"]} & set(held_fit))
-            or (r["engine"] == CLOSE and r["a"] not in {c["a"] for c in close})]
+            or (r["engine"] == carried.CLOSE and r["a"] not in {c["a"] for c in close})]
     return _joint(kept + rows + close)
-
-
-CLOSE = "xla-defaults"  # the engine of compare's close-regime counts: the replica again with JAX's default XLA options
 
 
 def close_counts(out: Path, held: dict[str, RunsBySeed]) -> list[dict[str, Any]]:
@@ -137,11 +134,11 @@ def close_counts(out: Path, held: dict[str, RunsBySeed]) -> list[dict[str, Any]]
     rows = []
     for backend, path in sorted(store.CLOSE_RUNS.by_backend(out).items()):
         again = by_seed(store.load_replica_runs(path))
-        if backend not in held or ledger.role(ranges, range(min(again), max(again) + 1), backend, CLOSE) != "held out":
+        if backend not in held or ledger.role(ranges, range(min(again), max(again) + 1), backend, carried.CLOSE) != "held out":
             continue
         left_out = spread.from_fit(backend)
         pair = ("", spread.without(again, left_out), "", spread.without(held[backend], left_out))
-        rows += [{"engine": CLOSE, "size": r.size, "a": backend, "b": backend, "flagged": r.flagged.failing,
+        rows += [{"engine": carried.CLOSE, "size": r.size, "a": backend, "b": backend, "flagged": r.flagged.failing,
                   "trials": r.flagged.trials, "upper": r.flagged.upper, "left_out": list(left_out)}
                  for r in spread.close_replays([pair]) if r.flagged.trials]
     return rows

@@ -85,6 +85,7 @@ class CloseReplay:
     flagged: Count
     not_close: Count  # replays compare read as another regime: flagged of those (false alarms of that regime)
     seeds: range  # the seeds both sides ran, from the first to the last
+    backend: str
 
 
 def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], sizes: Sequence[int] = REPLAY_SIZES
@@ -103,7 +104,7 @@ def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], size
             close = [hit for hit, regime in found if regime == "close"]
             other = [hit for hit, regime in found if regime != "close"]
             out.append(CloseReplay(size, name_a, name_b, Count(sum(close), len(close)), Count(sum(other), len(other)),
-                                   range(min(common), max(common) + 1)))
+                                   range(min(common), max(common) + 1), backend))
     return out
 
 
