@@ -106,8 +106,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     experiment = config.stash[SESSION].experiment
     if experiment is not None:
         chosen = config.stash[SESSION].seeds
-        items.extend(ExperimentClaim.from_parent(session, name=f"{experiment.name}::{c.claim.id}", check=c)
-                     for c in spec_checks.checks(experiment, chosen))
+        added = [ExperimentClaim.from_parent(session, name=f"{experiment.name}::{c.claim.id}", check=c)
+                 for c in spec_checks.checks(experiment, chosen)]
+        items.extend(added)
+        config.hook.pytest_collectreport(report=pytest.CollectReport(
+            f"{EXPERIMENT_OPTION}={experiment.name}", "passed", None, [*added]))
 
 
 class ExperimentClaim(pytest.Item):

@@ -114,9 +114,10 @@ def test_a_users_test_file_gets_one_test_per_claim_of_its_own_experiment(pyteste
 
 def test_normcheck_experiment_collects_the_claims_and_a_failing_one_shows_its_verdict(pytester):
     ref = f"{ROOT / 'tests/specs/tiny_experiment.py'}:TINY_FAILS"
+    pytester.makepyfile(test_theirs="def test_plain():\n    pass\n")
     result = pytester.runpytest_subprocess("--normcheck-experiment", ref, "--normcheck-seeds", "1", "-p", "no:randomly")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*FAIL impossible: accuracy above one -- median * > 1 over 1 seed*"])
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["collected 2 items", "*FAIL impossible: accuracy above one -- median * > 1 over 1 seed*"])
     assert "Traceback" not in result.stdout.str()
     bad = pytester.runpytest_subprocess("--normcheck-experiment", "nowhere_xyz:SPEC")
     assert bad.ret == pytest.ExitCode.USAGE_ERROR
