@@ -35,6 +35,7 @@ from . import (
     sweep,
     variants,
 )
+from .bench import ROUNDS
 from .calibration import engine as calibration_engine
 from .calibration import jobs as calibration_jobs
 from .calibration import ledger as calibration_ledger
@@ -250,6 +251,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="write the epoch times (and targets) as JSON")
     bench.add_argument("--variants", type=_variant_list, default=list(QUESTION_VARIANTS))
     bench.add_argument("--targets", action="store_true", help="also measure recording overhead and matrix vs the question's script")
+    bench.add_argument("--rounds", type=_positive_int, default=None,
+                       help=f"with --targets: measure each whole process this many times, in turn (default {ROUNDS})")
     bench.add_argument("--readme", metavar="PATH", help="only rewrite the speed block in PATH (docs/performance.md) from stored results")
     bench.add_argument("--cluster-overhead", action="store_true",
                        help=f"only time {scaling.SEEDS} seeds through the local pool and a local Dask cluster of --jobs "
@@ -542,6 +545,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.cluster_overhead and (args.targets or args.readme or args.json or args.results):
         raise InputError("--cluster-overhead is a job of its own; it writes its JSON and page itself")
+    if args.rounds is not None and not args.targets:
+        raise InputError(f"--rounds {args.rounds} measures the speed targets; allowed only with --targets")
     if args.results and not args.readme:
         raise InputError("--results renders the speed block; allowed only with --readme PATH")
     _gate({f"--results {p}": p for p in args.results or ()}, {"--readme": args.readme, "--json": args.json})
@@ -562,7 +567,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.targets:
         overhead = bench.recording_overhead()
         print("\n" + bench.overhead_line(overhead), flush=True)
-        matrix = bench.matrix_vs_question_script(backend, jobs=args.jobs)
+        matrix = bench.matrix_vs_question_script(backend, jobs=args.jobs, rounds=args.rounds or ROUNDS)
         print(bench.matrix_line(matrix, backend, args.jobs))
         out.update(recording_overhead=dataclasses.asdict(overhead), matrix_vs_question_script=matrix)
     if args.json:

@@ -24,3 +24,19 @@ def test_phases_split_the_workers_time():
     assert p["first_epoch_extra"] == pytest.approx(0.5 + 0.9)
     assert p["steady_epoch"] == pytest.approx(1.0)
     assert p["epochs"] + p["probe"] + p["rest"] == pytest.approx(2 * 5.0)
+
+
+def _targets(default_walls):
+    return {"rounds": 3, "question_script_wall": [60.0, 80.0, 70.0], "one_process_script_wall": [40.0, 50.0, 45.0],
+            "one_process_script_fit": [38.0, 48.0, 43.0], "matrix_wall": [20.0, 24.0, 21.0],
+            "default_run_wall": default_walls}
+
+
+def test_each_ratio_is_taken_within_its_round_and_the_target_is_judged_on_their_median():
+    m = _targets([36.0, 36.0, 36.0])
+    assert bench.ratios(m, "default_run_wall") == pytest.approx([0.6, 0.45, 36 / 70])
+    assert bench.ratio_text(m, "default_run_wall") == "**0.51** (0.45-0.60)"
+    block = bench.readme_block({"tensorflow": {"matrix_vs_question_script": m}})
+    assert "`python -m normcheck`, no options at most 0.5x | 36.0 s: **0.51** (0.45-0.60); 0.80 (0.72-0.90) | not met |" in block
+    met = bench.readme_block({"tensorflow": {"matrix_vs_question_script": _targets([29.0, 36.0, 36.0])}})
+    assert "**0.48** (0.45-0.51); 0.72 (0.72-0.80) | met |" in met

@@ -20,12 +20,14 @@ BASELINE = Path(__file__).resolve().parents[2] / "baselines" / "jax.json"
     (["mutations", "--only", ","], "argument --only: ',' names no mutation; allowed: comma-separated mutation names"),
     (["calibrate", "--xla-defaults", "--holdout"], "--holdout and --xla-defaults are separate jobs; run one per call"),
     (["calibrate", "--xla-defaults", "--engine", "fit"], "--xla-defaults runs the replica; it cannot be combined with"),
+    (["bench", "--rounds", "2"], "--rounds 2 measures the speed targets; allowed only with --targets"),
 ])
 def test_sizes_and_ranges_are_usage_errors_before_any_work(argv, message, error_line, no_work):
-    assert cli.main([*argv, "--quiet"] if argv[0] not in ("mutations",) else argv) == 2
+    assert cli.main([*argv, "--quiet"] if argv[0] not in ("mutations", "bench") else argv) == 2
     assert message in error_line()
 
 
 def test_jobs_up_to_the_cap_are_accepted_and_never_exceed_the_runs():
     assert cli.parse(["--jobs", str(cli.max_jobs())]).jobs == cli.max_jobs()
     assert len(parallel.chunks([("none", 0)], jobs=cli.max_jobs())) == 1
+
