@@ -42,7 +42,7 @@ from .calibration import ledger as calibration_ledger
 from .calibration import pages as calibration_pages
 from .calibration import promote as calibration_promote
 from .calibration import property_rates as calibration_property_rates
-from .constants import CLUSTER_ENV, DEFAULT_SEEDS, FIT_SEEDS, HELD_OUT_FIT, MAX_DRAWS, REPLICA_SEEDS, seed_span
+from .constants import CLOSE_FIT, CLUSTER_ENV, DEFAULT_SEEDS, FIT_SEEDS, HELD_OUT_FIT, MAX_DRAWS, REPLICA_SEEDS, seed_span
 from .errors import ChildError, InputError, shown
 from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
@@ -222,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"replica seeds {seed_span(REPLICA_SEEDS)} (or --seeds) again, compiled with JAX's default "
                           "options: the same runs with float-level differences, for compare's close regime "
                           "(calibration/compare.md)")
+    cal.add_argument("--close", action="store_true",
+                     help=f"with --engine fit: real fit of every variant over the first {CLOSE_FIT} held-out seeds (or "
+                          "--seeds), for compare's close regime against their replica runs (calibration/compare.md)")
     cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables (default %(default)s)")
     cal.add_argument("--report", action="store_true", help="only rebuild the tables from the stored runs")
     cal.add_argument("--freeze", action="store_true",
@@ -448,7 +451,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """One calibration job per call, chosen from the options (calibration/jobs.py)."""
     only = [o for o, v in (("--page", args.page), ("--readme", args.readme), ("--freeze", args.freeze),
                            ("--promote", args.promote), ("--report", args.report), ("--holdout", args.holdout),
-                           ("--xla-defaults", args.xla_defaults), ("--properties", args.properties)) if v]
+                           ("--xla-defaults", args.xla_defaults), ("--close", args.close),
+                           ("--properties", args.properties)) if v]
     if len(only) > 1 and only != ["--report", "--holdout"]:
         raise InputError(f"{' and '.join(only)} are separate jobs; run one per call")
     _gate({}, {"--page": args.page, "--readme": args.readme})
@@ -494,6 +498,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     out = calibration_jobs.folder(args.out)
     if args.engine == "replica":
+        if args.close:
+            raise InputError("--close runs real fit (--engine fit); the replica's close-regime runs are --xla-defaults")
         calibration_jobs.check_replica_experiment(args.order, args.epochs)
         if args.holdout and not args.report:
             text = calibration_jobs.calibrate_holdout(out, args.seeds, log)
@@ -505,12 +511,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             text = calibration_jobs.calibrate_replica(out, args.seeds, log)
     elif args.xla_defaults:
         raise InputError("--xla-defaults runs the replica; it cannot be combined with --engine fit")
-    elif args.holdout and not args.report:
+    elif (args.holdout and not args.report) or args.close:
         if args.order != QUESTION_EXPERIMENT.order or args.epochs != QUESTION_EXPERIMENT.epochs:
-            raise InputError(f"--holdout runs the question's experiment in normcheck's order; --order {args.order} "
-                             f"--epochs {args.epochs} are not held out")
-        text = calibration_jobs.calibrate_holdout_fit(out, args.seeds, log, jobs=args.jobs or available_cores(),
-                                                      cluster=_cluster(args))
+            raise InputError(f"{'--close' if args.close else '--holdout'} runs the question's experiment in normcheck's "
+                             f"order; --order {args.order} --epochs {args.epochs} are not held out")
+        job = calibration_jobs.calibrate_close_fit if args.close else calibration_jobs.calibrate_holdout_fit
+        text = job(out, args.seeds, log, jobs=args.jobs or available_cores(), cluster=_cluster(args))
     elif args.report:
         text = calibration_jobs.report_fit(out, args.order)
     else:

@@ -417,12 +417,18 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
             engines[f"{backend} real fit"] = "fit"
             pairs.append((f"{backend} real fit", without(fit[backend], left_out), f"{backend} replica",
                           without(matrix, left_out)))
+        close_fit = store.CLOSE_FIT_RUNS.path(folder, backend)
+        if close_fit.exists() and backend in held_replica:
+            engines[f"{backend} real fit"] = "fit"
+            pairs.append((f"{backend} real fit", without(by_seed(store.load_fit_runs(close_fit)), left_out),
+                          f"{backend} replica", without(held_replica[backend], left_out)))
     close = close_replays(pairs)
     if close:
         lines += ["", "## Close trajectories: the same seeds with float-level differences", "",
                   "Each replay compares one group of seeds with the same seeds run again with float-level differences "
                   "(the same initial weights and batches): the replica compiled with and without normcheck's XLA "
-                  "options (`calibrate --xla-defaults`), and real `fit` against the replica. compare reads these as "
+                  "options (`calibrate --xla-defaults`), and real `fit` against the replica (on held-out seeds: "
+                  "`calibrate --engine fit --close`). compare reads these as "
                   "the close regime; a replay it reads otherwise is counted apart (flagged of those). Seeds: held out "
                   "for today's rule, or development (seen while a rule was chosen), as calibration/seed-ranges.json "
                   "records them."

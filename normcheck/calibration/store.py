@@ -47,6 +47,7 @@ REPLICA_RUNS = StoredFile("runs-", "-replica.npz")  # the replica over constants
 HOLDOUT_RUNS = StoredFile("holdout-", ".npz")  # the replica over the seeds held out for the rule (seed-ranges.json)
 HOLDOUT_FIT_RUNS = StoredFile("holdout-fit-", ".jsonl")  # real fit over held-out seeds, where the replica is not its engine
 CLOSE_RUNS = StoredFile("xla-defaults-", ".npz")  # REPLICA_RUNS' seeds again, compiled with JAX's default options
+CLOSE_FIT_RUNS = StoredFile("close-fit-", ".jsonl")  # real fit, every variant, over seeds whose replica runs are held out
 RATES_PAGE = StoredFile("", ".md")  # calibration/<backend>.md: spreads and failure rates
 AGREEMENT_PAGE = "replica-vs-fit.md"  # the replica against real fit in distribution, with the test's power
 COMPARE_PAGE = "compare.md"  # baseline compare's false alarms and power, over every backend's held-out seeds

@@ -21,7 +21,7 @@ def _stored_ranges():
         for backend, path in kind.by_backend(CALIBRATION).items():
             seeds = sorted({r.seed for r in store.load_replica_runs(path)})
             yield path.name, engine, backend, range(seeds[0], seeds[-1] + 1)
-    for kind in (store.fit_runs("owned"), store.fit_runs("fit"), store.HOLDOUT_FIT_RUNS):
+    for kind in (store.fit_runs("owned"), store.fit_runs("fit"), store.HOLDOUT_FIT_RUNS, store.CLOSE_FIT_RUNS):
         for backend, path in kind.by_backend(CALIBRATION).items():
             seeds = sorted({r.seed for r in store.load_fit_runs(path)})
             yield path.name, "fit", backend, range(seeds[0], seeds[-1] + 1)
