@@ -42,7 +42,7 @@ from .calibration import ledger as calibration_ledger
 from .calibration import pages as calibration_pages
 from .calibration import promote as calibration_promote
 from .calibration import property_rates as calibration_property_rates
-from .constants import CLOSE_FIT, CLUSTER_ENV, DEFAULT_SEEDS, FIT_SEEDS, HELD_OUT_FIT, MAX_DRAWS, REPLICA_SEEDS, seed_span
+from .constants import CLUSTER_ENV, DEFAULT_SEEDS, FIT_SEEDS, HELD_OUT_FIT, MAX_DRAWS, REPLICA_SEEDS, seed_span
 from .errors import ChildError, InputError, shown
 from .experiment import ORDERS, QUESTION_EXPERIMENT, Experiment
 from .framework import BACKENDS
@@ -223,8 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "options: the same runs with float-level differences, for compare's close regime "
                           "(calibration/compare.md)")
     cal.add_argument("--close", action="store_true",
-                     help=f"with --engine fit: real fit of every variant over the first {CLOSE_FIT} held-out seeds (or "
-                          "--seeds), for compare's close regime against their replica runs (calibration/compare.md)")
+                     help="with --engine fit: real fit of every variant over the seeds calibration/seed-ranges.json "
+                          "holds out for this job (or --seeds), for compare's close regime against their replica runs "
+                          "(calibration/compare.md only)")
     cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables (default %(default)s)")
     cal.add_argument("--report", action="store_true", help="only rebuild the tables from the stored runs")
     cal.add_argument("--freeze", action="store_true",

@@ -11,7 +11,6 @@ REPLICA_SEEDS = range(1000)  # the replica's calibration seeds: every threshold 
 FIT_SEEDS = range(24)  # real fit's calibration seeds: the distribution the replica is held to
 MAX_DRAWS = 100_000  # draws per property `calibrate --properties` accepts: about a day of one-epoch runs
 HELD_OUT_FIT = 1000  # real fit's held-out seeds where the replica does not stand for it: 100 compare replays of 5
-CLOSE_FIT = 1500  # real fit's held-out seeds for compare's close regime against their replica runs: 300 replays of 5
 
 SEEDS_OPTION = "--normcheck-seeds"  # the pytest plugin's options
 BACKEND_OPTION = "--normcheck-backend"

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .. import files, framework, redraw
-from ..constants import CLOSE_FIT, FIT_SEEDS, HELD_OUT_FIT, REPLICA_SEEDS
+from ..constants import FIT_SEEDS, HELD_OUT_FIT, REPLICA_SEEDS
 from ..errors import InputError
 from ..experiment import QUESTION_EXPERIMENT
 from ..run import Run, by_seed
@@ -167,16 +167,15 @@ def calibrate_close(out: Path, seeds: Iterable[int] | None, log: Log | None = No
 
 def calibrate_close_fit(out: Path, seeds: Iterable[int] | None, log: Log | None = None, jobs: int = 1,
                         cluster: str | None = None) -> str:
-    """Real fit of every variant over seeds whose replica runs are held out (default: the first constants.CLOSE_FIT
-    of the range held out for today's rule), into close-fit-<backend>.jsonl: against those replica runs, compare's
-    close regime under real fit (compare.md)."""
+    """Real fit of every variant over seeds whose replica runs are held out (default: the range seed-ranges.json
+    records for this job, engine store.CLOSE_FIT_ENGINE), into close-fit-<backend>.jsonl: against those replica runs,
+    compare's close regime under real fit (compare.md)."""
     backend = framework.default_backend()
     if backend not in store.HOLDOUT_RUNS.by_backend(out):
         raise InputError(f"the close regime under real fit compares with the held-out replica runs of {backend}, and "
                          f"{str(out)!r} has none: run `calibrate --holdout` first")
     if seeds is None:
-        held = ledger.held_out_range(ledger.recorded(out), backend)
-        seeds = range(held.start, min(held.stop, held.start + CLOSE_FIT))
+        seeds = ledger.recorded_range(ledger.recorded(out), backend, store.CLOSE_FIT_ENGINE)
     target = store.CLOSE_FIT_RUNS.path(out, backend)
     engine.collect(seeds, target, QUESTION_EXPERIMENT, VARIANTS, log=log or _quiet, jobs=jobs, cluster=cluster)
     text = pages.compare_page(out)

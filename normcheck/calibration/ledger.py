@@ -172,6 +172,17 @@ def held_out_range(ranges: list[SeedRange], backend: str) -> range:
                      "(`calibrate --freeze`), commit, record a fresh range there, then run --holdout (or pass --seeds)")
 
 
+def recorded_range(ranges: list[SeedRange], backend: str, engine: str) -> range:
+    """The seeds recorded as held out for today's rule on `backend` through `engine` (one record): what a job of that
+    engine runs by default."""
+    version = rule_version()
+    for r in ranges:
+        if r.role == "held-out" and r.rule_version == version and r.engine == engine and backend in r.backends:
+            return range(r.first, r.last + 1)
+    raise InputError(f"no held-out range for rule {version} on {backend} through engine {engine!r} in "
+                     f"calibration/{RANGES}: record one there before its runs, or pass --seeds")
+
+
 def stages(ranges: Sequence[SeedRange], seeds: range, backend: str, engine: str) -> list[range]:
     """The stages a count over these seeds was made in, where a later record was added after a count on the earlier
     ones (rates.staged_upper_bound adjusts for those looks); none where the seeds are one stage. Every count on a

@@ -419,9 +419,10 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
                           without(matrix, left_out)))
         close_fit = store.CLOSE_FIT_RUNS.path(folder, backend)
         if close_fit.exists() and backend in held_replica:
-            engines[f"{backend} real fit"] = "fit"
-            pairs.append((f"{backend} real fit", without(by_seed(store.load_fit_runs(close_fit)), left_out),
-                          f"{backend} replica", without(held_replica[backend], left_out)))
+            name = f"{backend} real fit (`--close`)"
+            engines[name] = store.CLOSE_FIT_ENGINE
+            pairs.append((name, without(by_seed(store.load_fit_runs(close_fit)), left_out), f"{backend} replica",
+                          without(held_replica[backend], left_out)))
     close = close_replays(pairs)
     if close:
         lines += ["", "## Close trajectories: the same seeds with float-level differences", "",

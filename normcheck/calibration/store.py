@@ -48,6 +48,7 @@ HOLDOUT_RUNS = StoredFile("holdout-", ".npz")  # the replica over the seeds held
 HOLDOUT_FIT_RUNS = StoredFile("holdout-fit-", ".jsonl")  # real fit over held-out seeds, where the replica is not its engine
 CLOSE_RUNS = StoredFile("xla-defaults-", ".npz")  # REPLICA_RUNS' seeds again, compiled with JAX's default options
 CLOSE_FIT_RUNS = StoredFile("close-fit-", ".jsonl")  # real fit, every variant, over seeds whose replica runs are held out
+CLOSE_FIT_ENGINE = "close-fit"  # their engine in seed-ranges.json: apart from "fit", whose held-out ranges serve other counts
 RATES_PAGE = StoredFile("", ".md")  # calibration/<backend>.md: spreads and failure rates
 AGREEMENT_PAGE = "replica-vs-fit.md"  # the replica against real fit in distribution, with the test's power
 COMPARE_PAGE = "compare.md"  # baseline compare's false alarms and power, over every backend's held-out seeds

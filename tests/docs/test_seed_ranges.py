@@ -21,10 +21,13 @@ def _stored_ranges():
         for backend, path in kind.by_backend(CALIBRATION).items():
             seeds = sorted({r.seed for r in store.load_replica_runs(path)})
             yield path.name, engine, backend, range(seeds[0], seeds[-1] + 1)
-    for kind in (store.fit_runs("owned"), store.fit_runs("fit"), store.HOLDOUT_FIT_RUNS, store.CLOSE_FIT_RUNS):
+    for kind in (store.fit_runs("owned"), store.fit_runs("fit"), store.HOLDOUT_FIT_RUNS):
         for backend, path in kind.by_backend(CALIBRATION).items():
             seeds = sorted({r.seed for r in store.load_fit_runs(path)})
             yield path.name, "fit", backend, range(seeds[0], seeds[-1] + 1)
+    for backend, path in store.CLOSE_FIT_RUNS.by_backend(CALIBRATION).items():
+        seeds = sorted({r.seed for r in store.load_fit_runs(path)})
+        yield path.name, store.CLOSE_FIT_ENGINE, backend, range(seeds[0], seeds[-1] + 1)
 
 
 def test_every_stored_range_is_recorded():
@@ -126,3 +129,16 @@ def test_a_record_that_continues_a_held_out_range_extends_it_and_nothing_else_do
                   _range(21, 29), _range(20, 29, backends=("tensorflow",))):
         assert ledger.held_out_range([first, other], "jax") == range(10, 20)
         assert ledger.find([first, other], range(10, 30), "jax", "replica") is None
+
+
+def test_a_job_of_its_own_engine_runs_only_the_range_recorded_for_it(tmp_path):
+    version = ledger.rule_version()
+    record = {"first": 70, "last": 79, "engine": store.CLOSE_FIT_ENGINE, "backends": ["jax"], "role": "held-out",
+              "rule_version": version, "frozen_in": "abc1234"}
+    other = {**record, "first": 10, "last": 19, "engine": "fit"}
+    (tmp_path / ledger.RANGES).write_text(json.dumps({"ranges": [other, record]}))
+    ranges = ledger.load(tmp_path)
+    assert ledger.recorded_range(ranges, "jax", store.CLOSE_FIT_ENGINE) == range(70, 80)
+    assert ledger.role(ranges, range(10, 20), "jax", store.CLOSE_FIT_ENGINE) == "development"
+    with pytest.raises(InputError, match=r"on tensorflow through engine 'close-fit'.*record one there before its runs"):
+        ledger.recorded_range(ranges, "tensorflow", store.CLOSE_FIT_ENGINE)
