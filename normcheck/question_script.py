@@ -8,9 +8,9 @@ Without NAME, all four run silently in one process and one JSON line reports per
 the epoch times and final accuracy: a stricter comparator, shown beside the target's.
 """
 
+import argparse
 import json
 import os
-import sys
 import time
 from typing import Any
 
@@ -55,17 +55,22 @@ def question_script(input_norm: bool, batch_norm: bool, as_posted: bool = False)
     return {"seconds": times, "accuracy": history.history["accuracy"]}
 
 
-if __name__ == "__main__":
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m normcheck.question_script", description=__doc__.splitlines()[0])
+    parser.add_argument("backend", nargs="?", default="tensorflow", choices=framework.BACKENDS)
+    parser.add_argument("permutation", nargs="?", choices=tuple(PERMUTATIONS),
+                        help="run this one as posted (fit's default output); without it, all four silently, one JSON line")
+    args = parser.parse_args()
     os.environ["NORMCHECK_THREADS"] = "0"
-    framework.select_backend(sys.argv[1] if len(sys.argv) > 1 else "tensorflow")
-    if len(sys.argv) > 2:
-        if sys.argv[2] not in PERMUTATIONS:
-            print(f"question_script: permutation {sys.argv[2]!r} is unknown; allowed: {', '.join(PERMUTATIONS)}",
-                  file=sys.stderr)
-            sys.exit(2)
-        question_script(*PERMUTATIONS[sys.argv[2]], as_posted=True)
-        sys.exit(0)
+    framework.select_backend(args.backend)
+    if args.permutation is not None:
+        question_script(*PERMUTATIONS[args.permutation], as_posted=True)
+        return
     start = time.perf_counter()
     out: dict[str, Any] = {name: question_script(*flags) for name, flags in PERMUTATIONS.items()}
     out["fit_seconds"] = time.perf_counter() - start
     print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,10 +1,12 @@
 """The speed block in docs/performance.md is rendered from the stored `bench --targets` results; the phases add up."""
 
+import json
 from pathlib import Path
 
 import pytest
 
 from normcheck import bench
+from normcheck.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,11 +34,21 @@ def _targets(default_walls):
             "default_run_wall": default_walls}
 
 
-def test_each_ratio_is_taken_within_its_round_and_the_target_is_judged_on_their_median():
+def test_each_ratio_is_taken_within_its_round_and_the_target_is_judged_on_their_median_against_both():
     m = _targets([36.0, 36.0, 36.0])
     assert bench.ratios(m, "default_run_wall") == pytest.approx([0.6, 0.45, 36 / 70])
     assert bench.ratio_text(m, "default_run_wall") == "**0.51** (0.45-0.60)"
     block = bench.readme_block({"tensorflow": {"matrix_vs_question_script": m}})
-    assert "`python -m normcheck`, no options at most 0.5x | 36.0 s: **0.51** (0.45-0.60); 0.80 (0.72-0.90) | not met |" in block
+    assert ("`python -m normcheck`, no options at most 0.5x | 36.0 s: **0.51** (0.45-0.60); in one process 0.80 "
+            "(0.72-0.90) | not met / not met |") in block
     met = bench.readme_block({"tensorflow": {"matrix_vs_question_script": _targets([29.0, 36.0, 36.0])}})
-    assert "**0.48** (0.45-0.51); 0.72 (0.72-0.80) | met |" in met
+    assert "**0.48** (0.45-0.51); in one process 0.72 (0.72-0.80) | met / not met |" in met
+
+
+def test_results_from_before_rounds_are_refused_with_the_command_that_remakes_them(tmp_path):
+    old = tmp_path / "bench-tensorflow.json"
+    for stored in ({"backend": "tensorflow", "matrix_vs_question_script": {"question_script_wall": 32.3}},
+                   {"backend": "tensorflow", "matrix_vs_question_script": None}, [1, 2]):
+        old.write_text(json.dumps(stored))
+        with pytest.raises(InputError, match=r"holds no speed targets measured in rounds.*bench --targets --json PATH"):
+            bench.load_results([str(old)])
