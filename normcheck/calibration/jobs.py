@@ -175,7 +175,7 @@ def calibrate_close_fit(out: Path, seeds: Iterable[int] | None, log: Log | None 
         raise InputError(f"the close regime under real fit compares with the held-out replica runs of {backend}, and "
                          f"{str(out)!r} has none: run `calibrate --holdout` first")
     if seeds is None:
-        seeds = ledger.recorded_range(ledger.recorded(out), backend, store.CLOSE_FIT_ENGINE)
+        seeds = ledger.held_out_range(ledger.recorded(out), backend, store.CLOSE_FIT_ENGINE)
     target = store.CLOSE_FIT_RUNS.path(out, backend)
     engine.collect(seeds, target, QUESTION_EXPERIMENT, VARIANTS, log=log or _quiet, jobs=jobs, cluster=cluster)
     text = pages.compare_page(out)

@@ -159,28 +159,18 @@ def find(ranges: list[SeedRange], seeds: range, backend: str, engine: str) -> Se
     return None
 
 
-def held_out_range(ranges: list[SeedRange], backend: str) -> range:
-    """The replica's seeds recorded as held out for today's rule on `backend`, with the records that continue them:
-    what `calibrate --holdout` runs."""
+def held_out_range(ranges: list[SeedRange], backend: str, engine: str = "replica") -> range:
+    """The seeds recorded as held out for today's rule on `backend` through `engine`, with the records that continue
+    them: what a job of that engine runs by default (`calibrate --holdout` for the replica)."""
     version = rule_version()
     for r in ranges:
-        if (r.role == "held-out" and r.rule_version == version and r.engine == "replica" and backend in r.backends
+        if (r.role == "held-out" and r.rule_version == version and r.engine == engine and backend in r.backends
                 and _starts(ranges, r, backend)):
             joined = _joined(_chain(ranges, r, backend))
             return seeds_module.span(joined.first, joined.last, f"calibration/{RANGES}: held-out range {joined.span()}")
-    raise InputError(f"no held-out range for rule {version} on {backend} in calibration/{RANGES}: freeze the rule "
-                     "(`calibrate --freeze`), commit, record a fresh range there, then run --holdout (or pass --seeds)")
-
-
-def recorded_range(ranges: list[SeedRange], backend: str, engine: str) -> range:
-    """The seeds recorded as held out for today's rule on `backend` through `engine` (one record): what a job of that
-    engine runs by default."""
-    version = rule_version()
-    for r in ranges:
-        if r.role == "held-out" and r.rule_version == version and r.engine == engine and backend in r.backends:
-            return range(r.first, r.last + 1)
     raise InputError(f"no held-out range for rule {version} on {backend} through engine {engine!r} in "
-                     f"calibration/{RANGES}: record one there before its runs, or pass --seeds")
+                     f"calibration/{RANGES}: freeze the rule (`calibrate --freeze`), commit, record one there before "
+                     "its runs, then run the job (or pass --seeds)")
 
 
 def stages(ranges: Sequence[SeedRange], seeds: range, backend: str, engine: str) -> list[range]:

@@ -21,13 +21,11 @@ def _stored_ranges():
         for backend, path in kind.by_backend(CALIBRATION).items():
             seeds = sorted({r.seed for r in store.load_replica_runs(path)})
             yield path.name, engine, backend, range(seeds[0], seeds[-1] + 1)
-    for kind in (store.fit_runs("owned"), store.fit_runs("fit"), store.HOLDOUT_FIT_RUNS):
+    for kind, engine in ((store.fit_runs("owned"), "fit"), (store.fit_runs("fit"), "fit"), (store.HOLDOUT_FIT_RUNS, "fit"),
+                         (store.CLOSE_FIT_RUNS, store.CLOSE_FIT_ENGINE)):
         for backend, path in kind.by_backend(CALIBRATION).items():
             seeds = sorted({r.seed for r in store.load_fit_runs(path)})
-            yield path.name, "fit", backend, range(seeds[0], seeds[-1] + 1)
-    for backend, path in store.CLOSE_FIT_RUNS.by_backend(CALIBRATION).items():
-        seeds = sorted({r.seed for r in store.load_fit_runs(path)})
-        yield path.name, store.CLOSE_FIT_ENGINE, backend, range(seeds[0], seeds[-1] + 1)
+            yield path.name, engine, backend, range(seeds[0], seeds[-1] + 1)
 
 
 def test_every_stored_range_is_recorded():
@@ -138,7 +136,7 @@ def test_a_job_of_its_own_engine_runs_only_the_range_recorded_for_it(tmp_path):
     other = {**record, "first": 10, "last": 19, "engine": "fit"}
     (tmp_path / ledger.RANGES).write_text(json.dumps({"ranges": [other, record]}))
     ranges = ledger.load(tmp_path)
-    assert ledger.recorded_range(ranges, "jax", store.CLOSE_FIT_ENGINE) == range(70, 80)
+    assert ledger.held_out_range(ranges, "jax", store.CLOSE_FIT_ENGINE) == range(70, 80)
     assert ledger.role(ranges, range(10, 20), "jax", store.CLOSE_FIT_ENGINE) == "development"
     with pytest.raises(InputError, match=r"on tensorflow through engine 'close-fit'.*record one there before its runs"):
-        ledger.recorded_range(ranges, "tensorflow", store.CLOSE_FIT_ENGINE)
+        ledger.held_out_range(ranges, "tensorflow", store.CLOSE_FIT_ENGINE)
