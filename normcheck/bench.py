@@ -125,6 +125,8 @@ def recording_overhead(variant: str = "input_and_batch_norm", epochs: int = QUES
 ROUNDS = 3  # `bench --targets` measures each figure this many times, in turn
 FIGURES = ("question_script_wall", "one_process_script_wall", "one_process_script_fit", "matrix_wall_cold", "matrix_wall",
            "default_run_wall")  # each a list over the rounds
+COMPARATORS = ("question_script_wall", "one_process_script_wall")  # the target's comparator, then the stricter one
+QUESTION_SCRIPT = [sys.executable, "-m", "normcheck.question_script", "tensorflow"]
 
 
 def _timed(cmd: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0, 1)) -> tuple[float, str]:
@@ -143,7 +145,7 @@ def posted_script_wall(env: dict[str, str]) -> float:
     required to exit 0 having printed its tenth epoch."""
     total = 0.0
     for name in PERMUTATIONS:
-        wall, stdout = _timed([sys.executable, "-m", "normcheck.question_script", "tensorflow", name], env, ok=(0,))
+        wall, stdout = _timed([*QUESTION_SCRIPT, name], env, ok=(0,))
         if "Epoch 10/10" not in stdout:
             raise RuntimeError(f"the question's script ({name}) exited 0 without printing its tenth epoch")
         total += wall
@@ -169,7 +171,7 @@ def matrix_vs_question_script(backend: str, seed_count: int = DEFAULT_SEEDS, job
 
     def scripts() -> None:
         out["question_script_wall"].append(posted_script_wall(env))
-        wall, stdout = _timed([sys.executable, "-m", "normcheck.question_script", "tensorflow"], env, ok=(0,))
+        wall, stdout = _timed(QUESTION_SCRIPT, env, ok=(0,))
         out["one_process_script_wall"].append(wall)
         out["one_process_script_fit"].append(json.loads(stdout.strip().splitlines()[-1])["fit_seconds"])
 
@@ -195,19 +197,24 @@ def matrix_vs_question_script(backend: str, seed_count: int = DEFAULT_SEEDS, job
     return out
 
 
-COMPARATORS = ("question_script_wall", "one_process_script_wall")  # the target's comparator, then the stricter one
 
-
-def ratios(m: dict, key: str, comparator: str = "question_script_wall") -> list[float]:
+def ratios(m: dict, key: str, comparator: str = COMPARATORS[0]) -> list[float]:
     """`key`'s wall over the comparator's, round by round."""
     return [a / b for a, b in zip(m[key], m[comparator], strict=True)]
 
 
-def ratio_text(m: dict, key: str, comparator: str = "question_script_wall") -> str:
-    """A ratio's median over the rounds, with its range where there is more than one."""
+def ratio_text(m: dict, key: str, comparator: str = COMPARATORS[0]) -> str:
+    """A ratio's median over the rounds (in bold against the target's comparator), with its range where there is more
+    than one."""
     r = ratios(m, key, comparator)
+    median = f"{statistics.median(r):.2f}"
     spread = f" ({min(r):.2f}-{max(r):.2f})" if len(r) > 1 else ""
-    return f"**{statistics.median(r):.2f}**{spread}" if comparator == "question_script_wall" else f"{statistics.median(r):.2f}{spread}"
+    return (f"**{median}**" if comparator == COMPARATORS[0] else median) + spread
+
+
+def medians(m: dict) -> dict[str, float]:
+    """Each measured figure's median over the rounds."""
+    return {key: statistics.median(m[key]) for key in FIGURES if key in m}
 
 
 def phases(runs: Sequence[dict], wall: float, jobs: int) -> dict[str, float]:
@@ -235,7 +242,7 @@ def overhead_line(o: Overhead) -> str:
 
 
 def matrix_line(m: dict, backend: str, jobs: int | None) -> str:
-    med = {key: statistics.median(m[key]) for key in FIGURES if key in m}
+    med = medians(m)
     cold = (f" (compilation cache cold: {med['matrix_wall_cold']:.1f} s, ratio {ratio_text(m, 'matrix_wall_cold')})"
             if "matrix_wall_cold" in med else "")
     return (f"medians over {m['rounds']} rounds; ratios within a round, median (range)\n"
@@ -243,9 +250,9 @@ def matrix_line(m: dict, backend: str, jobs: int | None) -> str:
             f"silently in one process: {med['one_process_script_wall']:.1f} s ({med['one_process_script_fit']:.1f} s in fit)\n"
             f"claim matrix ({MATRIX}, {backend}, --jobs {jobs or 'default'}): "
             f"{med['matrix_wall']:.1f} s{cold}; ratio {ratio_text(m, 'matrix_wall')}, "
-            f"{ratio_text(m, 'matrix_wall', 'one_process_script_wall')} against one process\n"
+            f"{ratio_text(m, 'matrix_wall', COMPARATORS[1])} against one process\n"
             f"python -m normcheck, no options ({backend}): {med['default_run_wall']:.1f} s; ratio "
-            f"{ratio_text(m, 'default_run_wall')}, {ratio_text(m, 'default_run_wall', 'one_process_script_wall')} "
+            f"{ratio_text(m, 'default_run_wall')}, {ratio_text(m, 'default_run_wall', COMPARATORS[1])} "
             "against one process"
             + ("\n" + phase_table(m["phases"]) if "phases" in m else ""))
 
@@ -291,7 +298,7 @@ def readme_block(results: dict[str, dict]) -> str:
              "|---|---|---|"]
     for backend, result in results.items():
         m = result["matrix_vs_question_script"]
-        med = {key: statistics.median(m[key]) for key in FIGURES if key in m}
+        med = medians(m)
         target = MATRIX_TARGETS.get(backend)
         judged = both(m, "matrix_wall", target)
         cold = ""
