@@ -167,9 +167,10 @@ def calibrate_close(out: Path, seeds: Iterable[int] | None, log: Log | None = No
 
 def calibrate_close_fit(out: Path, seeds: Iterable[int] | None, log: Log | None = None, jobs: int = 1,
                         cluster: str | None = None) -> str:
-    """Real fit of every variant over seeds whose replica runs are held out (default: the range seed-ranges.json
-    records for this job, engine store.CLOSE_FIT_ENGINE), into close-fit-<backend>.jsonl: against those replica runs,
-    compare's close regime under real fit (compare.md)."""
+    """Real fit of every variant the replica stands for on this backend (compare.md leaves the others out of the close
+    regime) over seeds whose replica runs are held out (default: the range seed-ranges.json records for this job, engine
+    store.CLOSE_FIT_ENGINE), into close-fit-<backend>.jsonl: against those replica runs, compare's close regime under
+    real fit (compare.md)."""
     backend = framework.default_backend()
     if backend not in store.HOLDOUT_RUNS.by_backend(out):
         raise InputError(f"the close regime under real fit compares with the held-out replica runs of {backend}, and "
@@ -177,7 +178,8 @@ def calibrate_close_fit(out: Path, seeds: Iterable[int] | None, log: Log | None 
     if seeds is None:
         seeds = ledger.held_out_range(ledger.recorded(out), backend, store.CLOSE_FIT_ENGINE)
     target = store.CLOSE_FIT_RUNS.path(out, backend)
-    engine.collect(seeds, target, QUESTION_EXPERIMENT, VARIANTS, log=log or _quiet, jobs=jobs, cluster=cluster)
+    variants = [v for v in VARIANTS if v not in spread.from_fit(backend)]
+    engine.collect(seeds, target, QUESTION_EXPERIMENT, variants, log=log or _quiet, jobs=jobs, cluster=cluster)
     text = pages.compare_page(out)
     files.write_text(out / store.COMPARE_PAGE, text)
     return text

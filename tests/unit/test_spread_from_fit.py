@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from normcheck import redraw
-from normcheck.calibration import spread, store
+from normcheck import framework, redraw
+from normcheck.calibration import engine, jobs, spread, store
 from normcheck.errors import InputError
 from normcheck.run import by_seed
+from normcheck.variants import VARIANTS
 
 CALIBRATION = Path(__file__).resolve().parents[2] / "calibration"
 VARIANT = "batch_norm_before_activation"
@@ -104,3 +105,27 @@ def test_held_out_fit_is_replayed_against_itself_and_against_another_backends_re
     monkeypatch.setattr(spread, "from_fit", lambda backend: (VARIANT,))
     assert [(r.backend_a, r.backend_b) for r in spread.held_fit_replays(held, {"tensorflow": fit}, (spread.GROUP,))] == [
         ("tensorflow", "tensorflow")], "no replica where it does not stand for fit"
+
+
+class _Trained(Exception):
+    pass
+
+
+@pytest.mark.parametrize("backend", ["jax", "tensorflow"])
+def test_the_close_job_trains_only_what_the_close_regime_compares(backend, tmp_path, monkeypatch):
+    held = store.HOLDOUT_RUNS.path(CALIBRATION, backend)
+    if not held.exists():
+        pytest.skip(f"no stored held-out replica runs of {backend}")
+    (tmp_path / held.name).symlink_to(held)
+    asked = []
+
+    def collect(seeds, path, experiment, variants, **kwargs):
+        asked.append(list(variants))
+        raise _Trained
+
+    monkeypatch.setattr(framework, "default_backend", lambda: backend)
+    monkeypatch.setattr(engine, "collect", collect)
+    with pytest.raises(_Trained):
+        jobs.calibrate_close_fit(tmp_path, range(9500000, 9500005))
+    assert asked == [[v for v in VARIANTS if v not in spread.from_fit(backend)]]
+    assert (VARIANT in asked[0]) == (backend == "jax")
