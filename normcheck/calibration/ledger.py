@@ -122,7 +122,7 @@ def _chain(ranges: list[SeedRange], start: SeedRange, backend: str) -> list[Seed
     """A held-out `start` and the records that continue it seed for seed: same engine and rule version, on `backend`
     (development ranges stay apart: each has its own story)."""
     chain = [start]
-    while start.role == "held-out":
+    while start.role == "held-out" and backend in start.backends:
         last = chain[-1]
         nxt = next((r for r in ranges if r.first == last.last + 1 and r.engine == start.engine and r.role == start.role
                     and r.rule_version == start.rule_version and backend in r.backends), None)
