@@ -366,6 +366,27 @@ def _held_seeds_for(columns: list[np.ndarray | None], backends: tuple[str, ...],
     return "-" if measured is None else f"> {measured}"
 
 
+def _held_fit_against_fit(folder: str | Path, ranges: Sequence[ledger.SeedRange]) -> list[str]:
+    """Real fit against real fit on held-out seeds: the runs of `calibrate --engine fit --close` redrawn, as the
+    replica's held-out runs are, on each backend and across backends."""
+    close_fit = {b: by_seed(store.load_fit_runs(p)) for b, p in store.CLOSE_FIT_RUNS.by_backend(folder).items()}
+    replays = redraw_replays(close_fit, replica=False)
+    if not replays:
+        return []
+    left_out = {(r.backend_a, r.backend_b): r.left_out for r in replays if r.left_out}
+    return ["", "## Real fit against real fit on held-out seeds (redrawn)", "",
+            "The same replays from the runs `calibrate --engine fit --close` stored (every variant the replica stands "
+            "for on that backend), real fit against itself on each backend and across backends: "
+            + "; ".join(f"{b}, {_label(ranges, m, b, store.CLOSE_FIT_ENGINE)} "
+                        f"(calibration/{store.CLOSE_FIT_RUNS.path(folder, b).name})" for b, m in close_fit.items())
+            + "." + "".join(f" {a} against {b} leaves out {', '.join(f'`{v}`' for v in vs)}, which only one side ran."
+                            for (a, b), vs in left_out.items()), "",
+            "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
+            "|---|---|---|---|---|---|---|",
+            *(f"| {r.size} | {r.backend_a} real fit | {r.backend_b} real fit | {r.flagged.trials} | {r.flagged.failing} | "
+              f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%} |" for r in replays)]
+
+
 def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySeed],
                             held_fit: dict[str, RunsBySeed]) -> list[str]:
     """compare.md's replays beyond the replica's redraws: real fit against real fit (on the calibration seeds and
@@ -401,6 +422,7 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
         lines += [f"| {r.size} | {r.backend_a} {engine[r.backend_a]} | {r.backend_b} {engine[r.backend_b]} | "
                   f"{r.flagged.trials} | {r.flagged.failing} | {r.flagged.failing / r.flagged.trials:.2%} | "
                   f"{r.flagged.upper:.2%} |" for r in held_fit_replays(held_replica, {backend: held})]
+    lines += _held_fit_against_fit(folder, ranges)
     pairs = []
     engines = {}
     for backend, matrix in replica.items():

@@ -132,14 +132,15 @@ def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SI
     one backend's groups is compared with the second half of the other's (or of its own): paired groups never
     share seed numbers, and with them normcheck's batch orders. Replays within one row are independent (disjoint
     groups); rows share groups, so their counts are not added. Runs of the `replica` leave out the variants either
-    backend's spread takes from real fit (`from_fit`).
+    backend's spread takes from real fit (`from_fit`); other runs leave out the variants only one side ran.
     """
     names = sorted(held)
     out = []
     for size in sizes:
         for i, a in enumerate(names):
             for b in names[i:]:
-                left_out = tuple(sorted(set(from_fit(a)) | set(from_fit(b)))) if replica else ()
+                left_out = tuple(sorted(set(from_fit(a)) | set(from_fit(b)) if replica
+                                        else _variants(held[a]) ^ _variants(held[b])))
                 ga = disjoint_groups(without(held[a], left_out), size)
                 gb = disjoint_groups(without(held[b], left_out), size)
                 half = min(len(ga), len(gb)) // 2
@@ -147,6 +148,10 @@ def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SI
                     flagged, pairs = baseline.flagged_pairs(ga[:half], gb[half:2 * half], a, b)
                     out.append(Replay(size, a, b, Count(flagged, pairs), left_out))
     return out
+
+
+def _variants(matrix: RunsBySeed) -> set[str]:
+    return {v for rs in matrix.values() for v in rs}
 
 
 def held_fit_replays(held: dict[str, RunsBySeed], held_fit: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SIZES

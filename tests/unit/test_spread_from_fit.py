@@ -107,6 +107,16 @@ def test_held_out_fit_is_replayed_against_itself_and_against_another_backends_re
         ("tensorflow", "tensorflow")], "no replica where it does not stand for fit"
 
 
+def test_replays_of_real_fit_compare_only_the_variants_both_sides_ran(runs, seen):
+    every = by_seed(runs)
+    held = {"jax": every, "tensorflow": spread.without(every, [VARIANT])}
+    replays = spread.redraw_replays(held, sizes=(spread.GROUP,), replica=False)
+    assert [(r.backend_a, r.backend_b, r.left_out) for r in replays] == [
+        ("jax", "jax", ()), ("jax", "tensorflow", (VARIANT,)), ("tensorflow", "tensorflow", ())]
+    variants = {r.variant for r in runs}
+    assert [v for _, _, v in seen] == [variants, variants - {VARIANT}, variants - {VARIANT}]
+
+
 class _Trained(Exception):
     pass
 
