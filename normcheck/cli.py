@@ -223,9 +223,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "options: the same runs with float-level differences, for compare's close regime "
                           "(calibration/compare.md)")
     cal.add_argument("--close", action="store_true",
-                     help="with --engine fit: real fit of every variant the replica stands for, over the seeds "
-                          "calibration/seed-ranges.json holds out for this job (or --seeds), for compare's close "
-                          "regime against their replica runs (calibration/compare.md only)")
+                     help="with --engine fit: real fit of every variant whose spread compare takes from the "
+                          "replica on this backend, over the seeds calibration/seed-ranges.json holds out for this "
+                          "job (or --seeds), for compare's close regime against their replica runs "
+                          "(calibration/compare.md only)")
     cal.add_argument("--out", metavar="DIR", default="calibration", help="folder for runs and tables (default %(default)s)")
     cal.add_argument("--report", action="store_true", help="only rebuild the tables from the stored runs")
     cal.add_argument("--freeze", action="store_true",

@@ -120,9 +120,12 @@ def recorded(folder: str | Path) -> list[SeedRange]:
 
 def _chain(ranges: list[SeedRange], start: SeedRange, backend: str) -> list[SeedRange]:
     """A held-out `start` and the records that continue it seed for seed: same engine and rule version, on `backend`
-    (development ranges stay apart: each has its own story)."""
+    (development ranges stay apart: each has its own story). A record continues only one of its own backend: another
+    backend's range that starts where `start` ends is a range of its own."""
     chain = [start]
-    while start.role == "held-out" and backend in start.backends:
+    if backend not in start.backends:
+        return chain
+    while start.role == "held-out":
         last = chain[-1]
         nxt = next((r for r in ranges if r.first == last.last + 1 and r.engine == start.engine and r.role == start.role
                     and r.rule_version == start.rule_version and backend in r.backends), None)

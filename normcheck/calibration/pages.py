@@ -31,6 +31,7 @@ from .spread import (
     close_replays,
     from_fit,
     held_fit_replays,
+    ran_variants,
     redraw_replays,
     staged_redraw_replays,
     without,
@@ -366,21 +367,21 @@ def _held_seeds_for(columns: list[np.ndarray | None], backends: tuple[str, ...],
     return "-" if measured is None else f"> {measured}"
 
 
-def _held_fit_against_fit(folder: str | Path, ranges: Sequence[ledger.SeedRange]) -> list[str]:
-    """Real fit against real fit on held-out seeds: the runs of `calibrate --engine fit --close` redrawn, as the
-    replica's held-out runs are, on each backend and across backends."""
-    close_fit = {b: by_seed(store.load_fit_runs(p)) for b, p in store.CLOSE_FIT_RUNS.by_backend(folder).items()}
+def _close_fit_redraws(folder: str | Path, ranges: Sequence[ledger.SeedRange], close_fit: dict[str, RunsBySeed]
+                       ) -> list[str]:
+    """Real fit against real fit on held-out seeds: the `--close` runs (`close_fit`, by backend) redrawn, as the
+    replica's held-out runs are."""
     replays = redraw_replays(close_fit, replica=False)
     if not replays:
         return []
-    left_out = {(r.backend_a, r.backend_b): r.left_out for r in replays if r.left_out}
+    sources = "; ".join(
+        f"{b}, {_label(ranges, m, b, store.CLOSE_FIT_ENGINE)} (calibration/{store.CLOSE_FIT_RUNS.path(folder, b).name}"
+        + "".join(f", without `{v}`" for v in VARIANTS if v not in ran_variants(m)) + ")" for b, m in close_fit.items())
+    across = " and across backends, on the variants both ran" if len(close_fit) > 1 else ""
     return ["", "## Real fit against real fit on held-out seeds (redrawn)", "",
-            "The same replays from the runs `calibrate --engine fit --close` stored (every variant the replica stands "
-            "for on that backend), real fit against itself on each backend and across backends: "
-            + "; ".join(f"{b}, {_label(ranges, m, b, store.CLOSE_FIT_ENGINE)} "
-                        f"(calibration/{store.CLOSE_FIT_RUNS.path(folder, b).name})" for b, m in close_fit.items())
-            + "." + "".join(f" {a} against {b} leaves out {', '.join(f'`{v}`' for v in vs)}, which only one side ran."
-                            for (a, b), vs in left_out.items()), "",
+            f"The same replays from the runs `calibrate --engine fit --close` stored, real fit against itself on each "
+            f"backend{across}: {sources}. These are the runs the close-trajectory rows above compare with the replica: "
+            "a seed that disturbs real fit can show in both counts, so the two are not independent.", "",
             "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
             "|---|---|---|---|---|---|---|",
             *(f"| {r.size} | {r.backend_a} real fit | {r.backend_b} real fit | {r.flagged.trials} | {r.flagged.failing} | "
@@ -408,7 +409,7 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
     ranges = ledger.recorded(folder)
     for backend, held in held_fit.items():
         path = store.HOLDOUT_FIT_RUNS.path(folder, backend)
-        variants = sorted({v for rs in held.values() for v in rs}, key=list(VARIANTS).index)
+        variants = sorted(ran_variants(held), key=list(VARIANTS).index)
         lines += ["", f"## Real fit on held-out seeds, {backend}", "",
                   f"The same replays of the variants the replica does not stand for on {backend} "
                   f"({', '.join(f'`{v}`' for v in variants)}: {len(variants) * len(baseline.METRICS) * QUESTION_EXPERIMENT.epochs} "
@@ -422,7 +423,7 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
         lines += [f"| {r.size} | {r.backend_a} {engine[r.backend_a]} | {r.backend_b} {engine[r.backend_b]} | "
                   f"{r.flagged.trials} | {r.flagged.failing} | {r.flagged.failing / r.flagged.trials:.2%} | "
                   f"{r.flagged.upper:.2%} |" for r in held_fit_replays(held_replica, {backend: held})]
-    lines += _held_fit_against_fit(folder, ranges)
+    close_fit = {b: by_seed(store.load_fit_runs(p)) for b, p in store.CLOSE_FIT_RUNS.by_backend(folder).items()}
     pairs = []
     engines = {}
     for backend, matrix in replica.items():
@@ -439,11 +440,10 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
             engines[f"{backend} real fit"] = "fit"
             pairs.append((f"{backend} real fit", without(fit[backend], left_out), f"{backend} replica",
                           without(matrix, left_out)))
-        close_fit = store.CLOSE_FIT_RUNS.path(folder, backend)
-        if close_fit.exists() and backend in held_replica:
+        if backend in close_fit and backend in held_replica:
             name = f"{backend} real fit (`--close`)"
             engines[name] = store.CLOSE_FIT_ENGINE
-            pairs.append((name, without(by_seed(store.load_fit_runs(close_fit)), left_out), f"{backend} replica",
+            pairs.append((name, without(close_fit[backend], left_out), f"{backend} replica",
                           without(held_replica[backend], left_out)))
     close = close_replays(pairs)
     if close:
@@ -464,7 +464,7 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
                   f"{r.seeds.start}-{r.seeds.stop - 1} | {r.flagged.trials} | {r.flagged.failing} | "
                   + (f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%}" if r.flagged.trials else "- | -")
                   + f" | {r.not_close.trials} ({r.not_close.failing}) |" for r in close]
-    return lines
+    return lines + _close_fit_redraws(folder, ranges, close_fit)
 
 
 README_START = "<!-- rates:start (generated by `python -m normcheck calibrate --readme README.md`) -->"

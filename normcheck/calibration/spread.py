@@ -33,7 +33,8 @@ class Replay:
     backend_a: str
     backend_b: str
     flagged: Count
-    left_out: tuple[str, ...] = ()  # variants not replayed: the replica does not stand for fit there (`from_fit`)
+    left_out: tuple[str, ...] = ()  # variants not replayed: the replica does not stand for fit there (`from_fit`),
+    # or (runs of real fit) only one side ran them
 
 
 def from_fit(backend: str) -> tuple[str, ...]:
@@ -130,7 +131,8 @@ def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SI
 
     compare's rule is symmetric in its two sides, so a->b and b->a would be the same replays. The first half of
     one backend's groups is compared with the second half of the other's (or of its own): paired groups never
-    share seed numbers, and with them normcheck's batch orders. Replays within one row are independent (disjoint
+    share seed numbers, and with them normcheck's batch orders. Where the two sides ran no seed in common, every
+    group is paired, in order. Replays within one row are independent (disjoint
     groups); rows share groups, so their counts are not added. Runs of the `replica` leave out the variants either
     backend's spread takes from real fit (`from_fit`); other runs leave out the variants only one side ran.
     """
@@ -140,17 +142,23 @@ def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SI
         for i, a in enumerate(names):
             for b in names[i:]:
                 left_out = tuple(sorted(set(from_fit(a)) | set(from_fit(b)) if replica
-                                        else _variants(held[a]) ^ _variants(held[b])))
+                                        else ran_variants(held[a]) ^ ran_variants(held[b])))
                 ga = disjoint_groups(without(held[a], left_out), size)
                 gb = disjoint_groups(without(held[b], left_out), size)
-                half = min(len(ga), len(gb)) // 2
-                if half:
-                    flagged, pairs = baseline.flagged_pairs(ga[:half], gb[half:2 * half], a, b)
+                if set(held[a]).isdisjoint(held[b]):
+                    n = min(len(ga), len(gb))
+                    then, today = ga[:n], gb[:n]
+                else:
+                    half = min(len(ga), len(gb)) // 2
+                    then, today = ga[:half], gb[half:2 * half]
+                if then:
+                    flagged, pairs = baseline.flagged_pairs(then, today, a, b)
                     out.append(Replay(size, a, b, Count(flagged, pairs), left_out))
     return out
 
 
-def _variants(matrix: RunsBySeed) -> set[str]:
+def ran_variants(matrix: RunsBySeed) -> set[str]:
+    """The variants that ran on any seed of `matrix`."""
     return {v for rs in matrix.values() for v in rs}
 
 
@@ -161,7 +169,7 @@ def held_fit_replays(held: dict[str, RunsBySeed], held_fit: dict[str, RunsBySeed
     where the replica stands for fit there. Rows are pairs of backends, as `redraw_replays` makes them."""
     out = []
     for backend, fit in sorted(held_fit.items()):
-        variants = {v for rs in fit.values() for v in rs}
+        variants = ran_variants(fit)
         sources = {backend: fit}
         for other, matrix in held.items():
             if other != backend and not variants & set(from_fit(other)):

@@ -129,7 +129,6 @@ def test_a_record_that_continues_a_held_out_range_extends_it_and_nothing_else_do
         assert ledger.find([first, other], range(10, 30), "jax", "replica") is None
     beside = _range(20, 29, backends=("tensorflow",))
     assert ledger.held_out_range([first, beside], "tensorflow") == range(20, 30), "another backend's range of its own"
-    assert ledger.find([first, beside], range(20, 30), "tensorflow", "replica").note == beside.note
 
 
 def test_a_job_of_its_own_engine_runs_only_the_range_recorded_for_it(tmp_path):

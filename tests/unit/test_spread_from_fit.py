@@ -117,6 +117,22 @@ def test_replays_of_real_fit_compare_only_the_variants_both_sides_ran(runs, seen
     assert [v for _, _, v in seen] == [variants, variants - {VARIANT}, variants - {VARIANT}]
 
 
+def test_sides_that_ran_no_seed_in_common_pair_every_group(runs, monkeypatch):
+    paired = []
+
+    def record(then, today, backend_then, backend_today):
+        paired.append([(min(a), min(b)) for a, b in zip(then, today, strict=True)])
+        return 0, len(then)
+
+    monkeypatch.setattr(spread.baseline, "flagged_pairs", record)
+    every = by_seed(runs)
+    held = {"jax": {s: rs for s, rs in every.items() if s < 20}, "tensorflow": {s: rs for s, rs in every.items() if s >= 20}}
+    replays = spread.redraw_replays(held, sizes=(5,), replica=False)
+    assert [(r.backend_a, r.backend_b, r.flagged.trials) for r in replays] == [
+        ("jax", "jax", 2), ("jax", "tensorflow", 4), ("tensorflow", "tensorflow", 2)]
+    assert paired == [[(0, 10), (5, 15)], [(0, 20), (5, 25), (10, 30), (15, 35)], [(20, 30), (25, 35)]]
+
+
 class _Trained(Exception):
     pass
 
