@@ -376,16 +376,30 @@ def _close_fit_redraws(folder: str | Path, ranges: Sequence[ledger.SeedRange], c
         return []
     sources = "; ".join(
         f"{b}, {_label(ranges, m, b, store.CLOSE_FIT_ENGINE)} (calibration/{store.CLOSE_FIT_RUNS.path(folder, b).name}"
-        + "".join(f", without `{v}`" for v in VARIANTS if v not in ran_variants(m)) + ")" for b, m in close_fit.items())
-    across = " and across backends, on the variants both ran" if len(close_fit) > 1 else ""
+        + "".join(f", without `{v}`" for v in VARIANTS if v not in ran_variants(m))
+        + f": {_cells(ran_variants(m))} cells a replay)" for b, m in close_fit.items())
+    across = (" and across backends, on the variants both ran (where the two sides share no seed, each group of the "
+              "smaller side is paired, in order, with one of the other's)" if len(close_fit) > 1 else "")
     return ["", "## Real fit against real fit on held-out seeds (redrawn)", "",
             f"The same replays from the runs `calibrate --engine fit --close` stored, real fit against itself on each "
             f"backend{across}: {sources}. These are the runs the close-trajectory rows above compare with the replica: "
-            "a seed that disturbs real fit can show in both counts, so the two are not independent.", "",
+            "a seed that disturbs real fit can show in both counts, and rows here share groups, so no counts are added. "
+            "What was counted on these seeds before these replays were made is recorded in "
+            "calibration/seed-ranges.json. " + _target([r.flagged for r in replays]), "",
             "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
             "|---|---|---|---|---|---|---|",
             *(f"| {r.size} | {r.backend_a} real fit | {r.backend_b} real fit | {r.flagged.trials} | {r.flagged.failing} | "
               f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%} |" for r in replays)]
+
+
+def _cells(variants: Collection[str]) -> int:
+    return len(variants) * len(baseline.METRICS) * QUESTION_EXPERIMENT.epochs
+
+
+def _target(counts: Sequence[rates.Count]) -> str:
+    """Whether a section's counts meet compare's false-alarm target, so no reader takes another section's for them."""
+    below = sum(c.upper <= baseline.ALPHA for c in counts if c.trials)
+    return f"Rows whose 95% upper bound is at most the {baseline.ALPHA:.0%} target: {below} of {len(counts)}."
 
 
 def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySeed],
@@ -401,7 +415,8 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
         lines += ["", "## Real fit against real fit (redrawn)", "",
                   f"The same replays from the seeds real `fit` trained (calibration/runs-<backend>-"
                   f"{QUESTION_EXPERIMENT.order}.jsonl), every variant: calibration seeds, seen while the rule "
-                  f"was chosen (calibration/seed-ranges.json){'; ' + spread_seeds if spread_seeds else ''}.", "",
+                  f"was chosen (calibration/seed-ranges.json){'; ' + spread_seeds if spread_seeds else ''}. "
+                  + _target([r.flagged for r in fit_replays]), "",
                   "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
                   "|---|---|---|---|---|---|---|"]
         lines += [f"| {r.size} | {r.backend_a} | {r.backend_b} | {r.flagged.trials} | {r.flagged.failing} | "
@@ -410,19 +425,20 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
     for backend, held in held_fit.items():
         path = store.HOLDOUT_FIT_RUNS.path(folder, backend)
         variants = sorted(ran_variants(held), key=list(VARIANTS).index)
+        replays = held_fit_replays(held_replica, {backend: held})
         lines += ["", f"## Real fit on held-out seeds, {backend}", "",
                   f"The same replays of the variants the replica does not stand for on {backend} "
-                  f"({', '.join(f'`{v}`' for v in variants)}: {len(variants) * len(baseline.METRICS) * QUESTION_EXPERIMENT.epochs} "
+                  f"({', '.join(f'`{v}`' for v in variants)}: {_cells(variants)} "
                   f"cells a replay), on {_label(ranges, held, backend, 'fit')} "
                   f"(calibration/{path.name}, `python -m normcheck calibrate --engine fit --holdout`): real fit "
                   f"against itself, and against another backend's held-out replica runs of these variants where the "
-                  "replica stands for fit there.", "",
+                  "replica stands for fit there. " + _target([r.flagged for r in replays]), "",
                   "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
                   "|---|---|---|---|---|---|---|"]
         engine = {b: "real fit" if b == backend else "replica" for b in (*held_replica, backend)}
         lines += [f"| {r.size} | {r.backend_a} {engine[r.backend_a]} | {r.backend_b} {engine[r.backend_b]} | "
                   f"{r.flagged.trials} | {r.flagged.failing} | {r.flagged.failing / r.flagged.trials:.2%} | "
-                  f"{r.flagged.upper:.2%} |" for r in held_fit_replays(held_replica, {backend: held})]
+                  f"{r.flagged.upper:.2%} |" for r in replays]
     close_fit = {b: by_seed(store.load_fit_runs(p)) for b, p in store.CLOSE_FIT_RUNS.by_backend(folder).items()}
     pairs = []
     engines = {}
@@ -456,7 +472,8 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
                   "for today's rule, or development (seen while a rule was chosen), as calibration/seed-ranges.json "
                   "records them."
                   + "".join(f" On {b}, {', '.join(f'`{v}`' for v in from_fit(b))} is left out: the replica does not "
-                            "stand for real fit there." for b in replica if from_fit(b)), "",
+                            "stand for real fit there." for b in replica if from_fit(b))
+                  + " " + _target([r.flagged for r in close]), "",
                   "| seeds a side | baseline | today | seeds | replays read as close | flagged | rate | 95% upper bound | "
                   "read otherwise (flagged) |", "|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r.size} | {r.then} | {r.today} | "

@@ -131,8 +131,8 @@ def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SI
 
     compare's rule is symmetric in its two sides, so a->b and b->a would be the same replays. The first half of
     one backend's groups is compared with the second half of the other's (or of its own): paired groups never
-    share seed numbers, and with them normcheck's batch orders. Where the two sides ran no seed in common, every
-    group is paired, in order. Replays within one row are independent (disjoint
+    share seed numbers, and with them normcheck's batch orders. Where the two sides ran no seed in common, each
+    group of the smaller side is paired, in order, with one of the other's. Replays within one row are independent (disjoint
     groups); rows share groups, so their counts are not added. Runs of the `replica` leave out the variants either
     backend's spread takes from real fit (`from_fit`); other runs leave out the variants only one side ran.
     """
