@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,7 @@ from .rates import claim_spread
 from .spread import (
     GROUP,
     REPLAY_SIZES,
+    Replay,
     close_replays,
     from_fit,
     held_fit_replays,
@@ -277,15 +278,9 @@ def compare_page(folder: str | Path = "calibration") -> str:
         f"{baseline.TAIL_SEEDS // 2} seeds a side; {baseline.K:g} sd alone is a two-sided level of "
         f"{math.erfc(baseline.K / math.sqrt(2)):.1e} where the difference is normal, and is all that larger groups use.",
         "",
-        "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
-        "|---|---|---|---|---|---|---|",
     ]
     replays = staged_redraw_replays(held, ledger.held_stages(ranges, held))
-    for replay in replays:
-        c = replay.flagged
-        lines.append(f"| {replay.size} | {replay.backend_a} | {replay.backend_b} | {c.trials} | {c.failing}"
-                     f"{' (' + ' then '.join(f'{f}/{n}' for f, n in c.stages) + ')' if len(c.stages) > 1 else ''} | "
-                     f"{c.failing / c.trials:.2%} | {c.upper:.2%} |")
+    lines += _replay_table(replays)
     left_out = {b: from_fit(b) for b in held if from_fit(b)}
     if left_out:
         lines += ["", "Left out of these replays: " + "; ".join(
@@ -386,10 +381,19 @@ def _close_fit_redraws(folder: str | Path, ranges: Sequence[ledger.SeedRange], c
             "a seed that disturbs real fit can show in both counts, and rows here share groups, so no counts are added. "
             "What was counted on these seeds before these replays were made is recorded in "
             "calibration/seed-ranges.json. " + _target([r.flagged for r in replays]), "",
-            "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
-            "|---|---|---|---|---|---|---|",
-            *(f"| {r.size} | {r.backend_a} real fit | {r.backend_b} real fit | {r.flagged.trials} | {r.flagged.failing} | "
-              f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%} |" for r in replays)]
+            *_replay_table(replays, lambda backend: f"{backend} real fit")]
+
+
+def _replay_table(replays: Sequence[Replay], side: Callable[[str], str] = str) -> list[str]:
+    """compare.md's table of healthy redraws: a row per group size and pair of sides, each side named by `side`."""
+    lines = ["| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
+             "|---|---|---|---|---|---|---|"]
+    for r in replays:
+        c = r.flagged
+        stages = f" ({' then '.join(f'{f}/{n}' for f, n in c.stages)})" if len(c.stages) > 1 else ""
+        lines.append(f"| {r.size} | {side(r.backend_a)} | {side(r.backend_b)} | {c.trials} | {c.failing}{stages} | "
+                     f"{c.failing / c.trials:.2%} | {c.upper:.2%} |")
+    return lines
 
 
 def _cells(variants: Collection[str]) -> int:
@@ -417,10 +421,7 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
                   f"{QUESTION_EXPERIMENT.order}.jsonl), every variant: calibration seeds, seen while the rule "
                   f"was chosen (calibration/seed-ranges.json){'; ' + spread_seeds if spread_seeds else ''}. "
                   + _target([r.flagged for r in fit_replays]), "",
-                  "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
-                  "|---|---|---|---|---|---|---|"]
-        lines += [f"| {r.size} | {r.backend_a} | {r.backend_b} | {r.flagged.trials} | {r.flagged.failing} | "
-                  f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%} |" for r in fit_replays]
+                  *_replay_table(fit_replays)]
     ranges = ledger.recorded(folder)
     for backend, held in held_fit.items():
         path = store.HOLDOUT_FIT_RUNS.path(folder, backend)
@@ -433,12 +434,8 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
                   f"(calibration/{path.name}, `python -m normcheck calibrate --engine fit --holdout`): real fit "
                   f"against itself, and against another backend's held-out replica runs of these variants where the "
                   "replica stands for fit there. " + _target([r.flagged for r in replays]), "",
-                  "| seeds a side | baseline on | today on | replays | flagged | rate | 95% upper bound |",
-                  "|---|---|---|---|---|---|---|"]
-        engine = {b: "real fit" if b == backend else "replica" for b in (*held_replica, backend)}
-        lines += [f"| {r.size} | {r.backend_a} {engine[r.backend_a]} | {r.backend_b} {engine[r.backend_b]} | "
-                  f"{r.flagged.trials} | {r.flagged.failing} | {r.flagged.failing / r.flagged.trials:.2%} | "
-                  f"{r.flagged.upper:.2%} |" for r in replays]
+                  *_replay_table(replays, {b: f"{b} {'real fit' if b == backend else 'replica'}"
+                                           for b in (*held_replica, backend)}.__getitem__)]
     close_fit = {b: by_seed(store.load_fit_runs(p)) for b, p in store.CLOSE_FIT_RUNS.by_backend(folder).items()}
     pairs = []
     engines = {}
