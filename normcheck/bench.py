@@ -197,7 +197,6 @@ def matrix_vs_question_script(backend: str, seed_count: int = DEFAULT_SEEDS, job
     return out
 
 
-
 def ratios(m: dict, key: str, comparator: str = COMPARATORS[0]) -> list[float]:
     """`key`'s wall over the comparator's, round by round."""
     return [a / b for a, b in zip(m[key], m[comparator], strict=True)]
