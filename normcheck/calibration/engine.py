@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import diagnostics, framework, oracle, parallel
+from .. import diagnostics, files, framework, oracle, parallel
 from .. import seeds as seeds_module
 from ..data import dataset, epoch_order
 from ..errors import InputError
@@ -53,28 +53,47 @@ def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUE
 
     The partial file's first line records the setup (experiment, backend, variants); a
     partial left by another setup is refused before any training, naming what differs.
+    A finished `path` of the same setup whose seeds are all asked for again (a held-out range
+    continued, ledger.py) is extended: only the new seeds train.
     Runs are written as their blocks finish, from worker processes or from a Dask cluster
     (`cluster`, its scheduler's address): an interruption loses at most the blocks in flight.
     `warn` (default: stderr) gets what a cluster refuses, which `log` (progress) may keep quiet.
     """
     path = Path(path)
+    seeds = list(seeds)
     variants = list(variants)
     partial = path.with_name(path.name + ".partial")
     setup = {"setup": {"experiment": experiment.to_dict(), "backend": framework.default_backend(), "variants": variants}}
-    done = store.resume(partial, setup) if partial.exists() else []
     fresh = not partial.exists()
+    extended = fresh and _extend(path, partial, setup, seeds)
+    done = store.resume(partial, setup) if partial.exists() else []
     pace = parallel.Throughput()
     try:
         matrix = _collect_into(partial, setup, seeds, experiment, variants, log, jobs, cluster, done, pace,
                                warn or _stderr)
     except BaseException:
-        if fresh and not pace.runs and not store.resume(partial, setup):  # nothing to resume: leave no file behind
+        if fresh and not pace.runs and (extended or not store.resume(partial, setup)):  # nothing new: no file left
             partial.unlink(missing_ok=True)
         raise
     os.replace(partial, path)
     if pace.runs:
         log(pace.summary())
     return [matrix[s][v] for s in sorted(matrix) for v in variants if v in matrix[s]]
+
+
+def _extend(path: Path, partial: Path, setup: dict, seeds: list[int]) -> bool:
+    """Start `partial` as a copy of the finished `path` where it holds this setup's runs of seeds asked for again;
+    another setup's file, or one with seeds outside `seeds`, is replaced as before."""
+    if not path.exists():
+        return False
+    try:
+        runs = store.resume(path, setup)
+    except InputError:
+        return False
+    if not runs or not {r.seed for r in runs} <= set(seeds):
+        return False
+    files.write_bytes(partial, files.read_bytes(path, "calibration runs"))
+    return True
 
 
 def _stderr(line: str) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from normcheck import Experiment, framework
-from normcheck.calibration import engine
+from normcheck.calibration import engine, store
 from normcheck.run import Run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -147,3 +147,23 @@ def test_a_run_with_nan_in_the_resume_file_is_resumed_not_refused(tmp_path):
     path.with_name("runs.jsonl.partial").write_text("\n".join([json.dumps(setup), nan.to_json(), ok.to_json()]) + "\n")
     runs = engine.collect([0, 1], path, exp, ["none"], log=lambda m: None)  # both done: nothing to train
     assert [(r.seed, r.loss[0] != r.loss[0]) for r in runs] == [(0, True), (1, False)]
+
+
+
+@pytest.mark.parametrize(("stored", "asked", "reused"), [((0,), (0, 1), (0,)), ((5,), (0,), ())],
+                         ids=["continued: extended", "other seeds: replaced"])
+def test_a_finished_store_is_extended_only_when_its_seeds_are_asked_for_again(tmp_path, stored, asked, reused):
+    """A held-out range continued (ledger.py) trains only its new seeds; the stored runs are kept as they were."""
+    exp = Experiment(n_samples=200, epochs=2)
+    path = tmp_path / "runs.jsonl"
+    setup = {"setup": {"experiment": exp.to_dict(), "backend": framework.default_backend(), "variants": ["none"]}}
+    marked = [Run("none", s, exp, [0.25] * 2, [0.5] * 2, [0.25] * 2, [0.5] * 2, [0.1] * 2,
+                  versions={"backend": framework.default_backend()}) for s in stored]
+    path.write_text("\n".join([json.dumps(setup)] + [r.to_json() for r in marked]) + "\n")
+    lines: list[str] = []
+    runs = engine.collect(list(asked), path, exp, ["none"], log=lines.append)
+    assert [r.seed for r in runs] == list(asked)
+    assert [r.seed for r in runs if r.loss == [0.25, 0.25]] == list(reused)
+    assert len([line for line in lines if line.startswith("[")]) == len(asked) - len(reused)
+    assert [(r.seed, r.loss) for r in store.load_fit_runs(path)] == [(r.seed, r.loss) for r in runs]
+    assert not path.with_name("runs.jsonl.partial").exists()
