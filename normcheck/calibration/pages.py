@@ -366,7 +366,8 @@ def _close_fit_redraws(folder: str | Path, ranges: Sequence[ledger.SeedRange], c
                        ) -> list[str]:
     """Real fit against real fit on held-out seeds: the `--close` runs (`close_fit`, by backend) redrawn, as the
     replica's held-out runs are."""
-    replays = redraw_replays(close_fit, replica=False)
+    replays = redraw_replays(close_fit, replica=False,
+                             stages={b: _stages(ranges, m, b, store.CLOSE_FIT_ENGINE) for b, m in close_fit.items()})
     if not replays:
         return []
     sources = "; ".join(
@@ -390,10 +391,18 @@ def _replay_table(replays: Sequence[Replay], side: Callable[[str], str] = str) -
              "|---|---|---|---|---|---|---|"]
     for r in replays:
         c = r.flagged
-        stages = f" ({' then '.join(f'{f}/{n}' for f, n in c.stages)})" if len(c.stages) > 1 else ""
-        lines.append(f"| {r.size} | {side(r.backend_a)} | {side(r.backend_b)} | {c.trials} | {c.failing}{stages} | "
+        lines.append(f"| {r.size} | {side(r.backend_a)} | {side(r.backend_b)} | {c.trials} | {_flagged(c)} | "
                      f"{c.failing / c.trials:.2%} | {c.upper:.2%} |")
     return lines
+
+
+def _flagged(c: rates.Count) -> str:
+    """A table's flagged cell: the count, and each stage's where it was counted in stages."""
+    return f"{c.failing}" + (f" ({' then '.join(f'{f}/{n}' for f, n in c.stages)})" if len(c.stages) > 1 else "")
+
+
+def _stages(ranges: Sequence[ledger.SeedRange], matrix: RunsBySeed, backend: str, engine: str) -> list[range]:
+    return ledger.stages(ranges, range(min(matrix), max(matrix) + 1), backend, engine) if matrix else []
 
 
 def _cells(variants: Collection[str]) -> int:
@@ -439,6 +448,7 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
     close_fit = {b: by_seed(store.load_fit_runs(p)) for b, p in store.CLOSE_FIT_RUNS.by_backend(folder).items()}
     pairs = []
     engines = {}
+    staged = {}
     for backend, matrix in replica.items():
         defaults = store.CLOSE_RUNS.path(folder, backend)
         left_out = from_fit(backend)
@@ -456,9 +466,10 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
         if backend in close_fit and backend in held_replica:
             name = f"{backend} real fit (`--close`)"
             engines[name] = store.CLOSE_FIT_ENGINE
+            staged[name] = _stages(ranges, close_fit[backend], backend, store.CLOSE_FIT_ENGINE)
             pairs.append((name, without(close_fit[backend], left_out), f"{backend} replica",
                           without(held_replica[backend], left_out)))
-    close = close_replays(pairs)
+    close = close_replays(pairs, stages=staged)
     if close:
         lines += ["", "## Close trajectories: the same seeds with float-level differences", "",
                   "Each replay compares one group of seeds with the same seeds run again with float-level differences "
@@ -475,7 +486,7 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
                   "read otherwise (flagged) |", "|---|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r.size} | {r.then} | {r.today} | "
                   f"{ledger.role(list(ranges), r.seeds, r.backend, engines[r.then])} "
-                  f"{r.seeds.start}-{r.seeds.stop - 1} | {r.flagged.trials} | {r.flagged.failing} | "
+                  f"{r.seeds.start}-{r.seeds.stop - 1} | {r.flagged.trials} | {_flagged(r.flagged)} | "
                   + (f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%}" if r.flagged.trials else "- | -")
                   + f" | {r.not_close.trials} ({r.not_close.failing}) |" for r in close]
     return lines + _close_fit_redraws(folder, ranges, close_fit)

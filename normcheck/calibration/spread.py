@@ -10,8 +10,7 @@ false-alarm rate on healthy redraws (calibration/compare.md).
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from .. import baseline, redraw
@@ -89,44 +88,53 @@ class CloseReplay:
     backend: str
 
 
-def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], sizes: Sequence[int] = REPLAY_SIZES
-                  ) -> list[CloseReplay]:
+def close_replays(pairs: Sequence[tuple[str, RunsBySeed, str, RunsBySeed]], sizes: Sequence[int] = REPLAY_SIZES,
+                  stages: Mapping[str, Sequence[range]] | None = None) -> list[CloseReplay]:
     """compare under close trajectories: per (name, runs, name, runs) pair and group size, each disjoint group of the
-    seeds both ran, once."""
+    seeds both ran, once. `stages`, by the first name of a pair, marks seeds counted in stages (ledger.stages): groups
+    never straddle a stage, and the pair's counts are staged."""
     out = []
     for size in sizes:
         for name_a, a, name_b, b in pairs:
             common = {s: a[s] for s in sorted(set(a) & set(b))}
-            groups = disjoint_groups(common, size)
+            groups = _staged_groups(common, size, (stages or {}).get(name_a, ()))
             if not groups:
                 continue
             backend = next(iter(next(iter(common.values())).values())).backend
-            found = [baseline.replayed(g, {s: b[s] for s in g}, backend, backend) for g in groups]
-            close = [hit for hit, regime in found if regime == "close"]
-            other = [hit for hit, regime in found if regime != "close"]
-            out.append(CloseReplay(size, name_a, name_b, Count(sum(close), len(close)), Count(sum(other), len(other)),
+            found = [(k, *baseline.replayed(g, {s: b[s] for s in g}, backend, backend)) for k, g in groups]
+            close = [[hit for j, hit, regime in found if j == k and regime == "close"] for k in _stages_of(found)]
+            other = [[hit for j, hit, regime in found if j == k and regime != "close"] for k in _stages_of(found)]
+            out.append(CloseReplay(size, name_a, name_b, _count([(sum(h), len(h)) for h in close if h]),
+                                   _count([(sum(h), len(h)) for h in other if h]),
                                    range(min(common), max(common) + 1), backend))
     return out
 
 
+def _stages_of(found: Sequence[tuple]) -> list[int]:
+    return sorted({item[0] for item in found})
+
+
+def _count(parts: Sequence[tuple[int, int]]) -> Count:
+    """(flagged, replays) per stage as one count, staged where the replays fall in more than one stage."""
+    return Count(sum(f for f, _ in parts), sum(n for _, n in parts), tuple(parts) if len(parts) > 1 else ())
+
+
+def _staged_groups(matrix: RunsBySeed, size: int, stages: Sequence[range]) -> list[tuple[int, RunsBySeed]]:
+    """`matrix` cut into disjoint groups of `size` seeds, each with the index of its stage; none straddles one."""
+    if not stages:
+        return [(0, g) for g in disjoint_groups(matrix, size)]
+    return [(k, g) for k, part in enumerate(stages)
+            for g in disjoint_groups({s: rs for s, rs in matrix.items() if s in part}, size)]
+
+
 def staged_redraw_replays(held: dict[str, RunsBySeed], stages: Sequence[range], sizes: Sequence[int] = REPLAY_SIZES
                           ) -> list[Replay]:
-    """`redraw_replays` per stage of a held-out range counted in stages (ledger.stages), each row's counts joined with
-    their stages, so its bound is the staged one; groups never straddle stages. One stage or none: `redraw_replays`."""
-    if len(stages) < 2:
-        return redraw_replays(held, sizes)
-    parts = [redraw_replays({b: {x: r for x, r in m.items() if x in stage} for b, m in held.items()}, sizes)
-             for stage in stages]
-    out = []
-    for rows in zip(*parts, strict=True):
-        counted = tuple((r.flagged.failing, r.flagged.trials) for r in rows)
-        out.append(dataclasses.replace(rows[0], flagged=Count(sum(f for f, _ in counted), sum(n for _, n in counted),
-                                                              counted)))
-    return out
+    """`redraw_replays` of a held-out range every backend counted in the same stages (ledger.stages)."""
+    return redraw_replays(held, sizes, stages={b: stages for b in held} if len(stages) > 1 else None)
 
 
-def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SIZES, replica: bool = True
-                   ) -> list[Replay]:
+def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SIZES, replica: bool = True,
+                   stages: Mapping[str, Sequence[range]] | None = None) -> list[Replay]:
     """compare on healthy redraws: for each group size and each unordered pair of backends, each pair of groups once.
 
     compare's rule is symmetric in its two sides, so a->b and b->a would be the same replays. The first half of
@@ -135,6 +143,10 @@ def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SI
     group of the smaller side is paired, in order, with one of the other's. Replays within one row are independent (disjoint
     groups); rows share groups, so their counts are not added. Runs of the `replica` leave out the variants either
     backend's spread takes from real fit (`from_fit`); other runs leave out the variants only one side ran.
+
+    `stages` (by backend, ledger.stages) marks a held-out range counted in stages: groups never straddle a stage, a
+    replay counts in the later stage of its two groups, so each stage keeps the replays it had when it was counted,
+    and each row's count is staged.
     """
     names = sorted(held)
     out = []
@@ -143,17 +155,27 @@ def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SI
             for b in names[i:]:
                 left_out = tuple(sorted(set(from_fit(a)) | set(from_fit(b)) if replica
                                         else ran_variants(held[a]) ^ ran_variants(held[b])))
-                ga = disjoint_groups(without(held[a], left_out), size)
-                gb = disjoint_groups(without(held[b], left_out), size)
-                if set(held[a]).isdisjoint(held[b]):
-                    n = min(len(ga), len(gb))
-                    then, today = ga[:n], gb[:n]
-                else:
-                    half = min(len(ga), len(gb)) // 2
-                    then, today = ga[:half], gb[half:2 * half]
-                if then:
-                    flagged, pairs = baseline.flagged_pairs(then, today, a, b)
-                    out.append(Replay(size, a, b, Count(flagged, pairs), left_out))
+                paired = _paired(without(held[a], left_out), without(held[b], left_out), size,
+                                 (stages or {}).get(a, ()), (stages or {}).get(b, ()))
+                if paired:
+                    parts = [baseline.flagged_pairs([x for j, x, _ in paired if j == k], [y for j, _, y in paired if j == k],
+                                                    a, b) for k in _stages_of(paired)]
+                    out.append(Replay(size, a, b, _count(parts), left_out))
+    return out
+
+
+def _paired(a: RunsBySeed, b: RunsBySeed, size: int, stages_a: Sequence[range], stages_b: Sequence[range]
+            ) -> list[tuple[int, RunsBySeed, RunsBySeed]]:
+    """The pairs of groups `redraw_replays` compares, each with its stage."""
+    if set(a).isdisjoint(b):
+        return [(max(ka, kb), x, y) for (ka, x), (kb, y) in zip(_staged_groups(a, size, stages_a),
+                                                               _staged_groups(b, size, stages_b), strict=False)]
+    out = []
+    for k, part in enumerate(stages_a or stages_b or [None]):
+        ga = disjoint_groups(a if part is None else {s: rs for s, rs in a.items() if s in part}, size)
+        gb = disjoint_groups(b if part is None else {s: rs for s, rs in b.items() if s in part}, size)
+        half = min(len(ga), len(gb)) // 2
+        out += [(k, x, y) for x, y in zip(ga[:half], gb[half:2 * half], strict=True)]
     return out
 
 

@@ -80,3 +80,13 @@ def test_replays_of_a_range_counted_in_stages_pair_groups_within_each_stage(grou
         assert row.flagged.stages == ((1, 1), (1, 1))
         assert row.flagged.upper == rates.staged_upper_bound([(1, 1), (1, 1)])
     assert spread.staged_redraw_replays(held, [], sizes=(spread.GROUP,)) == spread.redraw_replays(held, sizes=(spread.GROUP,))
+
+
+def test_close_replays_of_seeds_counted_in_stages_are_staged(groups):
+    runs = {s: rs for g in groups["jax"] for s, rs in g.items()}
+    seeds = sorted(runs)
+    stages = {"a": [range(seeds[0], seeds[7]), range(seeds[7], seeds[-1] + 1)]}
+    moved = spread.close_replays([("a", runs, "b", _moved(runs, "input_norm", 0.01))], sizes=(spread.GROUP,),
+                                 stages=stages)
+    assert [(r.flagged.trials, r.flagged.stages) for r in moved] == [(3, ((1, 1), (2, 2)))], "no group straddles"
+    assert moved[0].flagged.upper == rates.staged_upper_bound([(1, 1), (2, 2)])

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from normcheck import framework, redraw
-from normcheck.calibration import engine, jobs, spread, store
+from normcheck.calibration import engine, jobs, rates, spread, store
 from normcheck.errors import InputError
 from normcheck.run import by_seed
 from normcheck.variants import VARIANTS
@@ -132,6 +132,34 @@ def test_sides_that_ran_no_seed_in_common_pair_every_group(runs, monkeypatch):
         ("jax", "jax", 2), ("jax", "tensorflow", 4), ("tensorflow", "tensorflow", 2)]
     assert paired == [[(0, 10), (5, 15)], [(0, 20), (5, 25), (10, 30), (15, 35)], [(20, 30), (25, 35)]]
 
+
+
+def test_a_side_counted_in_stages_keeps_each_stages_replays_and_is_counted_staged(runs, monkeypatch):
+    """A continued held-out range (ledger.stages): the first stage's replays are the ones counted before the range was
+    continued; later pairs count in the later stage, and no group straddles two."""
+    paired = []
+
+    def record(then, today, backend_then, backend_today):
+        paired.append([(sorted(a), sorted(b)) for a, b in zip(then, today, strict=True)])
+        return len(then), len(then)
+
+    monkeypatch.setattr(spread.baseline, "flagged_pairs", record)
+    every = by_seed(runs)
+    held = {"jax": {s: rs for s, rs in every.items() if s < 15}, "tensorflow": {s: rs for s, rs in every.items() if s >= 22}}
+    first = {"jax": held["jax"], "tensorflow": {s: rs for s, rs in held["tensorflow"].items() if s < 32}}
+    before = spread.redraw_replays(first, sizes=(5,), replica=False)
+    earlier = list(paired)
+    paired.clear()
+    stages = {"tensorflow": [range(22, 32), range(32, 40)]}
+    replays = spread.redraw_replays(held, sizes=(5,), replica=False, stages=stages)
+    assert [(r.backend_a, r.backend_b, r.flagged.stages) for r in replays] == [
+        ("jax", "jax", ()), ("jax", "tensorflow", ((2, 2), (1, 1))), ("tensorflow", "tensorflow", ())]
+    assert [r.flagged.failing for r in before] == [1, 2, 1]
+    assert [paired[1], paired[3]] == earlier[1:], "the first stage's replays, as counted before"
+    assert paired[2] == [(list(range(10, 15)), list(range(32, 37)))]
+    tensorflow = [g for pairs in paired for pair in pairs for g in pair if min(g) >= 22]
+    assert all(set(g) <= set(range(22, 32)) or set(g) <= set(range(32, 40)) for g in tensorflow), "a group straddles"
+    assert replays[1].flagged.upper == rates.staged_upper_bound([(2, 2), (1, 1)])
 
 class _Trained(Exception):
     pass
