@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import diagnostics, files, framework, oracle, parallel
+from .. import diagnostics, files, framework, oracle, parallel, worker
 from .. import seeds as seeds_module
 from ..data import dataset, epoch_order
 from ..errors import InputError
@@ -53,8 +53,8 @@ def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUE
 
     The partial file's first line records the setup (experiment, backend, variants); a
     partial left by another setup is refused before any training, naming what differs.
-    A finished `path` of the same setup whose seeds are all asked for again (a held-out range
-    continued, ledger.py) is extended: only the new seeds train.
+    A finished `path` of the same setup is read back for the seeds asked for again (a held-out
+    range continued, ledger.py): only the new seeds train.
     Runs are written as their blocks finish, from worker processes or from a Dask cluster
     (`cluster`, its scheduler's address): an interruption loses at most the blocks in flight.
     `warn` (default: stderr) gets what a cluster refuses, which `log` (progress) may keep quiet.
@@ -82,17 +82,20 @@ def collect(seeds: Iterable[int], path: str | Path, experiment: Experiment = QUE
 
 
 def _extend(path: Path, partial: Path, setup: dict, seeds: list[int]) -> bool:
-    """Start `partial` as a copy of the finished `path` where it holds this setup's runs of seeds asked for again;
-    another setup's file, or one with seeds outside `seeds`, is replaced as before."""
-    if not path.exists():
+    """Start `partial` with the runs the finished `path` holds of this same setup, on this process's stack, for seeds
+    asked for again (a held-out range continued, ledger.py), as the replica's `grow` does: only the other seeds train,
+    and the file ends up holding the seeds asked for. A file of another setup is replaced as before; one that cannot
+    be read is refused before any training."""
+    if not path.exists() or store.setup_line(path) != setup:
         return False
-    try:
-        runs = store.resume(path, setup)
-    except InputError:
+    now = framework.versions()
+    stack = (*worker.FINGERPRINT, now["backend"])
+    asked = set(seeds)
+    kept = [r for r in store.load_fit_runs(path)
+            if r.seed in asked and all(r.versions.get(k) == now.get(k) for k in stack)]
+    if not kept:
         return False
-    if not runs or not {r.seed for r in runs} <= set(seeds):
-        return False
-    files.write_bytes(partial, files.read_bytes(path, "calibration runs"))
+    files.write_text(partial, "".join(line + "\n" for line in [json.dumps(setup), *(r.to_json() for r in kept)]))
     return True
 
 

@@ -71,6 +71,16 @@ def resume(partial: Path, setup: dict) -> list[Run]:
     return _read(partial, "calibration resume file", setup)
 
 
+def setup_line(path: str | Path) -> dict | None:
+    """The setup a calibration runs file says it belongs to (its first line), or None where it says none."""
+    head = files.read_text(path, "calibration runs").split("\n", 1)[0]
+    try:
+        data = json.loads(head)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and "setup" in data else None
+
+
 def load_fit_runs(path: str | Path) -> list[Run]:
     """The runs of a calibration file (JSON lines; a leading setup line is skipped)."""
     return _read(path, "calibration runs")

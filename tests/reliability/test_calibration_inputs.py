@@ -18,6 +18,7 @@ import pytest
 
 from normcheck import Experiment, framework
 from normcheck.calibration import engine, store
+from normcheck.errors import InputError
 from normcheck.run import Run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,20 +151,42 @@ def test_a_run_with_nan_in_the_resume_file_is_resumed_not_refused(tmp_path):
 
 
 
-@pytest.mark.parametrize(("stored", "asked", "reused"), [((0,), (0, 1), (0,)), ((5,), (0,), ())],
-                         ids=["continued: extended", "other seeds: replaced"])
-def test_a_finished_store_is_extended_only_when_its_seeds_are_asked_for_again(tmp_path, stored, asked, reused):
-    """A held-out range continued (ledger.py) trains only its new seeds; the stored runs are kept as they were."""
+
+def _stored(path, exp, seeds, **versions):
+    """A finished runs file of this setup, its runs marked (loss 0.25) so that a reused one shows."""
+    setup = {"setup": {"experiment": exp.to_dict(), "backend": framework.default_backend(), "variants": ["none"]}}
+    stack = {k: framework.versions()[k] for k in ("python", "numpy", "keras", "backend", "platform")}
+    stack[framework.default_backend()] = framework.versions()[framework.default_backend()]
+    marked = [Run("none", s, exp, [0.25] * 2, [0.5] * 2, [0.25] * 2, [0.5] * 2, [0.1] * 2, versions=stack | versions)
+              for s in seeds]
+    path.write_text("\n".join([json.dumps(setup)] + [r.to_json() for r in marked]) + "\n")
+
+
+@pytest.mark.parametrize(("stored", "asked", "reused", "versions"), [
+    ((0,), (0, 1), (0,), {}), ((0, 5), (0, 1), (0,), {}), ((5,), (0,), (), {}), ((0,), (0, 1), (), {"keras": "0.0"})],
+    ids=["continued: extended", "seeds not asked: dropped", "other seeds: replaced", "another stack: retrained"])
+def test_a_finished_store_is_read_back_for_the_seeds_asked_again_on_the_same_stack(tmp_path, stored, asked, reused,
+                                                                                    versions):
+    """A held-out range continued (ledger.py) trains only its new seeds, as the replica's extended range does."""
     exp = Experiment(n_samples=200, epochs=2)
     path = tmp_path / "runs.jsonl"
-    setup = {"setup": {"experiment": exp.to_dict(), "backend": framework.default_backend(), "variants": ["none"]}}
-    marked = [Run("none", s, exp, [0.25] * 2, [0.5] * 2, [0.25] * 2, [0.5] * 2, [0.1] * 2,
-                  versions={"backend": framework.default_backend()}) for s in stored]
-    path.write_text("\n".join([json.dumps(setup)] + [r.to_json() for r in marked]) + "\n")
+    _stored(path, exp, stored, **versions)
     lines: list[str] = []
     runs = engine.collect(list(asked), path, exp, ["none"], log=lines.append)
     assert [r.seed for r in runs] == list(asked)
     assert [r.seed for r in runs if r.loss == [0.25, 0.25]] == list(reused)
     assert len([line for line in lines if line.startswith("[")]) == len(asked) - len(reused)
     assert [(r.seed, r.loss) for r in store.load_fit_runs(path)] == [(r.seed, r.loss) for r in runs]
+    assert not path.with_name("runs.jsonl.partial").exists()
+
+
+def test_a_finished_store_that_cannot_be_read_is_refused_before_training_and_kept(tmp_path):
+    exp = Experiment(n_samples=200, epochs=2)
+    path = tmp_path / "runs.jsonl"
+    _stored(path, exp, (0,))
+    path.write_text(path.read_text() + '{"variant": "none", "se\n')
+    before = path.read_bytes()
+    with pytest.raises(InputError, match=r"runs.jsonl', line 3 is not JSON"):
+        engine.collect([0, 1], path, exp, ["none"], log=lambda m: pytest.fail(f"trained: {m}"))
+    assert path.read_bytes() == before
     assert not path.with_name("runs.jsonl.partial").exists()
