@@ -166,17 +166,37 @@ def redraw_replays(held: dict[str, RunsBySeed], sizes: Sequence[int] = REPLAY_SI
 
 def _paired(a: RunsBySeed, b: RunsBySeed, size: int, stages_a: Sequence[range], stages_b: Sequence[range]
             ) -> list[tuple[int, RunsBySeed, RunsBySeed]]:
-    """The pairs of groups `redraw_replays` compares, each with its stage."""
+    """The pairs of groups `redraw_replays` compares, each with its stage. A stage keeps the pairs it had when it was
+    counted only where the sides ran no seed in common (each side's groups in order), or share their stages; any other
+    staging is refused."""
     if set(a).isdisjoint(b):
         return [(max(ka, kb), x, y) for (ka, x), (kb, y) in zip(_staged_groups(a, size, stages_a),
                                                                _staged_groups(b, size, stages_b), strict=False)]
+    if list(stages_a) != list(stages_b):
+        first = {s for s in a if not stages_a or s in stages_a[0]}
+        raise InputError(f"stages {_spans(stages_a) or 'none'} and {_spans(stages_b) or 'none'} on two sides that "
+                         f"ran seeds in common{' (only since a continuation)' if first.isdisjoint(b) else ''}: "
+                         "their first stage's pairs would change; allowed: sides with no seed in common, or the "
+                         "same stages on both")
     out = []
-    for k, part in enumerate(stages_a or stages_b or [None]):
-        ga = disjoint_groups(a if part is None else {s: rs for s, rs in a.items() if s in part}, size)
-        gb = disjoint_groups(b if part is None else {s: rs for s, rs in b.items() if s in part}, size)
-        half = min(len(ga), len(gb)) // 2
-        out += [(k, x, y) for x, y in zip(ga[:half], gb[half:2 * half], strict=True)]
+    for k, part in enumerate(stages_a or [None]):
+        out += [(k, x, y) for x, y in _pairs(a if part is None else {s: rs for s, rs in a.items() if s in part},
+                                             b if part is None else {s: rs for s, rs in b.items() if s in part}, size)]
     return out
+
+
+def _pairs(a: RunsBySeed, b: RunsBySeed, size: int) -> list[tuple[RunsBySeed, RunsBySeed]]:
+    """Unstaged pairs: sides with no seed in common in order, others the first half of one's groups with the second
+    half of the other's."""
+    ga, gb = disjoint_groups(a, size), disjoint_groups(b, size)
+    if set(a).isdisjoint(b):
+        return list(zip(ga, gb, strict=False))
+    half = min(len(ga), len(gb)) // 2
+    return list(zip(ga[:half], gb[half:2 * half], strict=True))
+
+
+def _spans(stages: Sequence[range]) -> str:
+    return ", ".join(f"{r.start}-{r.stop - 1}" for r in stages)
 
 
 def ran_variants(matrix: RunsBySeed) -> set[str]:

@@ -136,7 +136,7 @@ def test_sides_that_ran_no_seed_in_common_pair_every_group(runs, monkeypatch):
 
 def test_a_side_counted_in_stages_keeps_each_stages_replays_and_is_counted_staged(runs, monkeypatch):
     """A continued held-out range (ledger.stages): the first stage's replays are the ones counted before the range was
-    continued; later pairs count in the later stage, and no group straddles two."""
+    continued; later pairs count in the later stage, and no group straddles two (unstaged, seeds 27-31 would be one)."""
     paired = []
 
     def record(then, today, backend_then, backend_today):
@@ -146,20 +146,29 @@ def test_a_side_counted_in_stages_keeps_each_stages_replays_and_is_counted_stage
     monkeypatch.setattr(spread.baseline, "flagged_pairs", record)
     every = by_seed(runs)
     held = {"jax": {s: rs for s, rs in every.items() if s < 15}, "tensorflow": {s: rs for s, rs in every.items() if s >= 22}}
-    first = {"jax": held["jax"], "tensorflow": {s: rs for s, rs in held["tensorflow"].items() if s < 32}}
+    first = {"jax": held["jax"], "tensorflow": {s: rs for s, rs in held["tensorflow"].items() if s < 30}}
     before = spread.redraw_replays(first, sizes=(5,), replica=False)
     earlier = list(paired)
     paired.clear()
-    stages = {"tensorflow": [range(22, 32), range(32, 40)]}
-    replays = spread.redraw_replays(held, sizes=(5,), replica=False, stages=stages)
-    assert [(r.backend_a, r.backend_b, r.flagged.stages) for r in replays] == [
-        ("jax", "jax", ()), ("jax", "tensorflow", ((2, 2), (1, 1))), ("tensorflow", "tensorflow", ())]
-    assert [r.flagged.failing for r in before] == [1, 2, 1]
-    assert [paired[1], paired[3]] == earlier[1:], "the first stage's replays, as counted before"
-    assert paired[2] == [(list(range(10, 15)), list(range(32, 37)))]
-    tensorflow = [g for pairs in paired for pair in pairs for g in pair if min(g) >= 22]
-    assert all(set(g) <= set(range(22, 32)) or set(g) <= set(range(32, 40)) for g in tensorflow), "a group straddles"
-    assert replays[1].flagged.upper == rates.staged_upper_bound([(2, 2), (1, 1)])
+    replays = spread.redraw_replays(held, sizes=(5,), replica=False, stages={"tensorflow": [range(22, 30), range(30, 40)]})
+    assert [(r.backend_a, r.backend_b, r.flagged.failing, r.flagged.stages) for r in replays] == [
+        ("jax", "jax", 1, ()), ("jax", "tensorflow", 3, ((1, 1), (2, 2))), ("tensorflow", "tensorflow", 1, ())]
+    assert [(r.backend_a, r.backend_b, r.flagged.failing) for r in before] == [("jax", "jax", 1), ("jax", "tensorflow", 1)]
+    assert paired[1] == earlier[1], "the first stage's replays, as counted before"
+    assert paired[2] == [(list(range(5, 10)), list(range(30, 35))), (list(range(10, 15)), list(range(35, 40)))]
+    assert paired[3] == [(list(range(30, 35)), list(range(35, 40)))]
+    assert replays[1].flagged.upper == rates.staged_upper_bound([(1, 1), (2, 2)])
+
+
+def test_stages_that_would_change_a_counted_stages_pairs_are_refused(runs):
+    """Sides that share seeds are half-split: staging one side alone would pair other groups than its first stage's
+    count did."""
+    every = by_seed(runs)
+    held = {"jax": {s: rs for s, rs in every.items() if s < 30}, "tensorflow": {s: rs for s, rs in every.items() if s >= 10}}
+    with pytest.raises(InputError, match=r"stages none and 10-29, 30-39 on two sides that ran seeds in common"):
+        spread.redraw_replays(held, sizes=(5,), replica=False, stages={"tensorflow": [range(10, 30), range(30, 40)]})
+    with pytest.raises(InputError, match=r"\(only since a continuation\)"):
+        spread.redraw_replays(held, sizes=(5,), replica=False, stages={"jax": [range(0, 10), range(10, 30)]})
 
 class _Trained(Exception):
     pass
