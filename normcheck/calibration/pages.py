@@ -288,10 +288,7 @@ def compare_page(folder: str | Path = "calibration") -> str:
             + ". The replica does not stand for real fit there (replica-vs-fit.md), so compare's spread for them "
             "comes from real fit's seeds. Their false alarms are counted on real fit's held-out runs where those are "
             "stored (the section on real fit below); where none are, no count covers their cells."]
-    if any(len(r.flagged.stages) > 1 for r in replays):
-        lines += ["", "Counts in stages (first stage, then the next): the held-out range was continued after a count on "
-                  "its first stage, so each stage's groups are paired within it and the bound is the exact staged one "
-                  "(rates.staged_upper_bound), not the pooled Clopper-Pearson bound."]
+    lines += _staged_note([r.flagged for r in replays])
     above = [r for r in replays if r.flagged.upper > baseline.ALPHA]
     whole = (f" These rows leave out the variants named above, so for a comparison where {' or '.join(left_out)} "
              "takes part they bound only its other cells: the bound for the whole comparison adds real fit's count for "
@@ -382,7 +379,9 @@ def _close_fit_redraws(folder: str | Path, ranges: Sequence[ledger.SeedRange], c
             "a seed that disturbs real fit can show in both counts, and rows here share groups, so no counts are added. "
             "What was counted on these seeds before these replays were made is recorded in "
             "calibration/seed-ranges.json. " + _target([r.flagged for r in replays]), "",
-            *_replay_table(replays, lambda backend: f"{backend} real fit")]
+            *_replay_table(replays, lambda backend: f"{backend} real fit"),
+            *_staged_note([r.flagged for r in replays], "no group straddles two stages, a replay counts in the later "
+                          "stage of its two groups (each stage keeps the replays it had when it was counted)")]
 
 
 def _replay_table(replays: Sequence[Replay], side: Callable[[str], str] = str) -> list[str]:
@@ -394,6 +393,15 @@ def _replay_table(replays: Sequence[Replay], side: Callable[[str], str] = str) -
         lines.append(f"| {r.size} | {side(r.backend_a)} | {side(r.backend_b)} | {c.trials} | {_flagged(c)} | "
                      f"{c.failing / c.trials:.2%} | {c.upper:.2%} |")
     return lines
+
+
+def _staged_note(counts: Sequence[rates.Count], pairing: str = "each stage's groups are paired within it") -> list[str]:
+    """Why a table's counts come in stages, where any does."""
+    if not any(len(c.stages) > 1 for c in counts):
+        return []
+    return ["", f"Counts in stages (first stage, then the next): the held-out range was continued after a count on its "
+                f"first stage, so {pairing} and the bound is the exact staged one (rates.staged_upper_bound), not the "
+                "pooled Clopper-Pearson bound."]
 
 
 def _flagged(c: rates.Count) -> str:
@@ -489,6 +497,7 @@ def _fit_and_close_sections(folder: str | Path, held_replica: dict[str, RunsBySe
                   f"{r.seeds.start}-{r.seeds.stop - 1} | {r.flagged.trials} | {_flagged(r.flagged)} | "
                   + (f"{r.flagged.failing / r.flagged.trials:.2%} | {r.flagged.upper:.2%}" if r.flagged.trials else "- | -")
                   + f" | {r.not_close.trials} ({r.not_close.failing}) |" for r in close]
+        lines += _staged_note([r.flagged for r in close], "no group straddles two stages")
     return lines + _close_fit_redraws(folder, ranges, close_fit)
 
 
